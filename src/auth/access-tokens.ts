@@ -1,0 +1,91 @@
+import { errors, jwtVerify, SignJWT } from 'jose';
+import { z } from 'zod';
+import type { Clock } from '../clock';
+import type { UserRole } from '../db/schema';
+
+export interface AccessTokenClaims {
+  userId: string;
+  username: string;
+  role: UserRole;
+}
+
+export interface AccessTokenOptions {
+  secret: string;
+  issuer: string;
+  audience: string;
+  ttlSeconds: number;
+  clock: Clock;
+}
+
+const ALGORITHM = 'HS256';
+
+const claimsSchema = z.object({
+  sub: z.uuid(),
+  username: z.string().min(1),
+  role: z.enum(['user', 'admin']),
+  jti: z.string().min(1),
+});
+
+export class InvalidAccessTokenError extends Error {
+  constructor(readonly reason: string) {
+    super(`invalid access token: ${reason}`);
+    this.name = 'InvalidAccessTokenError';
+  }
+}
+
+/**
+ * Signs and verifies access tokens. The HMAC key is imported into Web Crypto once and
+ * reused; verification pins algorithm, issuer and audience so `alg: none`, RS/HS confusion
+ * and tokens minted for another service are all refused.
+ */
+export class AccessTokens {
+  private key?: Promise<CryptoKey>;
+
+  constructor(private readonly options: AccessTokenOptions) {}
+
+  get ttlSeconds(): number {
+    return this.options.ttlSeconds;
+  }
+
+  async sign(claims: AccessTokenClaims): Promise<string> {
+    const nowSeconds = Math.floor(this.options.clock().getTime() / 1000);
+    return new SignJWT({ role: claims.role, username: claims.username })
+      .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+      .setSubject(claims.userId)
+      .setIssuer(this.options.issuer)
+      .setAudience(this.options.audience)
+      .setIssuedAt(nowSeconds)
+      .setExpirationTime(nowSeconds + this.options.ttlSeconds)
+      .setJti(crypto.randomUUID())
+      .sign(await this.cryptoKey());
+  }
+
+  async verify(token: string): Promise<AccessTokenClaims> {
+    let payload: unknown;
+    try {
+      ({ payload } = await jwtVerify(token, await this.cryptoKey(), {
+        algorithms: [ALGORITHM],
+        issuer: this.options.issuer,
+        audience: this.options.audience,
+        currentDate: this.options.clock(),
+        requiredClaims: ['sub', 'exp', 'iat', 'jti'],
+      }));
+    } catch (error) {
+      throw new InvalidAccessTokenError(error instanceof errors.JOSEError ? error.code : 'malformed');
+    }
+    const claims = claimsSchema.safeParse(payload);
+    if (!claims.success) throw new InvalidAccessTokenError('unexpected claims');
+    return { userId: claims.data.sub, username: claims.data.username, role: claims.data.role };
+  }
+
+  private cryptoKey(): Promise<CryptoKey> {
+    this.key ??= crypto.subtle.importKey(
+      'raw',
+      new TextEncoder().encode(this.options.secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign', 'verify'],
+    );
+    return this.key;
+  }
+}

@@ -1,0 +1,159 @@
+import { z } from 'zod';
+import { parseDurationSeconds } from './duration';
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const seconds = parseDurationSeconds(value);
+      if (seconds === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'must be a duration such as 900, 15m, 12h or 30d' });
+        return z.NEVER;
+      }
+      return seconds;
+    });
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v?.trim() ? v.trim() : undefined));
+
+const list = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    BACKEND_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    HOST: z.string().default('0.0.0.0'),
+    DATABASE_URL: optionalString.pipe(
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+        .optional(),
+    ),
+    DATA_DIR: z.string().default('./.data'),
+    REDIS_URL: optionalString.pipe(
+      z
+        .string()
+        .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+        .optional(),
+    ),
+    JWT_SECRET: optionalString.pipe(
+      z
+        .string()
+        .refine((s) => new TextEncoder().encode(s).length >= 32, 'must be at least 32 bytes')
+        .optional(),
+    ),
+    JWT_ISSUER: z.string().min(1).default('workflow-platform'),
+    JWT_AUDIENCE: z.string().min(1).default('workflow-platform-api'),
+    JWT_ACCESS_TTL: duration('15m'),
+    JWT_REFRESH_TTL: duration('30d'),
+    BCRYPT_COST: z.coerce.number().int().min(10).max(15).default(10),
+    MCP_URL: optionalString.pipe(z.url({ protocol: /^(https?|wss?)$/ }).optional()),
+    MCP_COMMAND: optionalString,
+    MCP_AUTH_TOKEN: optionalString,
+    ADMIN_USERNAME: optionalString,
+    ADMIN_EMAIL: optionalString,
+    ADMIN_PASSWORD: optionalString,
+    CORS_ORIGINS: list,
+    TRUST_PROXY: z
+      .string()
+      .default('false')
+      .transform((v, ctx) => {
+        if (v === 'false' || v === '0' || v === '') return 0;
+        if (v === 'true') return 1;
+        const hops = Number(v);
+        if (Number.isInteger(hops) && hops > 0 && hops < 10) return hops;
+        ctx.addIssue({ code: 'custom', message: 'must be true, false or a number of proxy hops (1-9)' });
+        return z.NEVER;
+      }),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' });
+    }
+    const admin = [env.ADMIN_USERNAME, env.ADMIN_EMAIL, env.ADMIN_PASSWORD].filter(Boolean).length;
+    if (admin > 0 && admin < 3) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ADMIN_USERNAME'],
+        message: 'ADMIN_USERNAME, ADMIN_EMAIL and ADMIN_PASSWORD must be set together',
+      });
+    }
+  });
+
+export type Env = Record<string, string | undefined>;
+
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  databaseUrl?: string;
+  dataDir: string;
+  redisUrl?: string;
+  /** Undefined until the runtime entry supplies a generated one (see src/node/jwt-secret.ts). */
+  jwtSecret?: string;
+  jwtIssuer: string;
+  jwtAudience: string;
+  accessTtlSeconds: number;
+  refreshTtlSeconds: number;
+  bcryptCost: number;
+  mcpUrl?: string;
+  mcpCommand?: string;
+  mcpAuthToken?: string;
+  admin?: { username: string; email: string; password: string };
+  corsOrigins: string[];
+  trustProxyHops: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once at start; every bad variable becomes one line naming it. */
+export function loadConfig(env: Env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${String(i.path[0] ?? 'env')} ${i.message}`));
+  }
+  const e = parsed.data;
+  return {
+    nodeEnv: e.NODE_ENV,
+    port: e.BACKEND_PORT ?? e.PORT ?? 4000,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    redisUrl: e.REDIS_URL,
+    jwtSecret: e.JWT_SECRET,
+    jwtIssuer: e.JWT_ISSUER,
+    jwtAudience: e.JWT_AUDIENCE,
+    accessTtlSeconds: e.JWT_ACCESS_TTL,
+    refreshTtlSeconds: e.JWT_REFRESH_TTL,
+    bcryptCost: e.BCRYPT_COST,
+    mcpUrl: e.MCP_URL,
+    mcpCommand: e.MCP_COMMAND,
+    mcpAuthToken: e.MCP_AUTH_TOKEN,
+    admin:
+      e.ADMIN_USERNAME && e.ADMIN_EMAIL && e.ADMIN_PASSWORD
+        ? { username: e.ADMIN_USERNAME, email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD }
+        : undefined,
+    corsOrigins: e.CORS_ORIGINS,
+    trustProxyHops: e.TRUST_PROXY,
+    logLevel: e.LOG_LEVEL,
+  };
+}

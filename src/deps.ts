@@ -1,0 +1,49 @@
+import type { Context } from 'hono';
+import type { AccessTokens } from './auth/access-tokens';
+import type { LoginGuard } from './auth/login-guard';
+import type { PasswordHasher } from './auth/passwords';
+import type { RefreshTokenStore } from './auth/refresh-tokens';
+import type { Clock } from './clock';
+import type { Config } from './config/config';
+import type { Database } from './db/database';
+import type { Logger } from './logging/logger';
+
+/** A dependency /health reports on; `check` rejects when it is down. */
+export interface HealthCheck {
+  name: string;
+  /** When true, this dependency being down makes /health answer 503. */
+  critical: boolean;
+  check(): Promise<void>;
+}
+
+/**
+ * Everything the portable app needs from its runtime. Entry points (src/node, src/edge)
+ * build it; tests build it with real services or fakes.
+ */
+export interface AppDeps {
+  config: Config;
+  db: Database;
+  clock: Clock;
+  logger: Logger;
+  passwords: PasswordHasher;
+  accessTokens: AccessTokens;
+  refreshTokens: RefreshTokenStore;
+  loginGuard: LoginGuard;
+  /** The peer address of the connection, as the runtime sees it (socket, CF-Connecting-IP). */
+  socketAddress(c: Context): string | undefined;
+  healthChecks: HealthCheck[];
+}
+
+export interface AuthUser {
+  id: string;
+  username: string;
+  role: 'user' | 'admin';
+}
+
+export interface AppEnv {
+  Variables: {
+    deps: AppDeps;
+    requestId: string;
+    user: AuthUser;
+  };
+}

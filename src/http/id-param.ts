@@ -1,0 +1,3 @@
+import { z } from 'zod';
+
+export const idParam = z.object({ id: z.uuid({ message: 'must be a UUID' }) });

@@ -1,0 +1,21 @@
+import { z } from 'zod';
+
+export const MAX_PAGE_SIZE = 100;
+
+export const paginationQuery = z.object({
+  page: z.coerce.number().int().min(1).max(100_000).default(1),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(20),
+});
+
+export type Pagination = z.infer<typeof paginationQuery>;
+
+export interface Page<T> {
+  items: T[];
+  page: number;
+  limit: number;
+  total: number;
+}
+
+export function offsetOf({ page, limit }: Pagination): number {
+  return (page - 1) * limit;
+}

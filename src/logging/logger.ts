@@ -1,0 +1,17 @@
+/**
+ * The logging surface the app needs. pino satisfies it on Node; the edge entry passes a
+ * console-backed implementation. Fields, never interpolated strings, so logs stay queryable.
+ */
+export interface Logger {
+  debug(fields: object, message?: string): void;
+  info(fields: object, message?: string): void;
+  warn(fields: object, message?: string): void;
+  error(fields: object, message?: string): void;
+}
+
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};

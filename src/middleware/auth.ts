@@ -1,0 +1,34 @@
+import { createMiddleware } from 'hono/factory';
+import { InvalidAccessTokenError } from '../auth/access-tokens';
+import type { AppEnv, AuthUser } from '../deps';
+import { ForbiddenError } from '../errors/forbidden-error';
+import { UnauthorizedError } from '../errors/unauthorized-error';
+
+/** `Authorization: Bearer <jwt>`; `?token=` is accepted only where a client cannot set headers (WebSocket upgrades). */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+  return match?.[1];
+}
+
+export async function authenticate(c: { var: AppEnv['Variables'] }, token: string | undefined): Promise<AuthUser> {
+  if (!token) throw new UnauthorizedError('Missing bearer token');
+  try {
+    const claims = await c.var.deps.accessTokens.verify(token);
+    return { id: claims.userId, username: claims.username, role: claims.role };
+  } catch (error) {
+    if (error instanceof InvalidAccessTokenError) throw new UnauthorizedError('Invalid or expired access token');
+    throw error;
+  }
+}
+
+export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
+  c.set('user', await authenticate(c, bearerToken(c.req.header('authorization'))));
+  await next();
+});
+
+export function requireRole(role: AuthUser['role']) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    if (c.var.user?.role !== role) throw new ForbiddenError(`Requires the ${role} role`);
+    await next();
+  });
+}

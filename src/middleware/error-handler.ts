@@ -1,0 +1,40 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { AppEnv } from '../deps';
+import { HttpError } from '../errors/http-error';
+
+const CODE_FOR_STATUS: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  408: 'timeout',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  503: 'service_unavailable',
+};
+
+export function errorBody(code: string, message: string, details?: unknown) {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+/** The one place errors become responses. Unknown errors are logged in full and answered blandly. */
+export function renderError(err: Error, c: Context<AppEnv>): Response {
+  if (err instanceof HttpError) {
+    const res = c.json(errorBody(err.code, err.message, err.details), err.status);
+    for (const [name, value] of Object.entries(err.headers ?? {})) res.headers.set(name, value);
+    return res;
+  }
+  if (err instanceof HTTPException && err.status < 500) {
+    const status = err.status as ContentfulStatusCode;
+    return c.json(errorBody(CODE_FOR_STATUS[status] ?? 'bad_request', err.message || 'Bad request'), status);
+  }
+  c.var.deps?.logger.error(
+    { requestId: c.var.requestId, err: { name: err.name, message: err.message, stack: err.stack } },
+    'unhandled error',
+  );
+  return c.json(errorBody('internal_error', 'Internal server error'), 500);
+}

@@ -1,0 +1,78 @@
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { Redis } from 'ioredis';
+import { AccessTokens } from '../auth/access-tokens';
+import { PasswordHasher } from '../auth/passwords';
+import { PostgresLoginGuard } from '../auth/postgres-login-guard';
+import { RefreshTokenStore } from '../auth/refresh-tokens';
+import { type Clock, systemClock } from '../clock';
+import type { Config } from '../config/config';
+import type { AppDeps, HealthCheck } from '../deps';
+import type { Logger } from '../logging/logger';
+import { type OpenDatabase, openDatabase, runMigrations } from './database';
+import { RedisLoginGuard } from './redis-login-guard';
+
+export interface NodeDeps {
+  deps: AppDeps;
+  database: OpenDatabase;
+  redis?: Redis;
+  close(): Promise<void>;
+}
+
+/** Redis connection settings BullMQ documents for long-lived workers: never give up reconnecting. */
+export function connectRedis(url: string): Redis {
+  return new Redis(url, {
+    maxRetriesPerRequest: null,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+}
+
+/** Wires the real Node dependencies: database (+ migrations), Redis, auth services. */
+export async function createNodeDeps(
+  config: Config & { jwtSecret: string },
+  logger: Logger,
+  options: { clock?: Clock; dataDir?: string | 'memory' } = {},
+): Promise<NodeDeps> {
+  const clock = options.clock ?? systemClock;
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: options.dataDir ?? config.dataDir });
+  await runMigrations({ databaseUrl: config.databaseUrl, database });
+  const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
+  redis?.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis error'));
+
+  const healthChecks: HealthCheck[] = [];
+  if (redis) {
+    healthChecks.push({
+      name: 'redis',
+      critical: false,
+      check: async () => {
+        await redis.ping();
+      },
+    });
+  }
+  const deps: AppDeps = {
+    config,
+    db: database.db,
+    clock,
+    logger,
+    passwords: new PasswordHasher(config.bcryptCost),
+    accessTokens: new AccessTokens({
+      secret: config.jwtSecret,
+      issuer: config.jwtIssuer,
+      audience: config.jwtAudience,
+      ttlSeconds: config.accessTtlSeconds,
+      clock,
+    }),
+    refreshTokens: new RefreshTokenStore(database.db, clock, config.refreshTtlSeconds),
+    loginGuard: redis ? new RedisLoginGuard(redis, clock) : new PostgresLoginGuard(database.db, clock),
+    socketAddress: (c) => getConnInfo(c).remote.address,
+    healthChecks,
+  };
+  return {
+    deps,
+    database,
+    redis,
+    async close() {
+      await redis?.quit().catch(() => redis.disconnect());
+      await database.close();
+    },
+  };
+}

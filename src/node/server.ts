@@ -1,0 +1,54 @@
+import { serve } from '@hono/node-server';
+import { createApp } from '../app';
+import { ConfigError, loadConfig } from '../config/config';
+import { ensureAdmin } from '../users/ensure-admin';
+import { loadOrCreateJwtSecret } from './jwt-secret';
+import { createNodeLogger } from './logger';
+import { createNodeDeps } from './node-deps';
+
+async function main() {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems) console.error(`config error: ${problem}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createNodeLogger(config.logLevel);
+  if (!config.databaseUrl) {
+    logger.warn({ dataDir: config.dataDir }, 'DATABASE_URL is not set: using embedded PGlite (single process only)');
+  }
+  const jwtSecret = config.jwtSecret ?? loadOrCreateJwtSecret(config.dataDir);
+  const node = await createNodeDeps({ ...config, jwtSecret }, logger);
+  if (config.admin) {
+    const outcome = await ensureAdmin(node.deps.db, node.deps.passwords, config.admin);
+    logger.info({ username: config.admin.username, outcome }, 'admin bootstrap');
+  }
+
+  const app = createApp(node.deps);
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+    logger.info({ port: info.port, host: config.host }, 'api listening');
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const deadline = setTimeout(() => process.exit(1), 10_000);
+    deadline.unref();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await node.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error) => {
+  console.error(`fatal: ${(error as Error)?.message ?? error}`);
+  process.exit(1);
+});

@@ -1,0 +1,44 @@
+import { count, desc, eq } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { users } from '../db/schema';
+import type { AppEnv } from '../deps';
+import { ConflictError } from '../errors/conflict-error';
+import { NotFoundError } from '../errors/not-found-error';
+import { idParam } from '../http/id-param';
+import { offsetOf, paginationQuery } from '../http/pagination';
+import { validate } from '../http/validate';
+import { requireAuth, requireRole } from '../middleware/auth';
+import { toPublicUser } from '../users/public-user';
+
+const roleBody = z.object({ role: z.enum(['user', 'admin']) });
+
+export const adminRoutes = new Hono<AppEnv>()
+  .use(requireAuth, requireRole('admin'))
+  .get('/users', validate('query', paginationQuery), async (c) => {
+    const { db } = c.var.deps;
+    const page = c.req.valid('query');
+    const [rows, [total]] = await Promise.all([
+      db.select().from(users).orderBy(desc(users.createdAt), desc(users.id)).limit(page.limit).offset(offsetOf(page)),
+      db.select({ value: count() }).from(users),
+    ]);
+    return c.json({ items: rows.map(toPublicUser), page: page.page, limit: page.limit, total: total?.value ?? 0 });
+  })
+  .patch('/users/:id', validate('param', idParam), validate('json', roleBody), async (c) => {
+    const { db, clock } = c.var.deps;
+    const { id } = c.req.valid('param');
+    const { role } = c.req.valid('json');
+    const updated = await db.transaction(async (tx) => {
+      const [target] = await tx.select().from(users).where(eq(users.id, id)).for('update');
+      if (!target) throw new NotFoundError('User not found');
+      if (target.role === 'admin' && role === 'user') {
+        // Locking every admin row serialises concurrent demotions, so two can't both pass the check.
+        const admins = await tx.select({ id: users.id }).from(users).where(eq(users.role, 'admin')).for('update');
+        if (admins.length <= 1) throw new ConflictError('Cannot demote the last admin');
+      }
+      const [row] = await tx.update(users).set({ role, updatedAt: clock() }).where(eq(users.id, id)).returning();
+      return row;
+    });
+    if (!updated) throw new NotFoundError('User not found');
+    return c.json({ user: toPublicUser(updated) });
+  });

@@ -1,0 +1,74 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { issueSession } from '../auth/session';
+import { users } from '../db/schema';
+import { isUniqueViolation } from '../db/unique-violation';
+import type { AppEnv } from '../deps';
+import { ConflictError } from '../errors/conflict-error';
+import { TooManyRequestsError } from '../errors/too-many-requests-error';
+import { UnauthorizedError } from '../errors/unauthorized-error';
+import { clientIp } from '../http/client-ip';
+import { validate } from '../http/validate';
+import { emailField, passwordField, usernameField } from '../users/user-fields';
+import { findUserById, findUserByLogin } from '../users/user-queries';
+
+const registerBody = z.object({ username: usernameField, email: emailField, password: passwordField });
+
+const loginBody = z
+  .object({
+    username: z.string().min(1).max(254).optional(),
+    email: z.string().min(1).max(254).optional(),
+    password: z.string().min(1).max(1024),
+  })
+  .refine((b) => b.username || b.email, { message: 'username or email is required', path: ['username'] });
+
+const refreshBody = z.object({ refreshToken: z.string().min(1).max(512) });
+
+const INVALID_CREDENTIALS = 'Invalid username, email or password';
+
+export const authRoutes = new Hono<AppEnv>()
+  .post('/register', validate('json', registerBody), async (c) => {
+    const { deps } = c.var;
+    const body = c.req.valid('json');
+    const passwordHash = await deps.passwords.hash(body.password);
+    try {
+      const [user] = await deps.db
+        .insert(users)
+        .values({ username: body.username, email: body.email, passwordHash })
+        .returning();
+      if (!user) throw new Error('insert returned no row');
+      return c.json(await issueSession(deps, user), 201);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ConflictError('Username or email is already registered');
+      throw error;
+    }
+  })
+  .post('/login', validate('json', loginBody), async (c) => {
+    const { deps } = c.var;
+    const ip = clientIp(c);
+    const wait = await deps.loginGuard.retryAfterSeconds(ip);
+    if (wait !== null) throw new TooManyRequestsError(wait, 'Too many failed logins from this address');
+
+    const body = c.req.valid('json');
+    const user = await findUserByLogin(deps.db, body);
+    const ok = user
+      ? await deps.passwords.verify(body.password, user.passwordHash)
+      : await deps.passwords.verifyAgainstNobody(body.password);
+    if (!user || !ok) {
+      const blockedFor = await deps.loginGuard.recordFailure(ip);
+      if (blockedFor !== null) throw new TooManyRequestsError(blockedFor, 'Too many failed logins from this address');
+      throw new UnauthorizedError(INVALID_CREDENTIALS);
+    }
+    return c.json(await issueSession(deps, user));
+  })
+  .post('/refresh', validate('json', refreshBody), async (c) => {
+    const { deps } = c.var;
+    const { userId, refreshToken } = await deps.refreshTokens.rotate(c.req.valid('json').refreshToken);
+    const user = await findUserById(deps.db, userId);
+    if (!user) throw new UnauthorizedError('Invalid or expired refresh token');
+    return c.json(await issueSession(deps, user, refreshToken));
+  })
+  .post('/logout', validate('json', refreshBody), async (c) => {
+    await c.var.deps.refreshTokens.revoke(c.req.valid('json').refreshToken);
+    return c.body(null, 204);
+  });

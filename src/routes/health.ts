@@ -1,0 +1,55 @@
+import { sql } from 'drizzle-orm';
+import { Hono } from 'hono';
+import type { AppEnv, HealthCheck } from '../deps';
+
+const CHECK_TIMEOUT_MS = 2000;
+
+async function probe(
+  check: () => Promise<unknown>,
+): Promise<{ status: 'up' | 'down'; latencyMs: number; error?: string }> {
+  const started = performance.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      check(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+      }),
+    ]);
+    return { status: 'up', latencyMs: Math.round(performance.now() - started) };
+  } catch (error) {
+    // Only the message: a driver's error text names the dependency's state, not secrets.
+    return {
+      status: 'down',
+      latencyMs: Math.round(performance.now() - started),
+      error: String((error as Error)?.message ?? error).slice(0, 200),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export const healthRoutes = new Hono<AppEnv>()
+  .get('/live', (c) => c.json({ status: 'ok' }))
+  .get('/', async (c) => {
+    const { db, healthChecks } = c.var.deps;
+    const checks: HealthCheck[] = [
+      {
+        name: 'db',
+        critical: true,
+        check: async () => {
+          await db.execute(sql`select 1`);
+        },
+      },
+      ...healthChecks,
+    ];
+    const results = await Promise.all(checks.map(async (chk) => [chk, await probe(chk.check)] as const));
+    const healthy = results.every(([chk, r]) => !chk.critical || r.status === 'up');
+    return c.json(
+      {
+        status: healthy ? 'ok' : 'degraded',
+        checks: Object.fromEntries(results.map(([chk, r]) => [chk.name, r])),
+      },
+      healthy ? 200 : 503,
+    );
+  });

@@ -1,0 +1,83 @@
+import { count, desc } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { type Project, projects } from '../db/schema';
+import type { AppEnv } from '../deps';
+import { NotFoundError } from '../errors/not-found-error';
+import { idParam } from '../http/id-param';
+import { offsetOf, paginationQuery } from '../http/pagination';
+import { validate } from '../http/validate';
+import { requireAuth } from '../middleware/auth';
+import { visibleProjects } from '../projects/project-queries';
+
+const projectBody = z.object({
+  name: z.string().trim().min(1).max(200),
+  description: z.string().max(5000).nullish(),
+});
+
+function toProjectJson(p: Project) {
+  return {
+    id: p.id,
+    ownerId: p.ownerId,
+    name: p.name,
+    description: p.description,
+    createdAt: p.createdAt.toISOString(),
+    updatedAt: p.updatedAt.toISOString(),
+  };
+}
+
+const NOT_FOUND = 'Project not found';
+
+export const projectRoutes = new Hono<AppEnv>()
+  .use(requireAuth)
+  .post('/', validate('json', projectBody), async (c) => {
+    const body = c.req.valid('json');
+    const [project] = await c.var.deps.db
+      .insert(projects)
+      .values({ ownerId: c.var.user.id, name: body.name, description: body.description ?? null })
+      .returning();
+    return c.json({ project: toProjectJson(project as Project) }, 201);
+  })
+  .get('/', validate('query', paginationQuery), async (c) => {
+    const { db } = c.var.deps;
+    const page = c.req.valid('query');
+    const where = visibleProjects(c.var.user);
+    const [rows, [total]] = await Promise.all([
+      db
+        .select()
+        .from(projects)
+        .where(where)
+        .orderBy(desc(projects.createdAt), desc(projects.id))
+        .limit(page.limit)
+        .offset(offsetOf(page)),
+      db.select({ value: count() }).from(projects).where(where),
+    ]);
+    return c.json({ items: rows.map(toProjectJson), page: page.page, limit: page.limit, total: total?.value ?? 0 });
+  })
+  .get('/:id', validate('param', idParam), async (c) => {
+    const [project] = await c.var.deps.db
+      .select()
+      .from(projects)
+      .where(visibleProjects(c.var.user, c.req.valid('param').id))
+      .limit(1);
+    if (!project) throw new NotFoundError(NOT_FOUND);
+    return c.json({ project: toProjectJson(project) });
+  })
+  .put('/:id', validate('param', idParam), validate('json', projectBody), async (c) => {
+    const body = c.req.valid('json');
+    const [project] = await c.var.deps.db
+      .update(projects)
+      .set({ name: body.name, description: body.description ?? null, updatedAt: c.var.deps.clock() })
+      .where(visibleProjects(c.var.user, c.req.valid('param').id))
+      .returning();
+    if (!project) throw new NotFoundError(NOT_FOUND);
+    return c.json({ project: toProjectJson(project) });
+  })
+  .delete('/:id', validate('param', idParam), async (c) => {
+    const deleted = await c.var.deps.db
+      .delete(projects)
+      .where(visibleProjects(c.var.user, c.req.valid('param').id))
+      .returning({ id: projects.id });
+    if (deleted.length === 0) throw new NotFoundError(NOT_FOUND);
+    return c.body(null, 204);
+  });
