@@ -7,6 +7,7 @@ import type { Clock } from './clock';
 import type { Config } from './config/config';
 import type { Database } from './db/database';
 import type { Logger } from './logging/logger';
+import type { ChannelHub } from './realtime/channel-hub';
 
 /** A dependency /health reports on; `check` rejects when it is down. */
 export interface HealthCheck {
@@ -32,6 +33,8 @@ export interface AppDeps {
   /** The peer address of the connection, as the runtime sees it (socket, CF-Connecting-IP). */
   socketAddress(c: Context): string | undefined;
   healthChecks: HealthCheck[];
+  /** Realtime fan-out (/ws, workflow progress). */
+  hub: ChannelHub;
 }
 
 export interface AuthUser {

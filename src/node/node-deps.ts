@@ -7,7 +7,10 @@ import { RefreshTokenStore } from '../auth/refresh-tokens';
 import { type Clock, systemClock } from '../clock';
 import type { Config } from '../config/config';
 import type { AppDeps, HealthCheck } from '../deps';
+import type { Database } from '../db/database';
 import type { Logger } from '../logging/logger';
+import type { ChannelHub } from '../realtime/channel-hub';
+import { InMemoryChannelHub } from '../realtime/in-memory-channel-hub';
 import { type OpenDatabase, openDatabase, runMigrations } from './database';
 import { RedisLoginGuard } from './redis-login-guard';
 
@@ -32,12 +35,33 @@ export async function createNodeDeps(
   logger: Logger,
   options: { clock?: Clock; dataDir?: string | 'memory' } = {},
 ): Promise<NodeDeps> {
-  const clock = options.clock ?? systemClock;
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: options.dataDir ?? config.dataDir });
   await runMigrations({ databaseUrl: config.databaseUrl, database });
   const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
   redis?.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis error'));
+  const deps = createAppDeps({ config, db: database.db, redis, logger, clock: options.clock });
+  return {
+    deps,
+    database,
+    redis,
+    async close() {
+      await redis?.quit().catch(() => redis.disconnect());
+      await database.close();
+    },
+  };
+}
 
+/** The AppDeps for an open database (and Redis, when configured); tests call it with their own parts. */
+export function createAppDeps(parts: {
+  config: Config & { jwtSecret: string };
+  db: Database;
+  logger: Logger;
+  redis?: Redis;
+  clock?: Clock;
+  hub?: ChannelHub;
+}): AppDeps {
+  const { config, db, redis, logger } = parts;
+  const clock = parts.clock ?? systemClock;
   const healthChecks: HealthCheck[] = [];
   if (redis) {
     healthChecks.push({
@@ -48,9 +72,9 @@ export async function createNodeDeps(
       },
     });
   }
-  const deps: AppDeps = {
+  return {
     config,
-    db: database.db,
+    db,
     clock,
     logger,
     passwords: new PasswordHasher(config.bcryptCost),
@@ -61,18 +85,10 @@ export async function createNodeDeps(
       ttlSeconds: config.accessTtlSeconds,
       clock,
     }),
-    refreshTokens: new RefreshTokenStore(database.db, clock, config.refreshTtlSeconds),
-    loginGuard: redis ? new RedisLoginGuard(redis, clock) : new PostgresLoginGuard(database.db, clock),
+    refreshTokens: new RefreshTokenStore(db, clock, config.refreshTtlSeconds),
+    loginGuard: redis ? new RedisLoginGuard(redis, clock) : new PostgresLoginGuard(db, clock),
     socketAddress: (c) => getConnInfo(c).remote.address,
     healthChecks,
-  };
-  return {
-    deps,
-    database,
-    redis,
-    async close() {
-      await redis?.quit().catch(() => redis.disconnect());
-      await database.close();
-    },
+    hub: parts.hub ?? new InMemoryChannelHub(),
   };
 }

@@ -1,0 +1,108 @@
+import { eq } from 'drizzle-orm';
+import type { Redis } from 'ioredis';
+import postgres from 'postgres';
+import { inject } from 'vitest';
+import { createApp } from '../../src/app';
+import type { Clock } from '../../src/clock';
+import { type Config, loadConfig } from '../../src/config/config';
+import type { Database } from '../../src/db/database';
+import { users } from '../../src/db/schema';
+import type { AppDeps } from '../../src/deps';
+import { type Logger, silentLogger } from '../../src/logging/logger';
+import { openDatabase } from '../../src/node/database';
+import { createAppDeps } from '../../src/node/node-deps';
+import { TEMPLATE_DATABASE } from './global-setup';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!';
+
+/** A clock the test moves by hand. */
+export class TestClock {
+  constructor(public now = new Date('2026-01-01T00:00:00Z')) {}
+  readonly fn: Clock = () => new Date(this.now);
+  advance(ms: number) {
+    this.now = new Date(this.now.getTime() + ms);
+  }
+}
+
+export function testConfig(env: Record<string, string | undefined> = {}): Config & { jwtSecret: string } {
+  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, BCRYPT_COST: '10', ...env });
+  return { ...config, jwtSecret: config.jwtSecret ?? TEST_JWT_SECRET };
+}
+
+/** A fresh database cloned from the migrated template, so each test file starts empty. */
+export async function createTestDatabase(): Promise<{ url: string; db: Database; close(): Promise<void> }> {
+  const serverUrl = inject('postgresUrl');
+  const name = `t_${crypto.randomUUID().replaceAll('-', '')}`;
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name} template ${TEMPLATE_DATABASE}`);
+  await admin.end();
+  const url = serverUrl.replace(/\/postgres$/, `/${name}`);
+  const database = await openDatabase({ databaseUrl: url, maxConnections: 5 });
+  return { url, db: database.db, close: database.close };
+}
+
+export interface TestAppOptions {
+  clock?: Clock;
+  redis?: Redis;
+  env?: Record<string, string | undefined>;
+  logger?: Logger;
+  db?: Database;
+  /** Extra overrides applied after the real deps are built (fakes for unit tests). */
+  overrides?: Partial<AppDeps>;
+}
+
+export async function createTestApp(options: TestAppOptions = {}) {
+  const database = options.db ? undefined : await createTestDatabase();
+  const db = options.db ?? (database as { db: Database }).db;
+  const deps: AppDeps = {
+    ...createAppDeps({
+      config: testConfig(options.env),
+      db,
+      logger: options.logger ?? silentLogger,
+      redis: options.redis,
+      clock: options.clock,
+    }),
+    // app.request() has no socket: tests choose the peer address with a header.
+    socketAddress: (c) => c.req.header('x-test-peer') ?? '127.0.0.1',
+    ...options.overrides,
+  };
+  const app = createApp(deps);
+
+  const json = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    app.request(path, {
+      method,
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+
+  let counter = 0;
+  async function registerUser(role: 'user' | 'admin' = 'user') {
+    counter += 1;
+    const username = `user_${counter}_${crypto.randomUUID().slice(0, 8)}`;
+    const password = 'correct-horse-battery';
+    const res = await json('POST', '/auth/register', { username, email: `${username}@example.com`, password });
+    if (res.status !== 201) throw new Error(`register failed: ${res.status} ${await res.text()}`);
+    const session = (await res.json()) as { user: { id: string }; accessToken: string; refreshToken: string };
+    if (role === 'admin') {
+      await db.update(users).set({ role: 'admin' }).where(eq(users.id, session.user.id));
+      session.accessToken = await deps.accessTokens.sign({ userId: session.user.id, username, role: 'admin' });
+    }
+    return {
+      ...session,
+      username,
+      password,
+      auth: { authorization: `Bearer ${session.accessToken}` },
+    };
+  }
+
+  return {
+    app,
+    deps,
+    db,
+    json,
+    registerUser,
+    close: async () => {
+      await database?.close();
+    },
+  };
+}
