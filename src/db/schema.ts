@@ -112,6 +112,10 @@ export const workflowQueue = pgTable(
     error: text('error'),
     attempts: integer('attempts').notNull().default(0),
     idempotencyKey: varchar('idempotency_key', { length: 255 }),
+    // Lease of the executor running the row: only the holder may write step state, and a
+    // lease that is not renewed (its executor died) lets another executor take the run over.
+    lockedBy: varchar('locked_by', { length: 128 }),
+    lockExpiresAt: timestamp('lock_expires_at', { withTimezone: true }),
     createdAt: createdAt(),
     startedAt: timestamp('started_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
@@ -121,6 +125,8 @@ export const workflowQueue = pgTable(
     index('workflow_queue_owner_created_idx').on(t.ownerId, t.createdAt),
     index('workflow_queue_workflow_created_idx').on(t.workflowId, t.createdAt),
     index('workflow_queue_status_idx').on(t.status),
+    // Executors claim the oldest claimable rows first.
+    index('workflow_queue_status_created_idx').on(t.status, t.createdAt),
     uniqueIndex('workflow_queue_idempotency_idx').on(t.ownerId, t.idempotencyKey),
   ],
 );
