@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { isDatabaseUnavailable } from '../db/database-unavailable';
 import type { AppEnv } from '../deps';
 import { HttpError } from '../errors/http-error';
 
@@ -32,9 +33,28 @@ export function renderError(err: Error, c: Context<AppEnv>): Response {
     const status = err.status as ContentfulStatusCode;
     return c.json(errorBody(CODE_FOR_STATUS[status] ?? 'bad_request', err.message || 'Bad request'), status);
   }
+  if (isDatabaseUnavailable(err)) {
+    c.var.deps?.logger.error({ requestId: c.var.requestId, err: describeError(err) }, 'database unavailable');
+    return c.json(errorBody('service_unavailable', 'The database is unavailable, try again shortly'), 503, {
+      'Retry-After': '5',
+    });
+  }
   c.var.deps?.logger.error(
-    { requestId: c.var.requestId, err: { name: err.name, message: err.message, stack: err.stack } },
+    { requestId: c.var.requestId, err: describeError(err) },
     'unhandled error',
   );
   return c.json(errorBody('internal_error', 'Internal server error'), 500);
+}
+
+/**
+ * What an unexpected error contributes to the log. drizzle's query errors carry the SQL
+ * parameters in their message (which may include hashes or tokens), so for those only the
+ * driver's own cause is kept.
+ */
+function describeError(err: Error) {
+  const cause = (err as { cause?: { message?: string; code?: string } }).cause;
+  if ('params' in err && 'query' in err) {
+    return { name: err.name, message: `query failed: ${cause?.message ?? 'unknown'}`, code: cause?.code };
+  }
+  return { name: err.name, message: err.message, code: (err as { code?: string }).code, stack: err.stack };
 }
