@@ -78,19 +78,6 @@ const envSchema = z
         return z.NEVER;
       }),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  })
-  .superRefine((env, ctx) => {
-    if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
-      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' });
-    }
-    const admin = [env.ADMIN_USERNAME, env.ADMIN_EMAIL, env.ADMIN_PASSWORD].filter(Boolean).length;
-    if (admin > 0 && admin < 3) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['ADMIN_USERNAME'],
-        message: 'ADMIN_USERNAME, ADMIN_EMAIL and ADMIN_PASSWORD must be set together',
-      });
-    }
   });
 
 export type Env = Record<string, string | undefined>;
@@ -128,9 +115,11 @@ export class ConfigError extends Error {
 /** Parses the environment once at start; every bad variable becomes one line naming it. */
 export function loadConfig(env: Env): Config {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${String(i.path[0] ?? 'env')} ${i.message}`));
-  }
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.map((i) => `${String(i.path[0] ?? 'env')} ${i.message}`)),
+    ...crossFieldProblems(env),
+  ];
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return {
     nodeEnv: e.NODE_ENV,
@@ -156,4 +145,17 @@ export function loadConfig(env: Env): Config {
     trustProxyHops: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** Rules spanning several variables, checked on the raw env so they are reported with every other problem. */
+function crossFieldProblems(env: Env): string[] {
+  const problems: string[] = [];
+  if (env.NODE_ENV === 'production' && !env.JWT_SECRET?.trim()) {
+    problems.push('JWT_SECRET is required when NODE_ENV=production');
+  }
+  const adminSet = [env.ADMIN_USERNAME, env.ADMIN_EMAIL, env.ADMIN_PASSWORD].filter((v) => v?.trim()).length;
+  if (adminSet > 0 && adminSet < 3) {
+    problems.push('ADMIN_USERNAME, ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
+  }
+  return problems;
 }
