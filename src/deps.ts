@@ -8,6 +8,7 @@ import type { Config } from './config/config';
 import type { Database } from './db/database';
 import type { Logger } from './logging/logger';
 import type { ChannelHub } from './realtime/channel-hub';
+import type { RealtimeGateway } from './realtime/realtime-gateway';
 
 /** A dependency /health reports on; `check` rejects when it is down. */
 export interface HealthCheck {
@@ -35,6 +36,8 @@ export interface AppDeps {
   healthChecks: HealthCheck[];
   /** Realtime fan-out (/ws, workflow progress). */
   hub: ChannelHub;
+  /** /ws sessions of this process (limits, heartbeat, counters); absent where a Durable Object holds them. */
+  realtime?: RealtimeGateway;
 }
 
 export interface AuthUser {

@@ -77,6 +77,8 @@ const envSchema = z
         ctx.addIssue({ code: 'custom', message: 'must be true, false or a number of proxy hops (1-9)' });
         return z.NEVER;
       }),
+    WS_PING_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+    WS_MESSAGES_PER_SECOND: z.coerce.number().int().min(1).max(1_000_000).default(50),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   });
 
@@ -103,6 +105,10 @@ export interface Config {
   corsOrigins: string[];
   trustProxyHops: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** /ws heartbeat: ping period; a client silent for a whole period is dropped. */
+  wsPingIntervalMs: number;
+  /** /ws incoming messages per second per connection (bursts of twice that are allowed). */
+  wsMessagesPerSecond: number;
 }
 
 export class ConfigError extends Error {
@@ -144,6 +150,8 @@ export function loadConfig(env: Env): Config {
     corsOrigins: e.CORS_ORIGINS,
     trustProxyHops: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
+    wsPingIntervalMs: e.WS_PING_INTERVAL_MS,
+    wsMessagesPerSecond: e.WS_MESSAGES_PER_SECOND,
   };
 }
 

@@ -11,7 +11,9 @@ import type { Database } from '../db/database';
 import type { Logger } from '../logging/logger';
 import type { ChannelHub } from '../realtime/channel-hub';
 import { InMemoryChannelHub } from '../realtime/in-memory-channel-hub';
+import { RealtimeGateway } from '../realtime/realtime-gateway';
 import { type OpenDatabase, openDatabase, runMigrations } from './database';
+import { createNodeChannelHub } from './node-channel-hub';
 import { RedisLoginGuard } from './redis-login-guard';
 
 export interface NodeDeps {
@@ -39,12 +41,14 @@ export async function createNodeDeps(
   await runMigrations({ databaseUrl: config.databaseUrl, database });
   const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
   redis?.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis error'));
-  const deps = createAppDeps({ config, db: database.db, redis, logger, clock: options.clock });
+  const hub = createNodeChannelHub(config.redisUrl ? { url: config.redisUrl } : undefined, logger);
+  const deps = createAppDeps({ config, db: database.db, redis, logger, clock: options.clock, hub });
   return {
     deps,
     database,
     redis,
     async close() {
+      await hub.close();
       await redis?.quit().catch(() => redis.disconnect());
       await database.close();
     },
@@ -62,6 +66,7 @@ export function createAppDeps(parts: {
 }): AppDeps {
   const { config, db, redis, logger } = parts;
   const clock = parts.clock ?? systemClock;
+  const hub = parts.hub ?? new InMemoryChannelHub();
   const healthChecks: HealthCheck[] = [];
   if (redis) {
     healthChecks.push({
@@ -89,6 +94,13 @@ export function createAppDeps(parts: {
     loginGuard: redis ? new RedisLoginGuard(redis, clock) : new PostgresLoginGuard(db, clock),
     socketAddress: (c) => getConnInfo(c).remote.address,
     healthChecks,
-    hub: parts.hub ?? new InMemoryChannelHub(),
+    hub,
+    realtime: new RealtimeGateway({
+      hub,
+      pingIntervalMs: config.wsPingIntervalMs,
+      limits: { messagesPerSecond: config.wsMessagesPerSecond, burst: config.wsMessagesPerSecond * 2 },
+      now: () => clock().getTime(),
+      logger,
+    }),
   };
 }

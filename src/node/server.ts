@@ -1,10 +1,12 @@
 import { serve } from '@hono/node-server';
 import { createApp } from '../app';
 import { ConfigError, loadConfig } from '../config/config';
+import { registerRealtime } from '../routes/realtime';
 import { ensureAdmin } from '../users/ensure-admin';
 import { loadOrCreateJwtSecret } from './jwt-secret';
 import { createNodeLogger } from './logger';
 import { createNodeDeps } from './node-deps';
+import { createNodeWebSockets } from './node-websockets';
 
 async function main() {
   let config: ReturnType<typeof loadConfig>;
@@ -29,9 +31,12 @@ async function main() {
   }
 
   const app = createApp(node.deps);
+  const websockets = createNodeWebSockets(app, logger);
+  registerRealtime(app, websockets);
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     logger.info({ port: info.port, host: config.host }, 'api listening');
   });
+  websockets.attach(server);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -40,6 +45,8 @@ async function main() {
     logger.info({ signal }, 'shutting down');
     const deadline = setTimeout(() => process.exit(1), 10_000);
     deadline.unref();
+    // WebSocket clients get a close frame with a reason, not a dropped connection.
+    await node.deps.realtime?.shutdown(1001, 'server shutting down');
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await node.close();
     process.exit(0);

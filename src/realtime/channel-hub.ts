@@ -16,6 +16,12 @@ export interface ChannelHub {
   publish(message: ChannelMessage): Promise<void>;
   /** Returns the unsubscribe function. */
   subscribe(channel: string, listener: ChannelListener): () => void;
+  /**
+   * Resolves once messages published on any instance reach this hub's listeners of `channel`
+   * (a cross-instance hub has to subscribe upstream first). Never rejects; hubs without an
+   * upstream leave it out.
+   */
+  ready?(channel: string): Promise<void>;
   close(): Promise<void>;
 }
 

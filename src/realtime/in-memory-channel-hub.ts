@@ -27,8 +27,13 @@ export class InMemoryChannelHub implements ChannelHub {
     set.add(listener);
     return () => {
       set.delete(listener);
-      if (set.size === 0) this.listeners.delete(channel);
+      // Only drop the set this listener was in: a late second call must not remove a newer one.
+      if (set.size === 0 && this.listeners.get(channel) === set) this.listeners.delete(channel);
     };
+  }
+
+  listenerCount(channel: string): number {
+    return this.listeners.get(channel)?.size ?? 0;
   }
 
   /** Channels with at least one local listener (cross-instance hubs subscribe upstream for these). */

@@ -1,0 +1,109 @@
+import type { Logger } from '../logging/logger';
+import type { ChannelHub } from './channel-hub';
+import type { RealtimeUser } from './channel-acl';
+import { MAX_CHANNELS_PER_CONNECTION } from './protocol';
+import { emptyRealtimeStats, type RealtimeStats } from './realtime-stats';
+import { CLOSE_GOING_AWAY, type RealtimeLimits, RealtimeSession, type SocketSink } from './session';
+
+export const DEFAULT_PING_INTERVAL_MS = 30_000;
+
+export const DEFAULT_REALTIME_LIMITS: RealtimeLimits = {
+  maxChannels: MAX_CHANNELS_PER_CONNECTION,
+  messagesPerSecond: 50,
+  burst: 100,
+  maxBufferedBytes: 4 * 1024 * 1024,
+};
+
+export interface RealtimeGatewayOptions {
+  hub: ChannelHub;
+  pingIntervalMs?: number;
+  limits?: Partial<RealtimeLimits>;
+  /** Milliseconds clock for the rate limiter; tests inject one they control. */
+  now?: () => number;
+  logger?: Logger;
+}
+
+/**
+ * The realtime service of one process: its open sessions, one heartbeat timer for all of them
+ * (started with the first connection, stopped with the last, so idle processes and tests hold
+ * no timer), the counters, and the shutdown that closes every socket with a reason.
+ */
+export class RealtimeGateway {
+  readonly stats: RealtimeStats = emptyRealtimeStats();
+  readonly limits: RealtimeLimits;
+  readonly pingIntervalMs: number;
+  private readonly sessions = new Set<RealtimeSession>();
+  private heartbeat?: ReturnType<typeof setInterval>;
+  private shuttingDown = false;
+  private readonly emptied: Array<() => void> = [];
+
+  constructor(private readonly options: RealtimeGatewayOptions) {
+    this.limits = { ...DEFAULT_REALTIME_LIMITS, ...options.limits };
+    this.pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
+  }
+
+  /** False once shutdown began: the route answers new upgrades with 503. */
+  get accepting(): boolean {
+    return !this.shuttingDown;
+  }
+
+  connect(user: RealtimeUser, sink: SocketSink): RealtimeSession {
+    const session = new RealtimeSession(user, sink, {
+      hub: this.options.hub,
+      limits: this.limits,
+      stats: this.stats,
+      now: this.options.now ?? Date.now,
+      onError: (error) =>
+        this.options.logger?.warn({ err: { message: (error as Error)?.message ?? String(error) } }, 'realtime error'),
+      onEnd: (ended) => this.release(ended),
+    });
+    this.sessions.add(session);
+    this.stats.connections = this.sessions.size;
+    this.stats.connectionsTotal++;
+    if (!this.heartbeat) {
+      this.heartbeat = setInterval(() => this.sweep(), this.pingIntervalMs);
+      // Never keep a Node process alive just for pings (no-op where timers are plain numbers).
+      (this.heartbeat as { unref?: () => void }).unref?.();
+    }
+    return session;
+  }
+
+  /** One heartbeat over every session: ping the live ones, drop the silent ones. */
+  sweep(): void {
+    for (const session of [...this.sessions]) session.heartbeat();
+  }
+
+  /**
+   * Closes every socket with `code`/`reason` and waits up to `graceMs` for the peers to answer
+   * the close frame; sockets still open after that are dropped.
+   */
+  async shutdown(code = CLOSE_GOING_AWAY, reason = 'server shutting down', graceMs = 2000): Promise<void> {
+    this.shuttingDown = true;
+    for (const session of [...this.sessions]) session.close(code, reason);
+    if (this.sessions.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.emptied.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    for (const session of [...this.sessions]) session.terminate();
+    this.stopHeartbeat();
+  }
+
+  private release(session: RealtimeSession): void {
+    if (!this.sessions.delete(session)) return;
+    this.stats.connections = this.sessions.size;
+    if (this.sessions.size === 0) {
+      this.stopHeartbeat();
+      for (const notify of this.emptied.splice(0)) notify();
+    }
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+}

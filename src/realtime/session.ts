@@ -1,0 +1,320 @@
+import type { ChannelHub, ChannelMessage } from './channel-hub';
+import { mayReceive, publishDenial, type RealtimeUser, subscribeDenial } from './channel-acl';
+import { encodeMessage, isValidChannel, ProtocolError, parseMessage, RESERVED_EVENTS } from './protocol';
+import { TokenBucket } from './rate-limiter';
+import type { RealtimeStats } from './realtime-stats';
+
+/**
+ * What a session needs from its socket. Node's `ws`, a Workers WebSocket and a Durable Object's
+ * hibernatable socket all fit; the session never sees the runtime.
+ */
+export interface SocketSink {
+  send(text: string): void;
+  close(code: number, reason: string): void;
+  /** A native WebSocket ping frame. Without it the session sends `{"event":"ping"}`. */
+  ping?(): void;
+  /** Drops the connection without a close handshake, for a peer that stopped answering. */
+  terminate?(): void;
+  /** Bytes accepted by `send` but not yet written, so a consumer that cannot keep up is dropped. */
+  bufferedAmount?(): number;
+}
+
+export interface RealtimeLimits {
+  maxChannels: number;
+  /** Sustained incoming messages per second per connection, and the burst allowed above it. */
+  messagesPerSecond: number;
+  burst: number;
+  /** Outgoing bytes a socket may have queued before it is closed as a slow consumer. */
+  maxBufferedBytes: number;
+}
+
+export const CLOSE_GOING_AWAY = 1001;
+export const CLOSE_TRY_AGAIN_LATER = 1013;
+/** Application close code (4000-4999) for a peer that did not answer a ping; mirrors HTTP 408. */
+export const CLOSE_PING_TIMEOUT = 4408;
+
+const EMPTY = Object.freeze({}) as Record<string, unknown>;
+/** Messages held for a channel whose upstream subscription is still being confirmed. */
+const MAX_PENDING_PER_CHANNEL = 1000;
+
+interface Subscription {
+  unsubscribe(): void;
+  /** Set until the `subscribed` ack is sent: deliveries wait so the ack comes first. */
+  pending?: ChannelMessage[];
+}
+
+export interface SessionContext {
+  hub: ChannelHub;
+  limits: RealtimeLimits;
+  stats: RealtimeStats;
+  now(): number;
+  onError(error: unknown): void;
+  /** Called once, when the session ends for any reason. */
+  onEnd(session: RealtimeSession): void;
+}
+
+/**
+ * One /ws connection's protocol state machine: subscriptions, ACL, limits, liveness. The
+ * transport feeds it raw frames (`receive`) and pongs (`pong`) and tells it when the socket is
+ * gone (`end`); it answers through the `SocketSink`. Frames are handled strictly in order: when
+ * a subscribe has to wait for a cross-instance hub, later frames queue behind it.
+ */
+export class RealtimeSession {
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly bucket: TokenBucket;
+  private readonly backlog: string[] = [];
+  private draining = false;
+  private alive = true;
+  /** open → closing (close frame sent, nothing more goes out) → ended (socket gone). */
+  private state: 'open' | 'closing' | 'ended' = 'open';
+  private rateLimitReported = false;
+
+  constructor(
+    readonly user: RealtimeUser,
+    private readonly sink: SocketSink,
+    private readonly context: SessionContext,
+  ) {
+    this.bucket = new TokenBucket(context.limits.messagesPerSecond, context.limits.burst, context.now);
+  }
+
+  get channels(): string[] {
+    return [...this.subscriptions.keys()];
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** One incoming frame: text is a protocol message; binary frames are refused. */
+  receive(data: unknown): void {
+    if (this.state !== 'open') return;
+    this.alive = true;
+    this.context.stats.messagesIn++;
+    if (!this.bucket.take()) {
+      this.context.stats.rateLimited++;
+      // One error per burst of refused frames: answering every one would let a flood double itself.
+      if (!this.rateLimitReported) {
+        this.rateLimitReported = true;
+        this.sendError(
+          new ProtocolError('rate_limited', 'Too many messages; slow down', '', {
+            retryAfterMs: this.bucket.retryAfterMs(),
+          }),
+        );
+      }
+      return;
+    }
+    this.rateLimitReported = false;
+    if (typeof data !== 'string') {
+      this.sendError(new ProtocolError('binary_not_supported', 'Send JSON text frames, not binary'));
+      return;
+    }
+    if (this.draining) {
+      this.backlog.push(data);
+      return;
+    }
+    const waiting = this.handle(data);
+    if (waiting) void this.drain(waiting);
+  }
+
+  /** The peer answered a native ping. */
+  pong(): void {
+    this.alive = true;
+  }
+
+  /**
+   * Called every ping interval. A peer silent since the previous call is dropped, and so is one
+   * that left a close frame unanswered for a whole interval; otherwise the peer is pinged.
+   */
+  heartbeat(): void {
+    if (this.state === 'ended') return;
+    if (this.state === 'closing') {
+      this.terminate();
+      return;
+    }
+    if (!this.alive) {
+      this.context.stats.pingTimeouts++;
+      if (this.sink.terminate) this.terminate();
+      else {
+        this.close(CLOSE_PING_TIMEOUT, 'ping timeout');
+        this.end();
+      }
+      return;
+    }
+    this.alive = false;
+    try {
+      if (this.sink.ping) this.sink.ping();
+      else this.send({ event: 'ping', channel: '', payload: EMPTY });
+    } catch (error) {
+      this.context.onError(error);
+    }
+  }
+
+  /**
+   * Server-initiated close with a reason the client can read (shutdown, slow consumer). The
+   * session stops sending at once and ends when the transport reports the socket closed.
+   */
+  close(code: number, reason: string): void {
+    if (this.state !== 'open') return;
+    this.state = 'closing';
+    this.release();
+    try {
+      this.sink.close(code, reason);
+    } catch (error) {
+      this.context.onError(error);
+    }
+  }
+
+  /** Drops the socket without a close handshake (after a close frame went unanswered). */
+  terminate(): void {
+    try {
+      this.sink.terminate?.();
+    } catch (error) {
+      this.context.onError(error);
+    }
+    this.end();
+  }
+
+  /** The socket is gone. Idempotent; the transport calls it from its close event. */
+  end(): void {
+    if (this.state === 'ended') return;
+    this.state = 'ended';
+    this.release();
+    this.context.onEnd(this);
+  }
+
+  private release(): void {
+    this.backlog.length = 0;
+    for (const subscription of this.subscriptions.values()) subscription.unsubscribe();
+    this.subscriptions.clear();
+  }
+
+  private async drain(waiting: Promise<void>): Promise<void> {
+    this.draining = true;
+    try {
+      let current: Promise<void> | undefined = waiting;
+      while (current) {
+        await current;
+        current = undefined;
+        while (!current && this.backlog.length > 0 && this.state === 'open') {
+          current = this.handle(this.backlog.shift() as string);
+        }
+      }
+    } catch (error) {
+      this.context.onError(error);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** Handles one text frame; returns a promise only when it must wait (a cross-instance subscribe). */
+  private handle(text: string): Promise<void> | undefined {
+    const message = parseMessage(text);
+    if (message instanceof ProtocolError) {
+      this.sendError(message);
+      return undefined;
+    }
+    const { event, channel } = message;
+    if (event === 'ping') {
+      this.send({ event: 'pong', channel, payload: EMPTY });
+      return undefined;
+    }
+    if (event === 'pong') return undefined;
+    if (!isValidChannel(channel)) {
+      this.sendError(new ProtocolError('invalid_channel', 'channel must be 1-128 characters of [A-Za-z0-9:_.-]'));
+      return undefined;
+    }
+    switch (event) {
+      case 'subscribe':
+        return this.subscribe(channel);
+      case 'unsubscribe':
+        this.unsubscribe(channel);
+        return undefined;
+      default:
+        this.publish(message);
+        return undefined;
+    }
+  }
+
+  private subscribe(channel: string): Promise<void> | undefined {
+    const denial = subscribeDenial(this.user, channel);
+    if (denial) {
+      this.sendError(new ProtocolError('forbidden', denial, channel));
+      return undefined;
+    }
+    if (this.subscriptions.has(channel)) {
+      this.send({ event: 'subscribed', channel, payload: EMPTY });
+      return undefined;
+    }
+    if (this.subscriptions.size >= this.context.limits.maxChannels) {
+      this.sendError(
+        new ProtocolError('too_many_channels', `At most ${this.context.limits.maxChannels} channels per connection`, channel, {
+          limit: this.context.limits.maxChannels,
+        }),
+      );
+      return undefined;
+    }
+    const hub = this.context.hub;
+    const subscription: Subscription = { unsubscribe: () => {}, pending: hub.ready ? [] : undefined };
+    subscription.unsubscribe = hub.subscribe(channel, (message) => {
+      if (!mayReceive(this.user, message)) return;
+      if (!subscription.pending) this.send(message);
+      else if (subscription.pending.length < MAX_PENDING_PER_CHANNEL) subscription.pending.push(message);
+    });
+    this.subscriptions.set(channel, subscription);
+    if (!hub.ready) {
+      this.send({ event: 'subscribed', channel, payload: EMPTY });
+      return undefined;
+    }
+    return hub.ready(channel).then(() => {
+      const held = subscription.pending ?? [];
+      subscription.pending = undefined;
+      if (this.state !== 'open' || this.subscriptions.get(channel) !== subscription) return;
+      this.send({ event: 'subscribed', channel, payload: EMPTY });
+      for (const message of held) this.send(message);
+    });
+  }
+
+  private unsubscribe(channel: string): void {
+    const subscription = this.subscriptions.get(channel);
+    if (subscription) {
+      subscription.unsubscribe();
+      this.subscriptions.delete(channel);
+    }
+    this.send({ event: 'unsubscribed', channel, payload: EMPTY });
+  }
+
+  private publish(message: ChannelMessage): void {
+    const { event, channel } = message;
+    if (RESERVED_EVENTS.has(event)) {
+      this.sendError(new ProtocolError('reserved_event', `"${event}" is sent by the server only`, channel));
+      return;
+    }
+    const denial = publishDenial(this.user, channel);
+    if (denial) {
+      this.sendError(new ProtocolError('forbidden', denial, channel));
+      return;
+    }
+    this.context.hub.publish(message).catch((error) => this.context.onError(error));
+  }
+
+  private sendError(error: ProtocolError): void {
+    this.context.stats.errorsSent++;
+    this.send(error.toMessage());
+  }
+
+  private send(message: ChannelMessage): void {
+    if (this.state !== 'open') return;
+    const buffered = this.sink.bufferedAmount?.() ?? 0;
+    if (buffered > this.context.limits.maxBufferedBytes) {
+      this.context.stats.slowConsumersDropped++;
+      this.close(CLOSE_TRY_AGAIN_LATER, 'slow consumer: too many undelivered messages');
+      return;
+    }
+    try {
+      this.sink.send(encodeMessage(message));
+      this.context.stats.messagesOut++;
+    } catch (error) {
+      this.context.onError(error);
+    }
+  }
+}
