@@ -15,6 +15,9 @@ import { authRoutes } from './routes/auth';
 import { healthRoutes } from './routes/health';
 import { profileRoutes } from './routes/profile';
 import { projectRoutes } from './routes/projects';
+import { runRoutes } from './routes/runs';
+import { toolRoutes } from './routes/tools';
+import { workflowRoutes } from './routes/workflows';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -65,6 +68,10 @@ export function createApp(deps: AppDeps) {
   app.route('/profile', profileRoutes);
   app.route('/admin', adminRoutes);
   app.route('/projects', projectRoutes);
+  // Runs first: /queue and /runs/* must not be taken for a workflow id.
+  app.route('/api/workflows', runRoutes);
+  app.route('/api/workflows', workflowRoutes);
+  app.route('/tools', toolRoutes);
 
   app.notFound(() => {
     throw new NotFoundError('Route not found');

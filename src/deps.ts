@@ -7,8 +7,10 @@ import type { Clock } from './clock';
 import type { Config } from './config/config';
 import type { Database } from './db/database';
 import type { Logger } from './logging/logger';
+import type { McpToolClient } from './mcp/tool-client';
 import type { ChannelHub } from './realtime/channel-hub';
 import type { RealtimeGateway } from './realtime/realtime-gateway';
+import type { RunQueue } from './runs/run-queue';
 
 /** A dependency /health reports on; `check` rejects when it is down. */
 export interface HealthCheck {
@@ -38,6 +40,10 @@ export interface AppDeps {
   hub: ChannelHub;
   /** /ws sessions of this process (limits, heartbeat, counters); absent where a Durable Object holds them. */
   realtime?: RealtimeGateway;
+  /** This process's session with the MCP server (MCP_URL, MCP_COMMAND or the built-in one): /tools/list, runs. */
+  mcp: McpToolClient;
+  /** Where `POST /api/workflows/:id/execute` hands a new run after writing its row. */
+  runQueue: RunQueue;
 }
 
 export interface AuthUser {

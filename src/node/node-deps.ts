@@ -12,6 +12,10 @@ import type { Logger } from '../logging/logger';
 import type { ChannelHub } from '../realtime/channel-hub';
 import { InMemoryChannelHub } from '../realtime/in-memory-channel-hub';
 import { RealtimeGateway } from '../realtime/realtime-gateway';
+import type { McpToolClient } from '../mcp/tool-client';
+import { type RunQueue, rowOnlyRunQueue } from '../runs/run-queue';
+import { createBuiltinMcpClient } from './mcp-client-factory';
+import { createWorkflowRuntime } from './workflow-runtime';
 import { type OpenDatabase, openDatabase, runMigrations } from './database';
 import { createNodeChannelHub } from './node-channel-hub';
 import { RedisLoginGuard } from './redis-login-guard';
@@ -42,12 +46,20 @@ export async function createNodeDeps(
   const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
   redis?.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis error'));
   const hub = createNodeChannelHub(config.redisUrl ? { url: config.redisUrl } : undefined, logger);
-  const deps = createAppDeps({ config, db: database.db, redis, logger, clock: options.clock, hub });
+  const base = createAppDeps({ config, db: database.db, redis, logger, clock: options.clock, hub });
+  const workflows = createWorkflowRuntime({ config, db: database.db, hub, logger, clock: base.clock, redis });
+  const deps: AppDeps = {
+    ...base,
+    mcp: workflows.mcp,
+    runQueue: workflows.runQueue,
+    healthChecks: [...base.healthChecks, ...workflows.healthChecks],
+  };
   return {
     deps,
     database,
     redis,
     async close() {
+      await workflows.close();
       await hub.close();
       await redis?.quit().catch(() => redis.disconnect());
       await database.close();
@@ -63,6 +75,10 @@ export function createAppDeps(parts: {
   redis?: Redis;
   clock?: Clock;
   hub?: ChannelHub;
+  /** Default: the built-in MCP server, in process. */
+  mcp?: McpToolClient;
+  /** Default: rows only (nothing executes them until a runner or reconciler picks them up). */
+  runQueue?: RunQueue;
 }): AppDeps {
   const { config, db, redis, logger } = parts;
   const clock = parts.clock ?? systemClock;
@@ -98,9 +114,11 @@ export function createAppDeps(parts: {
     realtime: new RealtimeGateway({
       hub,
       pingIntervalMs: config.wsPingIntervalMs,
-      limits: { messagesPerSecond: config.wsMessagesPerSecond, burst: config.wsMessagesPerSecond * 2 },
+      limits: { messagesPerSecond: config.wsMessagesPerSecond },
       now: () => clock().getTime(),
       logger,
     }),
+    mcp: parts.mcp ?? createBuiltinMcpClient(),
+    runQueue: parts.runQueue ?? rowOnlyRunQueue,
   };
 }

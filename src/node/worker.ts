@@ -1,0 +1,82 @@
+/**
+ * `npm run worker`: executes workflow runs from BullMQ (REDIS_URL is required) and keeps
+ * BullMQ in line with `workflow_queue` (reconciler). Scale by running more of them.
+ */
+import { ConfigError, loadConfig } from '../config/config';
+import { createRunBullQueue } from './bullmq-run-queue';
+import { openDatabase, runMigrations } from './database';
+import { createExecutor } from './executor-factory';
+import { createNodeLogger } from './logger';
+import { createMcpClient } from './mcp-client-factory';
+import { createNodeChannelHub } from './node-channel-hub';
+import { connectRedis } from './node-deps';
+import { Reconciler } from './reconciler';
+import { startRunWorker } from './run-worker';
+import { loadRunnerSettings } from './runner-settings';
+
+function loadOrExit() {
+  try {
+    const config = loadConfig(process.env);
+    if (!config.redisUrl)
+      throw new ConfigError(['REDIS_URL is required by the worker (without it the API runs workflows itself)']);
+    return { config, settings: loadRunnerSettings(process.env) };
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems) console.error(`config error: ${problem}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+async function main() {
+  const { config, settings } = loadOrExit();
+  const logger = createNodeLogger(config.logLevel);
+  if (!config.databaseUrl) logger.warn({}, 'DATABASE_URL is not set: the worker would use its own embedded database');
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  await runMigrations({ databaseUrl: config.databaseUrl, database });
+  const redis = connectRedis(config.redisUrl as string);
+  redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis error'));
+  // The same hub the API builds: with Redis, progress crosses to every API instance's /ws.
+  const hub = createNodeChannelHub({ url: config.redisUrl as string }, logger);
+  const mcp = createMcpClient(config, logger);
+  const executor = createExecutor(settings, { db: database.db, mcp, hub, logger });
+  const queue = createRunBullQueue(redis, settings);
+  const runWorker = startRunWorker({ connection: redis, executor, settings, logger });
+  const reconciler = new Reconciler({
+    db: database.db,
+    queue,
+    logger,
+    intervalMs: settings.RECONCILE_INTERVAL_MS,
+    graceMs: settings.RECONCILE_GRACE_MS,
+  });
+  reconciler.start();
+  logger.info(
+    { executorId: executor.executorId, queue: settings.WORKFLOW_QUEUE_NAME, concurrency: settings.WORKER_CONCURRENCY },
+    'worker started',
+  );
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, deadlineMs: settings.WORKER_SHUTDOWN_TIMEOUT_MS }, 'worker shutting down');
+    // Past this even the release of running runs is abandoned: their leases run out and the
+    // stalled-job check plus the reconciler hand them to another worker.
+    setTimeout(() => process.exit(1), settings.WORKER_SHUTDOWN_TIMEOUT_MS + 10_000).unref();
+    await reconciler.stop();
+    await runWorker.close(settings.WORKER_SHUTDOWN_TIMEOUT_MS);
+    await Promise.allSettled([queue.close(), mcp.close(), hub.close()]);
+    await redis.quit().catch(() => redis.disconnect());
+    await database.close();
+    logger.info({}, 'worker stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error) => {
+  console.error(`fatal: ${(error as Error)?.message ?? error}`);
+  process.exit(1);
+});

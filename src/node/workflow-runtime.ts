@@ -1,0 +1,78 @@
+import type { Redis } from 'ioredis';
+import type { Clock } from '../clock';
+import type { Config } from '../config/config';
+import type { Database } from '../db/database';
+import type { HealthCheck } from '../deps';
+import type { Logger } from '../logging/logger';
+import type { McpToolClient } from '../mcp/tool-client';
+import type { ChannelHub } from '../realtime/channel-hub';
+import { InProcessRunner } from '../runs/in-process-runner';
+import type { RunQueue } from '../runs/run-queue';
+import { BullMqRunQueue, createRunBullQueue } from './bullmq-run-queue';
+import { createExecutor } from './executor-factory';
+import { createMcpClient } from './mcp-client-factory';
+import { loadRunnerSettings, type RunnerSettings } from './runner-settings';
+
+export interface WorkflowRuntime {
+  mcp: McpToolClient;
+  runQueue: RunQueue;
+  healthChecks: HealthCheck[];
+  close(): Promise<void>;
+}
+
+/**
+ * The API process's side of workflows. With Redis it only enqueues (BullMQ) and
+ * `npm run worker` executes; without Redis it executes runs itself (InProcessRunner),
+ * taking rows from `workflow_queue`, with the same executor the worker uses.
+ */
+export function createWorkflowRuntime(parts: {
+  config: Config;
+  db: Database;
+  hub: ChannelHub;
+  logger: Logger;
+  clock?: Clock;
+  redis?: Redis;
+  mcp?: McpToolClient;
+  settings?: RunnerSettings;
+}): WorkflowRuntime {
+  const { config, db, hub, logger, redis } = parts;
+  const settings = parts.settings ?? loadRunnerSettings(process.env);
+  const mcp = parts.mcp ?? createMcpClient(config, logger);
+  const healthChecks: HealthCheck[] = [
+    {
+      name: 'mcp',
+      critical: false,
+      check: async () => {
+        await mcp.listTools();
+      },
+    },
+  ];
+  if (redis) {
+    const runQueue = new BullMqRunQueue(createRunBullQueue(redis, settings), logger, settings.ENQUEUE_TIMEOUT_MS);
+    return {
+      mcp,
+      runQueue,
+      healthChecks,
+      async close() {
+        await Promise.allSettled([runQueue.close(), mcp.close()]);
+      },
+    };
+  }
+  const executor = createExecutor(settings, { db, mcp, hub, logger, clock: parts.clock });
+  const runner = new InProcessRunner({
+    executor,
+    logger,
+    concurrency: settings.WORKER_CONCURRENCY,
+    pollMs: settings.RUNNER_POLL_MS,
+  });
+  runner.start();
+  return {
+    mcp,
+    runQueue: runner,
+    healthChecks,
+    async close() {
+      await runner.close(settings.WORKER_SHUTDOWN_TIMEOUT_MS);
+      await mcp.close();
+    },
+  };
+}

@@ -1,0 +1,208 @@
+import { and, count, desc, eq, inArray } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { isForeignKeyViolation } from '../db/foreign-key-violation';
+import { type RunStatus, runStatus, type WorkflowRun, workflowQueue, workflows } from '../db/schema';
+import type { AppEnv } from '../deps';
+import { ConflictError } from '../errors/conflict-error';
+import { NotFoundError } from '../errors/not-found-error';
+import { ValidationError } from '../errors/validation-error';
+import { idParam } from '../http/id-param';
+import { offsetOf, paginationQuery } from '../http/pagination';
+import { validate } from '../http/validate';
+import { requireAuth } from '../middleware/auth';
+import { WORKFLOW_CHANNEL, WORKFLOW_STATUS_EVENT } from '../realtime/channel-hub';
+import { initialStepStates, type RunStepState, type WorkflowStatusPayload } from '../runs/run-state';
+import { sameJson } from '../runs/same-json';
+import type { WorkflowStep } from '../workflows/step-schema';
+import { toRunJson, toRunSummaryJson } from '../workflows/workflow-json';
+import { visibleRuns, visibleWorkflows } from '../workflows/workflow-queries';
+
+const executeBody = z.object({ input: z.record(z.string(), z.unknown()).default({}) });
+const idempotencyKey = z.string().regex(/^[\x21-\x7e]{1,255}$/, 'must be 1-255 visible ASCII characters');
+const runIdParam = z.object({ runId: z.uuid({ message: 'must be a UUID' }) });
+const queueQuery = paginationQuery.extend({ status: z.enum(runStatus.enumValues).optional() });
+
+const RUN_NOT_FOUND = 'Run not found';
+
+/** `{input?}`; the body may be empty (no content at all), unlike other routes' bodies. */
+async function readExecuteBody(req: Request): Promise<z.infer<typeof executeBody>> {
+  const text = await req.text();
+  let raw: unknown = {};
+  if (text.trim()) {
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw new ValidationError('Invalid body: malformed JSON');
+    }
+  }
+  const parsed = executeBody.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), code: i.code, message: i.message }));
+    throw new ValidationError(`Invalid body: ${issues[0]?.path}: ${issues[0]?.message}`, issues);
+  }
+  return parsed.data;
+}
+
+function emptyCounts(): Record<RunStatus, number> {
+  return Object.fromEntries(runStatus.enumValues.map((s) => [s, 0])) as Record<RunStatus, number>;
+}
+
+/** Executions: execute, the caller's queue, runs with per-step detail, cancel. Mounted before workflowRoutes. */
+export const runRoutes = new Hono<AppEnv>()
+  .use(requireAuth)
+  .get('/queue', validate('query', queueQuery), async (c) => {
+    const { db } = c.var.deps;
+    const query = c.req.valid('query');
+    const visible = visibleRuns(c.var.user);
+    const where = and(visible, query.status ? eq(workflowQueue.status, query.status) : undefined);
+    const [byStatus, rows, [total]] = await Promise.all([
+      db
+        .select({ status: workflowQueue.status, value: count() })
+        .from(workflowQueue)
+        .where(visible)
+        .groupBy(workflowQueue.status),
+      db
+        .select()
+        .from(workflowQueue)
+        .where(where)
+        .orderBy(desc(workflowQueue.createdAt), desc(workflowQueue.id))
+        .limit(query.limit)
+        .offset(offsetOf(query)),
+      db.select({ value: count() }).from(workflowQueue).where(where),
+    ]);
+    const counts = emptyCounts();
+    for (const row of byStatus) counts[row.status] = row.value;
+    return c.json({
+      counts,
+      items: rows.map(toRunSummaryJson),
+      page: query.page,
+      limit: query.limit,
+      total: total?.value ?? 0,
+    });
+  })
+  .get('/runs/:runId', validate('param', runIdParam), async (c) => {
+    const [run] = await c.var.deps.db
+      .select()
+      .from(workflowQueue)
+      .where(visibleRuns(c.var.user, c.req.valid('param').runId))
+      .limit(1);
+    if (!run) throw new NotFoundError(RUN_NOT_FOUND);
+    return c.json({ run: toRunJson(run) });
+  })
+  .post('/runs/:runId/cancel', validate('param', runIdParam), async (c) => {
+    const { db, clock, runQueue, hub, logger } = c.var.deps;
+    const { runId } = c.req.valid('param');
+    const now = clock();
+    const [run] = await db
+      .update(workflowQueue)
+      .set({ status: 'cancelled', error: 'Cancelled by user', finishedAt: now, updatedAt: now })
+      .where(and(visibleRuns(c.var.user, runId), inArray(workflowQueue.status, ['queued', 'running'])))
+      .returning();
+    if (!run) {
+      const [existing] = await db
+        .select({ status: workflowQueue.status })
+        .from(workflowQueue)
+        .where(visibleRuns(c.var.user, runId))
+        .limit(1);
+      if (!existing) throw new NotFoundError(RUN_NOT_FOUND);
+      throw new ConflictError(`Run is already ${existing.status}`);
+    }
+    // The row is the truth: a running executor notices it at its next heartbeat even if this fails.
+    await runQueue
+      .cancel(runId)
+      .catch((err: unknown) => logger.warn({ runId, err: String(err) }, 'queue cancel failed'));
+    const steps = run.steps as RunStepState[];
+    const payload: WorkflowStatusPayload = {
+      runId,
+      workflowId: run.workflowId,
+      ownerId: run.ownerId,
+      status: 'cancelled',
+      stepIndex: run.progress,
+      totalSteps: steps.length,
+      error: 'Cancelled by user',
+    };
+    await hub
+      .publish({ event: WORKFLOW_STATUS_EVENT, channel: WORKFLOW_CHANNEL, payload })
+      .catch((err: unknown) => logger.warn({ runId, err: String(err) }, 'publish failed'));
+    return c.json({ run: toRunJson(run) });
+  })
+  .post('/:id/execute', validate('param', idParam), async (c) => {
+    const { db, runQueue, logger } = c.var.deps;
+    const { id } = c.req.valid('param');
+    const rawKey = c.req.header('idempotency-key');
+    const keyCheck = rawKey === undefined ? undefined : idempotencyKey.safeParse(rawKey);
+    if (keyCheck && !keyCheck.success) {
+      throw new ValidationError('Invalid Idempotency-Key header: must be 1-255 visible ASCII characters');
+    }
+    const key = keyCheck?.data;
+    const { input } = await readExecuteBody(c.req.raw);
+    const [workflow] = await db
+      .select({ id: workflows.id, steps: workflows.steps })
+      .from(workflows)
+      .where(visibleWorkflows(c.var.user, id))
+      .limit(1);
+    if (!workflow) throw new NotFoundError('Workflow not found');
+
+    const values = {
+      workflowId: workflow.id,
+      ownerId: c.var.user.id,
+      input,
+      steps: initialStepStates(workflow.steps as WorkflowStep[]),
+      idempotencyKey: key ?? null,
+    };
+    let run: WorkflowRun | undefined;
+    try {
+      [run] = await db.insert(workflowQueue).values(values).onConflictDoNothing().returning();
+    } catch (error) {
+      // The workflow was deleted between the read and the insert.
+      if (isForeignKeyViolation(error)) throw new NotFoundError('Workflow not found');
+      throw error;
+    }
+    let replayed = false;
+    if (!run && key) {
+      [run] = await db
+        .select()
+        .from(workflowQueue)
+        .where(and(eq(workflowQueue.ownerId, c.var.user.id), eq(workflowQueue.idempotencyKey, key)))
+        .limit(1);
+      if (!run) throw new ConflictError('A request with this Idempotency-Key is in progress; retry');
+      if (run.workflowId !== workflow.id || !sameJson(run.input, input)) {
+        throw new ConflictError('This Idempotency-Key was already used for a different request');
+      }
+      replayed = true;
+    }
+    if (!run) throw new Error('insert returned no row');
+    // A replay of a still-queued run enqueues again: harmless (the job id is the run id) and it
+    // repairs a first request that died between writing the row and enqueueing.
+    if (run.status === 'queued') {
+      await runQueue
+        .enqueue(run.id)
+        .catch((err: unknown) => logger.warn({ runId: run.id, err: String(err) }, 'enqueue failed'));
+    }
+    if (replayed) c.header('Idempotent-Replayed', 'true');
+    return c.json({ run: toRunJson(run) }, 202);
+  })
+  .get('/:id/runs', validate('param', idParam), validate('query', paginationQuery), async (c) => {
+    const { db } = c.var.deps;
+    const { id } = c.req.valid('param');
+    const page = c.req.valid('query');
+    const [workflow] = await db
+      .select({ id: workflows.id })
+      .from(workflows)
+      .where(visibleWorkflows(c.var.user, id))
+      .limit(1);
+    if (!workflow) throw new NotFoundError('Workflow not found');
+    const where = and(eq(workflowQueue.workflowId, id), visibleRuns(c.var.user));
+    const [rows, [total]] = await Promise.all([
+      db
+        .select()
+        .from(workflowQueue)
+        .where(where)
+        .orderBy(desc(workflowQueue.createdAt), desc(workflowQueue.id))
+        .limit(page.limit)
+        .offset(offsetOf(page)),
+      db.select({ value: count() }).from(workflowQueue).where(where),
+    ]);
+    return c.json({ items: rows.map(toRunSummaryJson), page: page.page, limit: page.limit, total: total?.value ?? 0 });
+  });

@@ -1,0 +1,106 @@
+import { and, count, desc, eq } from 'drizzle-orm';
+import { Hono } from 'hono';
+import type { Database } from '../db/database';
+import { projects, type Workflow, workflows } from '../db/schema';
+import type { AppEnv } from '../deps';
+import { NotFoundError } from '../errors/not-found-error';
+import { ValidationError } from '../errors/validation-error';
+import { idParam } from '../http/id-param';
+import { offsetOf, paginationQuery } from '../http/pagination';
+import { validate } from '../http/validate';
+import { requireAuth } from '../middleware/auth';
+import { workflowBody } from '../workflows/step-schema';
+import { toWorkflowJson } from '../workflows/workflow-json';
+import { visibleWorkflows } from '../workflows/workflow-queries';
+
+const NOT_FOUND = 'Workflow not found';
+
+/** A project id must name one of the workflow owner's projects; anything else is a 400 on `projectId`. */
+async function checkProject(db: Database, ownerId: string, projectId: string | null | undefined): Promise<void> {
+  if (!projectId) return;
+  const [project] = await db
+    .select({ id: projects.id })
+    .from(projects)
+    .where(and(eq(projects.id, projectId), eq(projects.ownerId, ownerId)))
+    .limit(1);
+  if (!project) {
+    throw new ValidationError('Invalid body: projectId: project not found', [
+      { path: 'projectId', code: 'not_found', message: 'project not found' },
+    ]);
+  }
+}
+
+/** CRUD of workflow definitions. Runs live in routes/runs.ts (mounted first: /queue and /runs/* before /:id). */
+export const workflowRoutes = new Hono<AppEnv>()
+  .use(requireAuth)
+  .post('/', validate('json', workflowBody), async (c) => {
+    const { db } = c.var.deps;
+    const body = c.req.valid('json');
+    await checkProject(db, c.var.user.id, body.projectId);
+    const [workflow] = await db
+      .insert(workflows)
+      .values({
+        ownerId: c.var.user.id,
+        projectId: body.projectId ?? null,
+        name: body.name,
+        description: body.description ?? null,
+        steps: body.steps,
+      })
+      .returning();
+    return c.json({ workflow: toWorkflowJson(workflow as Workflow) }, 201);
+  })
+  .get('/', validate('query', paginationQuery), async (c) => {
+    const { db } = c.var.deps;
+    const page = c.req.valid('query');
+    const where = visibleWorkflows(c.var.user);
+    const [rows, [total]] = await Promise.all([
+      db
+        .select()
+        .from(workflows)
+        .where(where)
+        .orderBy(desc(workflows.createdAt), desc(workflows.id))
+        .limit(page.limit)
+        .offset(offsetOf(page)),
+      db.select({ value: count() }).from(workflows).where(where),
+    ]);
+    return c.json({ items: rows.map(toWorkflowJson), page: page.page, limit: page.limit, total: total?.value ?? 0 });
+  })
+  .get('/:id', validate('param', idParam), async (c) => {
+    const [workflow] = await c.var.deps.db
+      .select()
+      .from(workflows)
+      .where(visibleWorkflows(c.var.user, c.req.valid('param').id))
+      .limit(1);
+    if (!workflow) throw new NotFoundError(NOT_FOUND);
+    return c.json({ workflow: toWorkflowJson(workflow) });
+  })
+  .put('/:id', validate('param', idParam), validate('json', workflowBody), async (c) => {
+    const { db, clock } = c.var.deps;
+    const body = c.req.valid('json');
+    const where = visibleWorkflows(c.var.user, c.req.valid('param').id);
+    const [existing] = await db.select({ ownerId: workflows.ownerId }).from(workflows).where(where).limit(1);
+    if (!existing) throw new NotFoundError(NOT_FOUND);
+    await checkProject(db, existing.ownerId, body.projectId);
+    // Runs already created keep their own copy of the steps; only new runs see the change.
+    const [workflow] = await db
+      .update(workflows)
+      .set({
+        name: body.name,
+        description: body.description ?? null,
+        steps: body.steps,
+        projectId: body.projectId ?? null,
+        updatedAt: clock(),
+      })
+      .where(where)
+      .returning();
+    if (!workflow) throw new NotFoundError(NOT_FOUND);
+    return c.json({ workflow: toWorkflowJson(workflow) });
+  })
+  .delete('/:id', validate('param', idParam), async (c) => {
+    const deleted = await c.var.deps.db
+      .delete(workflows)
+      .where(visibleWorkflows(c.var.user, c.req.valid('param').id))
+      .returning({ id: workflows.id });
+    if (deleted.length === 0) throw new NotFoundError(NOT_FOUND);
+    return c.body(null, 204);
+  });

@@ -1,0 +1,315 @@
+import type { Clock } from '../clock';
+import type { Database } from '../db/database';
+import type { WorkflowRun } from '../db/schema';
+import type { Logger } from '../logging/logger';
+import { McpRequestTimeoutError, McpUnavailableError } from '../mcp/errors';
+import type { CallToolResult, McpToolClient } from '../mcp/tool-client';
+import { type ChannelHub, WORKFLOW_CHANNEL, WORKFLOW_STATUS_EVENT } from '../realtime/channel-hub';
+import { abortableDelay } from './abortable-delay';
+import type { RunStepState, WorkflowStatusPayload } from './run-state';
+import { RunStore } from './run-store';
+import { resolveTemplates, stepOutput, TemplateError } from './templating';
+
+export interface RunExecutorOptions {
+  db: Database;
+  mcp: McpToolClient;
+  hub: ChannelHub;
+  clock: Clock;
+  logger: Logger;
+  /** Unique per process: the lease holder's name in `workflow_queue.locked_by`. */
+  executorId: string;
+  /** How long a claim holds without renewal; a dead executor's runs are taken over after it. Default 30 s. */
+  leaseMs?: number;
+  /** Lease renewal and cancellation check while a step runs. Default 1 s. */
+  heartbeatMs?: number;
+  /** Step timeout when the step sets none. Default 30 s. */
+  defaultStepTimeoutMs?: number;
+  /** First retry delay; doubles per attempt (with jitter) up to retryMaxMs. Default 500 ms / 30 s. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** An unreachable MCP server is retried at least this many times, whatever the step's `retries`. Default 3. */
+  unavailableRetries?: number;
+}
+
+export type RunOutcome =
+  | { outcome: 'completed' | 'failed' | 'cancelled' }
+  /** Someone else holds the run's lease: try again later. */
+  | { outcome: 'leased'; retryAfterMs: number }
+  /** Given back because the host is shutting down: run it again elsewhere. */
+  | { outcome: 'released' }
+  /** Deleted, finished, or taken over: nothing left to do here. */
+  | { outcome: 'gone' };
+
+/** Why a run stopped before its end (the abort reason of the run's own signal). */
+class RunInterrupted extends Error {
+  constructor(readonly why: 'cancelled' | 'lost' | 'shutdown') {
+    super(`run interrupted: ${why}`);
+  }
+}
+
+const MAX_ERROR_LENGTH = 2000;
+const MAX_RESULT_BYTES = 1024 * 1024;
+
+function truncate(text: string): string {
+  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH)}…` : text;
+}
+
+function toolErrorText(result: CallToolResult): string {
+  const text = (result.content ?? [])
+    .map((c) => (c.type === 'text' ? c.text : `[${c.type}]`))
+    .join('\n')
+    .trim();
+  return text || 'the tool reported an error without a message';
+}
+
+type Failure = { message: string; unavailable: boolean };
+
+/**
+ * Runs a workflow run: claims its `workflow_queue` row, runs the remaining steps in order
+ * as MCP `tools/call`, checkpoints every step in the row, and publishes `workflow-status`
+ * events. Portable (Web APIs only): the BullMQ worker and the in-process runner both use it.
+ *
+ * Delivery is at least once: a step in flight when its executor dies runs again on the
+ * next one (each call carries `_meta.runId`/`stepId` for tools that de-duplicate); a
+ * completed step is a checkpoint and never runs again.
+ */
+export class RunExecutor {
+  readonly executorId: string;
+  private readonly store: RunStore;
+  private readonly leaseMs: number;
+  private readonly heartbeatMs: number;
+  private readonly defaultStepTimeoutMs: number;
+  private readonly retryBaseMs: number;
+  private readonly retryMaxMs: number;
+  private readonly unavailableRetries: number;
+
+  constructor(private readonly options: RunExecutorOptions) {
+    this.executorId = options.executorId;
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.heartbeatMs = options.heartbeatMs ?? 1000;
+    this.defaultStepTimeoutMs = options.defaultStepTimeoutMs ?? 30_000;
+    this.retryBaseMs = options.retryBaseMs ?? 500;
+    this.retryMaxMs = options.retryMaxMs ?? 30_000;
+    this.unavailableRetries = options.unavailableRetries ?? 3;
+    this.store = new RunStore(options.db, options.clock, options.executorId, this.leaseMs);
+  }
+
+  get runStore(): RunStore {
+    return this.store;
+  }
+
+  /** Claims the run by id, then runs it. `signal` aborts it for shutdown: the run is released, not failed. */
+  async execute(runId: string, signal?: AbortSignal): Promise<RunOutcome> {
+    const claim = await this.store.claim(runId);
+    if (claim.kind === 'leased') return { outcome: 'leased', retryAfterMs: claim.retryAfterMs };
+    if (claim.kind === 'done') return { outcome: 'gone' };
+    return this.executeClaimed(claim.run, signal);
+  }
+
+  /** Runs a row this executor has already claimed. */
+  async executeClaimed(run: WorkflowRun, signal?: AbortSignal): Promise<RunOutcome> {
+    const steps = structuredClone(run.steps as RunStepState[]);
+    const control = new AbortController();
+    const onShutdown = () => control.abort(new RunInterrupted('shutdown'));
+    if (signal?.aborted) onShutdown();
+    signal?.addEventListener('abort', onShutdown, { once: true });
+    const heartbeat = setInterval(() => {
+      this.store.renewLease(run.id).then(
+        async (ours) => {
+          if (ours || control.signal.aborted) return;
+          const status = await this.store.status(run.id);
+          control.abort(new RunInterrupted(status === 'cancelled' ? 'cancelled' : 'lost'));
+        },
+        (err: unknown) => this.options.logger.warn({ runId: run.id, err: String(err) }, 'lease renewal failed'),
+      );
+    }, this.heartbeatMs);
+    try {
+      return await this.runSteps(run, steps, control.signal);
+    } catch (error) {
+      if (!(error instanceof RunInterrupted)) throw error;
+      return this.interrupted(run, steps, error.why);
+    } finally {
+      clearInterval(heartbeat);
+      signal?.removeEventListener('abort', onShutdown);
+    }
+  }
+
+  private async runSteps(run: WorkflowRun, steps: RunStepState[], signal: AbortSignal): Promise<RunOutcome> {
+    const outputs: Record<string, unknown> = {};
+    for (const step of steps) if (step.status === 'completed') outputs[step.id] = step.result;
+    const first = steps.findIndex((s) => s.status !== 'completed');
+    this.publish(run, steps, { status: 'running', stepIndex: first === -1 ? steps.length : first });
+
+    for (const [index, step] of steps.entries()) {
+      if (step.status === 'completed') continue;
+      const failure = await this.runStep(run, steps, index, outputs, signal);
+      if (failure) {
+        const error = `Step "${step.id}" (${step.tool}) failed after ${step.attempts} attempt${step.attempts === 1 ? '' : 's'}: ${failure}`;
+        const done = await this.store.finish(run, { status: 'failed', steps, error });
+        if (!done) return this.afterLostWrite(run, steps);
+        this.publish(run, steps, { status: 'failed', stepIndex: index, stepId: step.id, stepStatus: 'failed', error });
+        return { outcome: 'failed' };
+      }
+      outputs[step.id] = step.result;
+      // The last checkpoint is written together with the run's end.
+      if (index < steps.length - 1) {
+        if (!(await this.store.saveSteps(run.id, steps))) return this.afterLostWrite(run, steps);
+        this.publish(run, steps, { status: 'running', stepIndex: index, stepId: step.id, stepStatus: 'completed' });
+      }
+    }
+    const done = await this.store.finish(run, { status: 'completed', steps });
+    if (!done) return this.afterLostWrite(run, steps);
+    this.publish(run, steps, { status: 'completed', stepIndex: steps.length });
+    return { outcome: 'completed' };
+  }
+
+  /** Runs one step with its retries; resolves with an error message when it failed for good. */
+  private async runStep(
+    run: WorkflowRun,
+    steps: RunStepState[],
+    index: number,
+    outputs: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<string | undefined> {
+    const step = steps[index] as RunStepState;
+    let args: Record<string, unknown>;
+    try {
+      args = resolveTemplates(step.arguments ?? {}, { input: run.input, steps: outputs }) as Record<string, unknown>;
+    } catch (error) {
+      if (!(error instanceof TemplateError)) throw error;
+      Object.assign(step, { status: 'failed', error: error.message, finishedAt: this.now() });
+      return error.message;
+    }
+    const timeoutMs = step.timeoutMs ?? this.defaultStepTimeoutMs;
+    for (let tries = 1; ; tries++) {
+      signal.throwIfAborted();
+      step.status = 'running';
+      step.attempts += 1;
+      step.startedAt ??= this.now();
+      delete step.error;
+      // Recorded before the call: a crash mid-call leaves a visible attempt behind.
+      if (!(await this.store.saveSteps(run.id, steps))) throw new RunInterrupted(await this.lostWhy(run.id));
+      this.publish(run, steps, { status: 'running', stepIndex: index, stepId: step.id, stepStatus: 'running' });
+
+      const started = performance.now();
+      const failure = await this.callOnce(run, step, args, timeoutMs, signal);
+      step.durationMs = Math.round(performance.now() - started);
+      if (!failure) {
+        step.status = 'completed';
+        step.finishedAt = this.now();
+        return undefined;
+      }
+      step.error = failure.message;
+      const allowed = 1 + Math.max(step.retries ?? 0, failure.unavailable ? this.unavailableRetries : 0);
+      if (tries >= allowed) {
+        step.status = 'failed';
+        step.finishedAt = this.now();
+        return failure.message;
+      }
+      const delayMs = this.backoffMs(tries);
+      this.options.logger.info(
+        { runId: run.id, stepId: step.id, attempt: step.attempts, delayMs, error: failure.message },
+        'step failed, retrying',
+      );
+      step.status = 'pending';
+      await abortableDelay(delayMs, signal);
+    }
+  }
+
+  private async callOnce(
+    run: WorkflowRun,
+    step: RunStepState,
+    args: Record<string, unknown>,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<Failure | undefined> {
+    try {
+      const result = await this.options.mcp.callTool({
+        name: step.tool,
+        arguments: args,
+        meta: {
+          runId: run.id,
+          stepId: step.id,
+          workflowId: run.workflowId,
+          userId: run.ownerId,
+          attempt: step.attempts,
+        },
+        timeoutMs,
+        signal,
+      });
+      if (result.isError) return { message: truncate(toolErrorText(result)), unavailable: false };
+      const output = stepOutput(result);
+      if (JSON.stringify(output ?? null).length > MAX_RESULT_BYTES) {
+        return { message: `the result is larger than ${MAX_RESULT_BYTES} bytes`, unavailable: false };
+      }
+      step.result = output;
+      return undefined;
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      if (error instanceof McpRequestTimeoutError)
+        return { message: `timed out after ${timeoutMs} ms`, unavailable: false };
+      if (error instanceof McpUnavailableError) return { message: truncate(error.message), unavailable: true };
+      return { message: truncate(error instanceof Error ? error.message : String(error)), unavailable: false };
+    }
+  }
+
+  private backoffMs(tries: number): number {
+    const exp = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (tries - 1));
+    // ±20 % jitter, so runs that failed together do not retry in lockstep.
+    return Math.round(exp * (0.8 + Math.random() * 0.4));
+  }
+
+  private async lostWhy(runId: string): Promise<'cancelled' | 'lost'> {
+    return (await this.store.status(runId)) === 'cancelled' ? 'cancelled' : 'lost';
+  }
+
+  private async afterLostWrite(run: WorkflowRun, steps: RunStepState[]): Promise<RunOutcome> {
+    return this.interrupted(run, steps, await this.lostWhy(run.id));
+  }
+
+  private async interrupted(
+    run: WorkflowRun,
+    steps: RunStepState[],
+    why: 'cancelled' | 'lost' | 'shutdown',
+  ): Promise<RunOutcome> {
+    const inFlight = steps.find((s) => s.status === 'running');
+    // The host aborts for shutdown or for a cancel it saw first: the row says which.
+    if (why === 'shutdown' && (await this.store.status(run.id)) === 'cancelled') why = 'cancelled';
+    if (why === 'cancelled') {
+      if (inFlight) Object.assign(inFlight, { status: 'cancelled', finishedAt: this.now() });
+      for (const s of steps) if (s.status === 'pending' && s.attempts > 0) s.status = 'cancelled';
+      await this.store.recordCancelled(run.id, steps);
+      return { outcome: 'cancelled' };
+    }
+    if (why === 'shutdown') {
+      // The interrupted call may or may not have run: at-least-once, it runs again on resume.
+      if (inFlight) inFlight.status = 'pending';
+      await this.store.release(run.id, steps);
+      this.options.logger.info({ runId: run.id }, 'run released for another executor');
+      return { outcome: 'released' };
+    }
+    this.options.logger.warn({ runId: run.id }, 'run lost: deleted or taken over by another executor');
+    return { outcome: 'gone' };
+  }
+
+  private now(): string {
+    return this.options.clock().toISOString();
+  }
+
+  private publish(
+    run: WorkflowRun,
+    steps: RunStepState[],
+    event: Pick<WorkflowStatusPayload, 'status' | 'stepIndex' | 'stepId' | 'stepStatus' | 'error'>,
+  ): void {
+    const payload: WorkflowStatusPayload = {
+      runId: run.id,
+      workflowId: run.workflowId,
+      ownerId: run.ownerId,
+      totalSteps: steps.length,
+      ...event,
+    };
+    this.options.hub
+      .publish({ event: WORKFLOW_STATUS_EVENT, channel: WORKFLOW_CHANNEL, payload })
+      .catch((err: unknown) => this.options.logger.warn({ runId: run.id, err: String(err) }, 'publish failed'));
+  }
+}

@@ -1,0 +1,50 @@
+import type { RunStatus } from '../db/schema';
+import type { WorkflowStep } from '../workflows/step-schema';
+
+export type StepStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+/**
+ * One step of a run as stored in `workflow_queue.steps`: the step definition as it was
+ * when the run was created (later edits of the workflow do not change a run) plus its state.
+ * A `completed` step is a checkpoint: it is never run again, its `result` feeds templates.
+ */
+export interface RunStepState extends WorkflowStep {
+  status: StepStatus;
+  /** Tool calls started for this step, across retries and executor restarts. */
+  attempts: number;
+  /** The step's output (see stepOutput): what `{{steps.<id>...}}` reads. */
+  result?: unknown;
+  error?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+}
+
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
+
+export function isTerminal(status: RunStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+export function initialStepStates(steps: WorkflowStep[]): RunStepState[] {
+  return steps.map((step) => ({ ...step, status: 'pending', attempts: 0 }));
+}
+
+export function completedCount(steps: RunStepState[]): number {
+  return steps.filter((s) => s.status === 'completed').length;
+}
+
+/** `workflow-status` event payload, published on the `workflow` channel. */
+export interface WorkflowStatusPayload {
+  [key: string]: unknown;
+  runId: string;
+  workflowId: string;
+  ownerId: string;
+  status: RunStatus;
+  /** Index of the step this event is about (0-based); equals totalSteps once every step is done. */
+  stepIndex: number;
+  totalSteps: number;
+  stepId?: string;
+  stepStatus?: StepStatus;
+  error?: string;
+}

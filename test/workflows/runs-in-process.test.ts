@@ -1,0 +1,256 @@
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workflowQueue } from '../../src/db/schema';
+import { type ChannelMessage, WORKFLOW_CHANNEL } from '../../src/realtime/channel-hub';
+import { type CountingMcpServer, startCountingMcpServer } from './counting-mcp-server';
+import { createWorkflow, createWorkflowTestApp, execute, getRun, waitForRun } from './workflow-helpers';
+
+let mcpServer: CountingMcpServer;
+let t: Awaited<ReturnType<typeof createWorkflowTestApp>>;
+let alice: Awaited<ReturnType<typeof t.registerUser>>;
+let bob: Awaited<ReturnType<typeof t.registerUser>>;
+
+beforeAll(async () => {
+  mcpServer = await startCountingMcpServer();
+  // One run at a time, so a run can be held in `queued` behind a sleeping one.
+  t = await createWorkflowTestApp({ mcpUrl: mcpServer.url, concurrency: 1 });
+  alice = await t.registerUser();
+  bob = await t.registerUser();
+});
+
+afterAll(async () => {
+  await t?.close();
+  await mcpServer?.close();
+});
+
+describe('runs in single-process mode (built-in MCP server over Streamable HTTP)', () => {
+  it('completes a run, records each step and sets lastRun; progress is published', async () => {
+    const events: ChannelMessage[] = [];
+    const unsubscribe = t.deps.hub.subscribe(WORKFLOW_CHANNEL, (m) => events.push(m));
+    const wf = await createWorkflow(t.json, alice.auth, [
+      { id: 'hello', tool: 'echo', arguments: { text: 'hi' } },
+      { id: 'time', tool: 'get_time' },
+    ]);
+    expect(wf.lastRun).toBeNull();
+    const queued = await execute(t.json, alice.auth, wf.id);
+    expect(queued.status).toBe('queued');
+    expect(queued.steps.map((s) => s.status)).toEqual(['pending', 'pending']);
+
+    const run = await waitForRun(t.json, alice.auth, queued.id);
+    expect(run.status).toBe('completed');
+    expect(run.error).toBeNull();
+    expect(run.progress).toBe(2);
+    expect(run.steps[0]).toMatchObject({ id: 'hello', status: 'completed', attempts: 1, result: { text: 'hi' } });
+    expect(run.steps[1]?.result).toHaveProperty('iso');
+    expect(run.steps[1]?.durationMs).toBeGreaterThanOrEqual(0);
+
+    const res = await t.json('GET', `/api/workflows/${wf.id}`, undefined, alice.auth);
+    const { workflow } = (await res.json()) as { workflow: { lastRun: string | null } };
+    expect(workflow.lastRun).not.toBeNull();
+
+    unsubscribe();
+    const mine = events.filter((e) => e.payload.runId === run.id);
+    expect(mine.every((e) => e.event === 'workflow-status' && e.payload.ownerId === alice.user.id)).toBe(true);
+    expect(mine.at(-1)?.payload).toMatchObject({ status: 'completed', stepIndex: 2, totalSteps: 2, workflowId: wf.id });
+    expect(mine.some((e) => e.payload.stepId === 'hello' && e.payload.stepStatus === 'completed')).toBe(true);
+  });
+
+  it("feeds step 1's result and the run input into step 2 (templating)", async () => {
+    const wf = await createWorkflow(t.json, alice.auth, [
+      { id: 'sum', tool: 'calculate', arguments: { op: 'add', a: '{{input.x}}', b: 2 } },
+      {
+        id: 'shape',
+        tool: 'echo',
+        arguments: { text: '{{input.label}}', total: '{{steps.sum.result}}', nested: ['{{steps.sum}}'] },
+      },
+      { id: 'double', tool: 'calculate', arguments: { op: 'multiply', a: '{{steps.shape.total}}', b: 2 } },
+    ]);
+    const run = await waitForRun(
+      t.json,
+      alice.auth,
+      (await execute(t.json, alice.auth, wf.id, { input: { x: 3, label: 'sum' } })).id,
+    );
+    expect(run.status).toBe('completed');
+    expect(run.steps[1]?.result).toEqual({ text: 'sum', total: 5, nested: [{ result: 5 }] });
+    expect(run.steps[2]?.result).toEqual({ result: 10 });
+  });
+
+  it('fails the run with a readable error when a tool fails, and runs no later step', async () => {
+    const wf = await createWorkflow(t.json, alice.auth, [
+      { id: 'ok', tool: 'echo', arguments: { text: 'a' } },
+      { id: 'boom', tool: 'fail', arguments: { message: 'disk on fire' } },
+      { id: 'never', tool: 'count' },
+    ]);
+    const run = await waitForRun(t.json, alice.auth, (await execute(t.json, alice.auth, wf.id)).id);
+    expect(run.status).toBe('failed');
+    expect(run.error).toBe('Step "boom" (fail) failed after 1 attempt: disk on fire');
+    expect(run.steps.map((s) => s.status)).toEqual(['completed', 'failed', 'pending']);
+    expect(mcpServer.callsOf(run.id, 'never')).toBe(0);
+    const res = await t.json('GET', `/api/workflows/${wf.id}`, undefined, alice.auth);
+    expect(((await res.json()) as { workflow: { lastRun: unknown } }).workflow.lastRun).toBeNull();
+  });
+
+  it('fails a step whose template finds no value, naming the template', async () => {
+    const wf = await createWorkflow(t.json, alice.auth, [
+      { id: 'a', tool: 'echo', arguments: { text: 'x' } },
+      { id: 'b', tool: 'echo', arguments: { text: '{{steps.a.missing}}' } },
+    ]);
+    const run = await waitForRun(t.json, alice.auth, (await execute(t.json, alice.auth, wf.id)).id);
+    expect(run.status).toBe('failed');
+    expect(run.error).toContain('{{steps.a.missing}}: the result of step "a" has no value at "missing"');
+  });
+
+  it('an unknown tool fails the run clearly', async () => {
+    const wf = await createWorkflow(t.json, alice.auth, [{ id: 'x', tool: 'no_such_tool' }]);
+    const run = await waitForRun(t.json, alice.auth, (await execute(t.json, alice.auth, wf.id)).id);
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(/Step "x" \(no_such_tool\) failed after 1 attempt: .*no_such_tool/);
+  });
+
+  it('times a step out and retries it with backoff before failing', async () => {
+    const wf = await createWorkflow(t.json, alice.auth, [
+      { id: 'slow', tool: 'sleep', arguments: { ms: 5000 }, timeoutMs: 200, retries: 2 },
+    ]);
+    const started = Date.now();
+    const run = await waitForRun(t.json, alice.auth, (await execute(t.json, alice.auth, wf.id)).id);
+    expect(run.status).toBe('failed');
+    expect(run.error).toBe('Step "slow" (sleep) failed after 3 attempts: timed out after 200 ms');
+    expect(run.steps[0]?.attempts).toBe(3);
+    // 3 × 200 ms timeouts + 2 short backoffs; far below one 5 s sleep.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(600);
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+
+  it('retries a failing tool result and succeeds within the retries', async () => {
+    const wf = await createWorkflow(t.json, alice.auth, [
+      { id: 'flaky', tool: 'flaky', arguments: { failTimes: 2 }, retries: 2 },
+    ]);
+    const run = await waitForRun(t.json, alice.auth, (await execute(t.json, alice.auth, wf.id)).id);
+    expect(run.status).toBe('completed');
+    expect(run.steps[0]).toMatchObject({ status: 'completed', attempts: 3, result: { ok: true, calls: 3 } });
+    expect(mcpServer.calls.filter((c) => c.runId === run.id).map((c) => c.attempt)).toEqual([1, 2, 3]);
+  });
+
+  it('cancels a running run: the in-flight call is aborted and no later step runs', async () => {
+    const wf = await createWorkflow(t.json, alice.auth, [
+      { id: 'nap', tool: 'sleep', arguments: { ms: 10_000 } },
+      { id: 'after', tool: 'count' },
+    ]);
+    const { id } = await execute(t.json, alice.auth, wf.id);
+    await waitForRun(t.json, alice.auth, id, (r) => r.steps[0]?.status === 'running');
+    const started = Date.now();
+    const res = await t.json('POST', `/api/workflows/runs/${id}/cancel`, undefined, alice.auth);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { run: { status: string } }).run.status).toBe('cancelled');
+    const run = await waitForRun(t.json, alice.auth, id, (r) => r.steps[0]?.status === 'cancelled');
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(run.status).toBe('cancelled');
+    expect(run.steps[1]?.status).toBe('pending');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(mcpServer.callsOf(id, 'after')).toBe(0);
+    expect((await getRun(t.json, alice.auth, id)).status).toBe('cancelled');
+    // A finished run cannot be cancelled.
+    const again = await t.json('POST', `/api/workflows/runs/${id}/cancel`, undefined, alice.auth);
+    expect(again.status).toBe(409);
+  });
+
+  it('cancels a queued run before it starts', async () => {
+    const blocker = await createWorkflow(t.json, alice.auth, [{ id: 'nap', tool: 'sleep', arguments: { ms: 600 } }]);
+    const target = await createWorkflow(t.json, alice.auth, [{ id: 'c', tool: 'count' }]);
+    const first = await execute(t.json, alice.auth, blocker.id);
+    await waitForRun(t.json, alice.auth, first.id, (r) => r.status === 'running');
+    const second = await execute(t.json, alice.auth, target.id);
+    const res = await t.json('POST', `/api/workflows/runs/${second.id}/cancel`, undefined, alice.auth);
+    expect(res.status).toBe(200);
+    await waitForRun(t.json, alice.auth, first.id);
+    await new Promise((r) => setTimeout(r, 300));
+    const run = await getRun(t.json, alice.auth, second.id);
+    expect(run.status).toBe('cancelled');
+    expect(run.steps[0]?.status).toBe('pending');
+    expect(mcpServer.callsOf(second.id, 'c')).toBe(0);
+  });
+
+  it('the same Idempotency-Key yields one run; reusing it for another request is a 409', async () => {
+    const wf = await createWorkflow(t.json, alice.auth, [{ id: 'c', tool: 'count' }]);
+    const headers = { 'idempotency-key': `key-${crypto.randomUUID()}` };
+    const a = await t.json(
+      'POST',
+      `/api/workflows/${wf.id}/execute`,
+      { input: { n: 1 } },
+      { ...alice.auth, ...headers },
+    );
+    const b = await t.json(
+      'POST',
+      `/api/workflows/${wf.id}/execute`,
+      { input: { n: 1 } },
+      { ...alice.auth, ...headers },
+    );
+    expect(a.status).toBe(202);
+    expect(b.status).toBe(202);
+    expect(b.headers.get('idempotent-replayed')).toBe('true');
+    const runA = ((await a.json()) as { run: { id: string } }).run;
+    const runB = ((await b.json()) as { run: { id: string } }).run;
+    expect(runB.id).toBe(runA.id);
+    const rows = await t.db.select().from(workflowQueue).where(eq(workflowQueue.workflowId, wf.id));
+    expect(rows).toHaveLength(1);
+    await waitForRun(t.json, alice.auth, runA.id);
+    expect(mcpServer.callsOf(runA.id, 'c')).toBe(1);
+
+    const other = await t.json(
+      'POST',
+      `/api/workflows/${wf.id}/execute`,
+      { input: { n: 2 } },
+      { ...alice.auth, ...headers },
+    );
+    expect(other.status).toBe(409);
+    // Keys are per user: Bob may use the same key on his own workflow.
+    const bobWf = await createWorkflow(t.json, bob.auth, [{ id: 'c', tool: 'count' }]);
+    const bobRes = await t.json('POST', `/api/workflows/${bobWf.id}/execute`, {}, { ...bob.auth, ...headers });
+    expect(bobRes.status).toBe(202);
+    await waitForRun(t.json, bob.auth, ((await bobRes.json()) as { run: { id: string } }).run.id);
+  });
+
+  it("another user gets 404 for someone else's workflow and runs, everywhere", async () => {
+    const wf = await createWorkflow(t.json, alice.auth, [{ id: 'e', tool: 'echo', arguments: { text: 'x' } }]);
+    const run = await execute(t.json, alice.auth, wf.id);
+    await waitForRun(t.json, alice.auth, run.id);
+    const body = { name: 'mine now', steps: [{ id: 'e', tool: 'echo' }] };
+    const probes: Array<[string, string, unknown?]> = [
+      ['GET', `/api/workflows/${wf.id}`],
+      ['PUT', `/api/workflows/${wf.id}`, body],
+      ['DELETE', `/api/workflows/${wf.id}`],
+      ['POST', `/api/workflows/${wf.id}/execute`, {}],
+      ['GET', `/api/workflows/${wf.id}/runs`],
+      ['GET', `/api/workflows/runs/${run.id}`],
+      ['POST', `/api/workflows/runs/${run.id}/cancel`],
+    ];
+    for (const [method, path, payload] of probes) {
+      const res = await t.json(method, path, payload, bob.auth);
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    }
+    const queue = await t.json('GET', '/api/workflows/queue', undefined, bob.auth);
+    const items = ((await queue.json()) as { items: Array<{ id: string }> }).items;
+    expect(items.some((i) => i.id === run.id)).toBe(false);
+    const list = await t.json('GET', '/api/workflows', undefined, bob.auth);
+    expect(((await list.json()) as { items: Array<{ id: string }> }).items.some((i) => i.id === wf.id)).toBe(false);
+  });
+
+  it('lists runs of a workflow and the caller queue with counts', async () => {
+    const wf = await createWorkflow(t.json, alice.auth, [{ id: 'e', tool: 'echo', arguments: { text: 'x' } }]);
+    const r1 = await execute(t.json, alice.auth, wf.id);
+    const r2 = await execute(t.json, alice.auth, wf.id);
+    await waitForRun(t.json, alice.auth, r1.id);
+    await waitForRun(t.json, alice.auth, r2.id);
+    const res = await t.json('GET', `/api/workflows/${wf.id}/runs?limit=1`, undefined, alice.auth);
+    const page = (await res.json()) as { items: Array<{ id: string; status: string }>; total: number; limit: number };
+    expect(page.total).toBe(2);
+    expect(page.items).toHaveLength(1);
+    expect(page.items[0]?.id).toBe(r2.id);
+    const queue = await t.json('GET', '/api/workflows/queue?status=completed', undefined, alice.auth);
+    const q = (await queue.json()) as { counts: Record<string, number>; items: Array<{ status: string }> };
+    expect(Object.keys(q.counts).sort()).toEqual(['cancelled', 'completed', 'failed', 'queued', 'running']);
+    expect(q.counts.completed).toBeGreaterThanOrEqual(2);
+    expect(q.items.every((i) => i.status === 'completed')).toBe(true);
+  });
+});

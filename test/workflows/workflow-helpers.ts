@@ -1,0 +1,112 @@
+import { expect } from 'vitest';
+import { systemClock } from '../../src/clock';
+import { silentLogger } from '../../src/logging/logger';
+import type { McpToolClient } from '../../src/mcp/tool-client';
+import { createMcpClient } from '../../src/node/mcp-client-factory';
+import { InProcessRunner } from '../../src/runs/in-process-runner';
+import { RunExecutor, type RunExecutorOptions } from '../../src/runs/run-executor';
+import { createTestApp } from '../helpers/test-app';
+
+export type JsonFn = Awaited<ReturnType<typeof createTestApp>>['json'];
+export type RunJson = {
+  id: string;
+  workflowId: string;
+  status: string;
+  error: string | null;
+  progress: number;
+  totalSteps: number;
+  attempts: number;
+  steps: Array<{
+    id: string;
+    status: string;
+    attempts: number;
+    result: any;
+    error: string | null;
+    durationMs: number | null;
+  }>;
+};
+
+/** The API with the in-process runner (single-process mode) talking to `mcpUrl` over Streamable HTTP. */
+export async function createWorkflowTestApp(
+  options: { mcpUrl: string; executor?: Partial<RunExecutorOptions>; concurrency?: number } = { mcpUrl: '' },
+) {
+  const t = await createTestApp();
+  const mcp: McpToolClient = createMcpClient({ mcpUrl: options.mcpUrl }, silentLogger, { connectTimeoutMs: 1000 });
+  const executor = new RunExecutor({
+    db: t.db,
+    mcp,
+    hub: t.deps.hub,
+    clock: systemClock,
+    logger: silentLogger,
+    executorId: `test:${crypto.randomUUID().slice(0, 8)}`,
+    leaseMs: 5000,
+    heartbeatMs: 100,
+    retryBaseMs: 20,
+    retryMaxMs: 200,
+    unavailableRetries: 2,
+    ...options.executor,
+  });
+  const runner = new InProcessRunner({ executor, logger: silentLogger, pollMs: 200, concurrency: options.concurrency });
+  // createApp reads deps per request from this object, so swapping entries here takes effect.
+  t.deps.mcp = mcp;
+  t.deps.runQueue = runner;
+  runner.start();
+  return {
+    ...t,
+    mcp,
+    executor,
+    runner,
+    close: async () => {
+      await runner.close(2000);
+      await mcp.close();
+      await t.close();
+    },
+  };
+}
+
+export async function createWorkflow(
+  json: JsonFn,
+  auth: Record<string, string>,
+  steps: unknown[],
+  extra: Record<string, unknown> = {},
+): Promise<{ id: string; lastRun: string | null }> {
+  const res = await json('POST', '/api/workflows', { name: 'wf', steps, ...extra }, auth);
+  expect(res.status, await res.clone().text()).toBe(201);
+  return ((await res.json()) as { workflow: { id: string; lastRun: string | null } }).workflow;
+}
+
+export async function execute(
+  json: JsonFn,
+  auth: Record<string, string>,
+  workflowId: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<RunJson> {
+  const res = await json('POST', `/api/workflows/${workflowId}/execute`, body, { ...auth, ...headers });
+  expect(res.status, await res.clone().text()).toBe(202);
+  return ((await res.json()) as { run: RunJson }).run;
+}
+
+export async function getRun(json: JsonFn, auth: Record<string, string>, runId: string): Promise<RunJson> {
+  const res = await json('GET', `/api/workflows/runs/${runId}`, undefined, auth);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { run: RunJson }).run;
+}
+
+/** Polls the run until `done(run)` holds. */
+export async function waitForRun(
+  json: JsonFn,
+  auth: Record<string, string>,
+  runId: string,
+  done: (run: RunJson) => boolean = (r) => ['completed', 'failed', 'cancelled'].includes(r.status),
+  timeoutMs = 10_000,
+): Promise<RunJson> {
+  const deadline = Date.now() + timeoutMs;
+  let run = await getRun(json, auth, runId);
+  while (!done(run)) {
+    if (Date.now() > deadline) throw new Error(`run ${runId} did not reach the expected state: ${JSON.stringify(run)}`);
+    await new Promise((r) => setTimeout(r, 25));
+    run = await getRun(json, auth, runId);
+  }
+  return run;
+}
