@@ -1,14 +1,15 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
 import type { AppDeps, AppEnv } from './deps';
 import { NotFoundError } from './errors/not-found-error';
 import { PayloadTooLargeError } from './errors/payload-too-large-error';
+import { browserCors } from './middleware/browser-cors';
 import { renderError } from './middleware/error-handler';
 import { jsonOnly } from './middleware/json-only';
 import { requestId } from './middleware/request-id';
 import { requestLogger } from './middleware/request-logger';
+import { skipBodyless } from './middleware/skip-bodyless';
 import { skipUpgrades } from './middleware/skip-upgrades';
 import { adminRoutes } from './routes/admin';
 import { authRoutes } from './routes/auth';
@@ -36,7 +37,7 @@ export function createApp(deps: AppDeps) {
   app.use(requestLogger);
   app.use(
     skipUpgrades(
-      cors({
+      browserCors({
         origin: (origin) => (deps.config.corsOrigins.includes(origin) ? origin : null),
         allowHeaders: [
           'Authorization',
@@ -54,12 +55,14 @@ export function createApp(deps: AppDeps) {
   );
   app.use(skipUpgrades(secureHeaders()));
   app.use(
-    bodyLimit({
-      maxSize: BODY_LIMIT_BYTES,
-      onError: () => {
-        throw new PayloadTooLargeError(`Request body is larger than ${BODY_LIMIT_BYTES} bytes`);
-      },
-    }),
+    skipBodyless(
+      bodyLimit({
+        maxSize: BODY_LIMIT_BYTES,
+        onError: () => {
+          throw new PayloadTooLargeError(`Request body is larger than ${BODY_LIMIT_BYTES} bytes`);
+        },
+      }),
+    ),
   );
   app.use(jsonOnly({ except: (path) => path === '/mcp' || path.startsWith('/mcp/') }));
 
