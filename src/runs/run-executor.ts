@@ -2,6 +2,7 @@ import type { Clock } from '../clock';
 import type { Database } from '../db/database';
 import type { WorkflowRun } from '../db/schema';
 import type { Logger } from '../logging/logger';
+import type { Metrics } from '../observability/metrics';
 import { McpRequestTimeoutError, McpUnavailableError } from '../mcp/errors';
 import type { CallToolResult, McpToolClient } from '../mcp/tool-client';
 import { type ChannelHub, WORKFLOW_CHANNEL, WORKFLOW_STATUS_EVENT } from '../realtime/channel-hub';
@@ -29,6 +30,8 @@ export interface RunExecutorOptions {
   retryMaxMs?: number;
   /** An unreachable MCP server is retried at least this many times, whatever the step's `retries`. Default 3. */
   unavailableRetries?: number;
+  /** Where finished runs are counted (workflow_runs_total, workflow_run_duration_seconds). */
+  metrics?: Metrics;
 }
 
 export type RunOutcome =
@@ -124,10 +127,10 @@ export class RunExecutor {
       );
     }, this.heartbeatMs);
     try {
-      return await this.runSteps(run, steps, control.signal);
+      return this.recordEnd(run, await this.runSteps(run, steps, control.signal));
     } catch (error) {
       if (!(error instanceof RunInterrupted)) throw error;
-      return this.interrupted(run, steps, error.why);
+      return this.recordEnd(run, await this.interrupted(run, steps, error.why));
     } finally {
       clearInterval(heartbeat);
       signal?.removeEventListener('abort', onShutdown);
@@ -248,7 +251,9 @@ export class RunExecutor {
       if (signal.aborted) throw signal.reason;
       if (error instanceof McpRequestTimeoutError)
         return { message: `timed out after ${timeoutMs} ms`, unavailable: false };
-      if (error instanceof McpUnavailableError) return { message: truncate(error.message), unavailable: true };
+      if (error instanceof McpUnavailableError) {
+        return { message: truncate(`MCP server unavailable: ${error.message}`), unavailable: true };
+      }
       return { message: truncate(error instanceof Error ? error.message : String(error)), unavailable: false };
     }
   }
@@ -290,6 +295,16 @@ export class RunExecutor {
     }
     this.options.logger.warn({ runId: run.id }, 'run lost: deleted or taken over by another executor');
     return { outcome: 'gone' };
+  }
+
+  /** Metrics for a run that ended here; a lease lost, a release or a vanished row is not an end. */
+  private recordEnd(run: WorkflowRun, result: RunOutcome): RunOutcome {
+    if (result.outcome === 'completed' || result.outcome === 'failed' || result.outcome === 'cancelled') {
+      const startedMs = (run.startedAt ?? run.createdAt).getTime();
+      const seconds = Math.max(0, (this.options.clock().getTime() - startedMs) / 1000);
+      this.options.metrics?.observeRun({ outcome: result.outcome, seconds });
+    }
+    return result;
   }
 
   private now(): string {

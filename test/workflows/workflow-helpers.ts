@@ -26,12 +26,17 @@ export type RunJson = {
   }>;
 };
 
-/** The API with the in-process runner (single-process mode) talking to `mcpUrl` over Streamable HTTP. */
-export async function createWorkflowTestApp(
-  options: { mcpUrl: string; executor?: Partial<RunExecutorOptions>; concurrency?: number } = { mcpUrl: '' },
-) {
+/** The API with the in-process runner (single-process mode) talking to `mcpUrl` (Streamable HTTP) or `mcp`. */
+export async function createWorkflowTestApp(options: {
+  mcpUrl?: string;
+  /** Instead of mcpUrl: any client (stdio, another server). Closed with the app. */
+  mcp?: McpToolClient;
+  executor?: Partial<RunExecutorOptions>;
+  concurrency?: number;
+}) {
   const t = await createTestApp();
-  const mcp: McpToolClient = createMcpClient({ mcpUrl: options.mcpUrl }, silentLogger, { connectTimeoutMs: 1000 });
+  const mcp: McpToolClient =
+    options.mcp ?? createMcpClient({ mcpUrl: options.mcpUrl }, silentLogger, { connectTimeoutMs: 1000 });
   const executor = new RunExecutor({
     db: t.db,
     mcp,

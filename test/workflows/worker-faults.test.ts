@@ -1,0 +1,186 @@
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/logging/logger';
+import { BullMqRunQueue, createRunBullQueue } from '../../src/node/bullmq-run-queue';
+import { connectRedis } from '../../src/node/node-deps';
+import { loadRunnerSettings } from '../../src/node/runner-settings';
+import { type RunningServer, startRedis } from '../helpers/servers';
+import { createTestApp, createTestDatabase } from '../helpers/test-app';
+import { type CountingMcpServer, startCountingMcpServer } from './counting-mcp-server';
+import { startWorkerProcess, type WorkerProcess } from './worker-process';
+import { createWorkflow, execute, getRun, waitForRun } from './workflow-helpers';
+
+/**
+ * BullMQ mode end to end: the API enqueues, `npm run worker` (a real child process) executes
+ * against a real MCP server over Streamable HTTP; Postgres and a Redis of this file's own.
+ */
+let redisServer: RunningServer;
+let mcpServer: CountingMcpServer;
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let t: Awaited<ReturnType<typeof createTestApp>>;
+let apiRedis: Redis;
+let runQueue: BullMqRunQueue;
+let user: Awaited<ReturnType<typeof t.registerUser>>;
+const workers: WorkerProcess[] = [];
+
+const settings = loadRunnerSettings({ BULLMQ_PREFIX: 'faults', ENQUEUE_TIMEOUT_MS: '500' });
+
+function workerEnv(extra: Record<string, string> = {}) {
+  return {
+    DATABASE_URL: database.url,
+    REDIS_URL: redisServer.url,
+    MCP_URL: mcpServer.url,
+    BULLMQ_PREFIX: settings.BULLMQ_PREFIX,
+    ...extra,
+  };
+}
+
+async function startWorker(extra: Record<string, string> = {}) {
+  const worker = await startWorkerProcess(workerEnv(extra));
+  workers.push(worker);
+  return worker;
+}
+
+beforeAll(async () => {
+  [redisServer, mcpServer, database] = await Promise.all([
+    startRedis(),
+    startCountingMcpServer(),
+    createTestDatabase(),
+  ]);
+  t = await createTestApp({ db: database.db });
+  apiRedis = connectRedis(redisServer.url);
+  apiRedis.on('error', () => {});
+  runQueue = new BullMqRunQueue(createRunBullQueue(apiRedis, settings), silentLogger, settings.ENQUEUE_TIMEOUT_MS);
+  t.deps.runQueue = runQueue;
+  user = await t.registerUser();
+});
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.kill('SIGKILL')));
+});
+
+afterAll(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.kill('SIGKILL')));
+  await runQueue?.close().catch(() => {});
+  apiRedis?.disconnect();
+  await mcpServer?.close();
+  await redisServer?.stop();
+  await database?.close();
+});
+
+describe('BullMQ worker process', () => {
+  it('executes a run enqueued by the API (job id = run id) and sets lastRun', async () => {
+    await startWorker();
+    const wf = await createWorkflow(t.json, user.auth, [
+      { id: 'a', tool: 'echo', arguments: { text: 'hello' } },
+      { id: 'b', tool: 'echo', arguments: { text: '{{steps.a.text}}' } },
+    ]);
+    const run = await waitForRun(t.json, user.auth, (await execute(t.json, user.auth, wf.id)).id);
+    expect(run.status).toBe('completed');
+    expect(run.steps[1]?.result).toEqual({ text: 'hello' });
+    const res = await t.json('GET', `/api/workflows/${wf.id}`, undefined, user.auth);
+    expect(((await res.json()) as { workflow: { lastRun: unknown } }).workflow.lastRun).not.toBeNull();
+    // Finished jobs are removed, so the id could be added again.
+    expect(await runQueue.queue.getJobState(run.id)).toBe('unknown');
+  });
+
+  it('SIGKILL mid-run: a new worker finishes the run once, without repeating finished steps', async () => {
+    const first = await startWorker();
+    const wf = await createWorkflow(t.json, user.auth, [
+      { id: 'before', tool: 'count' },
+      { id: 'nap', tool: 'sleep', arguments: { ms: 1500 } },
+      { id: 'after', tool: 'count' },
+    ]);
+    const { id } = await execute(t.json, user.auth, wf.id);
+    await waitForRun(t.json, user.auth, id, (r) => r.steps[1]?.status === 'running');
+    expect(await first.kill('SIGKILL')).toBeNull();
+
+    await startWorker();
+    const run = await waitForRun(t.json, user.auth, id, undefined, 20_000);
+    expect(run.status).toBe('completed');
+    expect(run.attempts).toBe(2);
+    expect(run.steps.map((s) => [s.id, s.status, s.attempts])).toEqual([
+      ['before', 'completed', 1],
+      ['nap', 'completed', 2],
+      ['after', 'completed', 1],
+    ]);
+    expect(mcpServer.callsOf(id, 'before')).toBe(1);
+    expect(mcpServer.callsOf(id, 'after')).toBe(1);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await getRun(t.json, user.auth, id)).status).toBe('completed');
+  });
+
+  it('SIGTERM: past the deadline the run is released, and resumed by the next worker', async () => {
+    const first = await startWorker({ WORKER_SHUTDOWN_TIMEOUT_MS: '300' });
+    const wf = await createWorkflow(t.json, user.auth, [
+      { id: 'before', tool: 'count' },
+      { id: 'nap', tool: 'sleep', arguments: { ms: 2000 } },
+    ]);
+    const { id } = await execute(t.json, user.auth, wf.id);
+    await waitForRun(t.json, user.auth, id, (r) => r.steps[1]?.status === 'running');
+    const stopped = Date.now();
+    expect(await first.kill('SIGTERM')).toBe(0);
+    expect(Date.now() - stopped).toBeLessThan(4000);
+    const released = await getRun(t.json, user.auth, id);
+    expect(released.status).toBe('queued');
+    expect(released.steps.map((s) => s.status)).toEqual(['completed', 'pending']);
+
+    await startWorker();
+    const run = await waitForRun(t.json, user.auth, id, undefined, 20_000);
+    expect(run.status).toBe('completed');
+    expect(mcpServer.callsOf(id, 'before')).toBe(1);
+  });
+
+  it('Redis flushed with runs queued: the reconciler re-adds their jobs and they complete', async () => {
+    const wf = await createWorkflow(t.json, user.auth, [{ id: 'c', tool: 'count' }]);
+    const runs = await Promise.all([1, 2, 3].map(() => execute(t.json, user.auth, wf.id)));
+    expect(await runQueue.queue.getJobState(runs[0]?.id as string)).toBe('waiting');
+    await apiRedis.flushall();
+    expect(await runQueue.queue.getJobState(runs[0]?.id as string)).toBe('unknown');
+
+    await startWorker();
+    for (const { id } of runs) {
+      const run = await waitForRun(t.json, user.auth, id, undefined, 15_000);
+      expect(run.status).toBe('completed');
+      expect(mcpServer.callsOf(id, 'c')).toBe(1);
+    }
+  });
+
+  it('Redis restarted under a running worker: it keeps taking jobs', async () => {
+    await startWorker();
+    const wf = await createWorkflow(t.json, user.auth, [{ id: 'c', tool: 'count' }]);
+    const before = await waitForRun(t.json, user.auth, (await execute(t.json, user.auth, wf.id)).id);
+    expect(before.status).toBe('completed');
+
+    const port = redisServer.port;
+    await redisServer.stop();
+    redisServer = await startRedis({ port });
+    // Let both sides notice and reconnect, then enqueue through the new server.
+    await apiRedis.ping();
+    const runs = await Promise.all([1, 2].map(() => execute(t.json, user.auth, wf.id)));
+    for (const { id } of runs) {
+      const run = await waitForRun(t.json, user.auth, id, undefined, 15_000);
+      expect(run.status).toBe('completed');
+    }
+  });
+
+  it('MCP server down: the step is retried with backoff, then the run fails with a clear error', async () => {
+    await startWorker({ MCP_UNAVAILABLE_RETRIES: '2' });
+    const wf = await createWorkflow(t.json, user.auth, [{ id: 'e', tool: 'echo', arguments: { text: 'x' } }]);
+    const port = mcpServer.port;
+    await mcpServer.close();
+    try {
+      const started = Date.now();
+      const run = await waitForRun(t.json, user.auth, (await execute(t.json, user.auth, wf.id)).id, undefined, 15_000);
+      expect(run.status).toBe('failed');
+      expect(run.error).toMatch(
+        /^Step "e" \(echo\) failed after 3 attempts: MCP server unavailable: Cannot connect to MCP server http:\/\/127\.0\.0\.1:\d+\/mcp/,
+      );
+      expect(run.steps[0]?.attempts).toBe(3);
+      // Backoff of ~100 ms then ~200 ms (±20 %) between the three attempts.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(240);
+    } finally {
+      mcpServer = await startCountingMcpServer({ port });
+    }
+  });
+});
