@@ -80,9 +80,19 @@ const envSchema = z
     WS_PING_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
     WS_MESSAGES_PER_SECOND: z.coerce.number().int().min(1).max(1_000_000).default(50),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    METRICS_TOKEN: optionalString.pipe(
+      z
+        .string()
+        .refine((s) => new TextEncoder().encode(s).length >= 16, 'must be at least 16 bytes')
+        .optional(),
+    ),
+    WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   });
 
 export type Env = Record<string, string | undefined>;
+
+/** Every variable `loadConfig` reads (test/compose.test.ts checks docker-compose.yml against it). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
@@ -107,8 +117,12 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** /ws heartbeat: ping period; a client silent for a whole period is dropped. */
   wsPingIntervalMs: number;
-  /** /ws incoming messages per second per connection (bursts of twice that are allowed). */
+  /** /ws incoming messages per second per connection (bursts of twice that, at least 200, are allowed). */
   wsMessagesPerSecond: number;
+  /** Bearer token a Prometheus scraper presents on `GET /metrics` (admins may use their access token). */
+  metricsToken?: string;
+  /** The worker's own /metrics and /health port; 0 turns it off. */
+  workerMetricsPort: number;
 }
 
 export class ConfigError extends Error {
@@ -152,6 +166,8 @@ export function loadConfig(env: Env): Config {
     logLevel: e.LOG_LEVEL,
     wsPingIntervalMs: e.WS_PING_INTERVAL_MS,
     wsMessagesPerSecond: e.WS_MESSAGES_PER_SECOND,
+    metricsToken: e.METRICS_TOKEN,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
   };
 }
 

@@ -7,10 +7,9 @@ import { CLOSE_GOING_AWAY, type RealtimeLimits, RealtimeSession, type SocketSink
 
 export const DEFAULT_PING_INTERVAL_MS = 30_000;
 
-export const DEFAULT_REALTIME_LIMITS: RealtimeLimits = {
+export const DEFAULT_REALTIME_LIMITS: Omit<RealtimeLimits, 'burst'> = {
   maxChannels: MAX_CHANNELS_PER_CONNECTION,
   messagesPerSecond: 50,
-  burst: 100,
   maxBufferedBytes: 4 * 1024 * 1024,
 };
 
@@ -38,7 +37,9 @@ export class RealtimeGateway {
   private readonly emptied: Array<() => void> = [];
 
   constructor(private readonly options: RealtimeGatewayOptions) {
-    this.limits = { ...DEFAULT_REALTIME_LIMITS, ...options.limits };
+    const limits = { ...DEFAULT_REALTIME_LIMITS, ...options.limits };
+    // The default burst lets a client subscribe to all its channels at once right after connecting.
+    this.limits = { ...limits, burst: limits.burst ?? Math.max(2 * limits.messagesPerSecond, 2 * limits.maxChannels) };
     this.pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
   }
 

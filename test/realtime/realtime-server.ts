@@ -27,7 +27,7 @@ export async function startRealtimeServer(
       realtime: new RealtimeGateway({
         hub: options.hub,
         pingIntervalMs: config.wsPingIntervalMs,
-        limits: { messagesPerSecond: config.wsMessagesPerSecond, burst: config.wsMessagesPerSecond * 2 },
+        limits: { messagesPerSecond: config.wsMessagesPerSecond },
         now: () => clock().getTime(),
       }),
     };
