@@ -5,6 +5,7 @@ import type { Database } from '../db/database';
 import type { HealthCheck } from '../deps';
 import type { Logger } from '../logging/logger';
 import type { McpToolClient } from '../mcp/tool-client';
+import { createToolListCache } from '../mcp/tool-list-cache';
 import type { ChannelHub } from '../realtime/channel-hub';
 import { InProcessRunner } from '../runs/in-process-runner';
 import type { RunQueue } from '../runs/run-queue';
@@ -38,12 +39,15 @@ export function createWorkflowRuntime(parts: {
   const { config, db, hub, logger, redis } = parts;
   const settings = parts.settings ?? loadRunnerSettings(process.env);
   const mcp = parts.mcp ?? createMcpClient(config, logger);
+  // /health is polled: a fresh tools/list costs ~6 ms of CPU (the SDK compiles each tool's output
+  // schema), so the probe goes through a short cache. Failures are not cached.
+  const mcpProbe = createToolListCache(() => mcp.listTools(), { ttlMs: 5000 });
   const healthChecks: HealthCheck[] = [
     {
       name: 'mcp',
       critical: false,
       check: async () => {
-        await mcp.listTools();
+        await mcpProbe.get();
       },
     },
   ];
