@@ -40,7 +40,12 @@ export function createNodeWebSockets(app: Hono<AppEnv>, logger?: Logger): NodeWe
   const accepted = new WeakSet<IncomingMessage>();
 
   const upgrade: RealtimeTransport['upgrade'] = (createEvents) => {
-    const inner = nodeWs.upgradeWebSocket(createEvents as never);
+    // node-ws reports exceptions from event handlers (and, on Node 20 without a global
+    // ErrorEvent, socket errors) here instead of console.error; the close event still follows.
+    const inner = nodeWs.upgradeWebSocket(createEvents as never, {
+      onError: (error: unknown) =>
+        logger?.debug({ err: { message: (error as Error)?.message ?? String(error) } }, 'websocket event error'),
+    });
     return async (c, next) => {
       const response = await inner(c, next);
       if (response instanceof Response) accepted.add((c.env as { incoming: IncomingMessage }).incoming);
@@ -51,7 +56,10 @@ export function createNodeWebSockets(app: Hono<AppEnv>, logger?: Logger): NodeWe
   async function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
     if (!isWebSocketHandshake(request)) {
-      await writeResponse(socket, Response.json(errorBody('bad_request', 'Malformed WebSocket handshake'), { status: 400 }));
+      await writeResponse(
+        socket,
+        Response.json(errorBody('bad_request', 'Malformed WebSocket handshake'), { status: 400 }),
+      );
       return;
     }
     const headers = new Headers();
@@ -60,7 +68,11 @@ export function createNodeWebSockets(app: Hono<AppEnv>, logger?: Logger): NodeWe
       for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
     }
     const url = new URL(request.url ?? '/', 'http://localhost');
-    const response = await app.request(url, { method: request.method, headers }, { incoming: request, outgoing: undefined });
+    const response = await app.request(
+      url,
+      { method: request.method, headers },
+      { incoming: request, outgoing: undefined },
+    );
     if (!accepted.has(request)) {
       await writeResponse(socket, response);
       return;
@@ -110,7 +122,8 @@ async function writeResponse(socket: Duplex, response: Response): Promise<void> 
   if (socket.destroyed) return;
   const lines = [`HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ''}`];
   response.headers.forEach((value, name) => {
-    if (name !== 'content-length' && name !== 'connection' && name !== 'transfer-encoding') lines.push(`${name}: ${value}`);
+    if (name !== 'content-length' && name !== 'connection' && name !== 'transfer-encoding')
+      lines.push(`${name}: ${value}`);
   });
   lines.push(`content-length: ${body.length}`, 'connection: close', '', '');
   socket.end(Buffer.concat([Buffer.from(lines.join('\r\n')), body]));

@@ -106,9 +106,7 @@ export class RedisChannelHub implements ChannelHub {
     this.closed = true;
     this.upstream.clear();
     await this.local.close();
-    await Promise.all(
-      [this.publisher, this.subscriber].map((redis) => redis?.quit().catch(() => redis.disconnect())),
-    );
+    await Promise.all([this.publisher, this.subscriber].map((redis) => redis?.quit().catch(() => redis.disconnect())));
   }
 
   private subscriberConnection(): Redis {

@@ -247,9 +247,14 @@ export class RealtimeSession {
     }
     if (this.subscriptions.size >= this.context.limits.maxChannels) {
       this.sendError(
-        new ProtocolError('too_many_channels', `At most ${this.context.limits.maxChannels} channels per connection`, channel, {
-          limit: this.context.limits.maxChannels,
-        }),
+        new ProtocolError(
+          'too_many_channels',
+          `At most ${this.context.limits.maxChannels} channels per connection`,
+          channel,
+          {
+            limit: this.context.limits.maxChannels,
+          },
+        ),
       );
       return undefined;
     }

@@ -18,7 +18,9 @@ function refusedUpgrade(url: string, headers: Record<string, string> = {}) {
       res.on('data', (chunk) => {
         text += chunk;
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined, headers: res.headers }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined, headers: res.headers }),
+      );
     });
   });
 }
@@ -60,7 +62,9 @@ describe('/ws handshake', () => {
   });
 
   it('accepts Authorization: Bearer', async () => {
-    const client = new TestClient(new WebSocket(server.wsUrl, { headers: { authorization: `Bearer ${user.accessToken}` } }));
+    const client = new TestClient(
+      new WebSocket(server.wsUrl, { headers: { authorization: `Bearer ${user.accessToken}` } }),
+    );
     await client.opened();
     await client.subscribe('room');
     client.close();
@@ -124,7 +128,12 @@ describe('/ws handshake', () => {
   it('refuses a malformed handshake with 400 and no crash', async () => {
     const status = await new Promise<number>((resolve, reject) => {
       const req = httpRequest(`${server.httpUrl}/ws?token=${user.accessToken}`, {
-        headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'short' },
+        headers: {
+          connection: 'Upgrade',
+          upgrade: 'websocket',
+          'sec-websocket-version': '13',
+          'sec-websocket-key': 'short',
+        },
       });
       req.on('response', (res) => resolve(res.statusCode ?? 0));
       req.on('error', reject);

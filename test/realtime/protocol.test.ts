@@ -193,7 +193,11 @@ describe('/ws protocol', () => {
       expect((await a.next()).payload).toEqual({ note: 'to self' });
 
       const sub = await a.request({ event: 'subscribe', channel: `notifications:${bob.user.id}`, payload: {} });
-      expect(sub).toMatchObject({ event: 'error', channel: `notifications:${bob.user.id}`, payload: { code: 'forbidden' } });
+      expect(sub).toMatchObject({
+        event: 'error',
+        channel: `notifications:${bob.user.id}`,
+        payload: { code: 'forbidden' },
+      });
       const pub = await a.request({ event: 'publish', channel: `notifications:${bob.user.id}`, payload: { spam: 1 } });
       expect(pub.payload.code).toBe('forbidden');
       const fake = await a.request({ event: 'subscribe', channel: 'notifications:', payload: {} });
@@ -207,19 +211,33 @@ describe('/ws protocol', () => {
 
       const b = await server.connect(bob.accessToken);
       await b.subscribe(`notifications:${bob.user.id}`);
-      await server.deps.hub.publish({ event: 'notification', channel: `notifications:${bob.user.id}`, payload: { msg: 'hi' } });
-      expect(await b.next()).toEqual({ event: 'notification', channel: `notifications:${bob.user.id}`, payload: { msg: 'hi' } });
+      await server.deps.hub.publish({
+        event: 'notification',
+        channel: `notifications:${bob.user.id}`,
+        payload: { msg: 'hi' },
+      });
+      expect(await b.next()).toEqual({
+        event: 'notification',
+        channel: `notifications:${bob.user.id}`,
+        payload: { msg: 'hi' },
+      });
     });
 
     it('lets clients subscribe to the workflow channel but never publish to it', async () => {
       const a = await server.connect(alice.accessToken);
       await a.subscribe('workflow');
       for (const event of ['publish', 'workflow-status']) {
-        const reply = await a.request({ event, channel: 'workflow', payload: { ownerId: alice.user.id, status: 'completed' } });
+        const reply = await a.request({
+          event,
+          channel: 'workflow',
+          payload: { ownerId: alice.user.id, status: 'completed' },
+        });
         expect(reply).toMatchObject({ event: 'error', channel: 'workflow', payload: { code: 'forbidden' } });
       }
       const root = await server.connect(admin.accessToken);
-      expect((await root.request({ event: 'publish', channel: 'workflow', payload: {} })).payload.code).toBe('forbidden');
+      expect((await root.request({ event: 'publish', channel: 'workflow', payload: {} })).payload.code).toBe(
+        'forbidden',
+      );
     });
 
     it('delivers workflow-status events to the run owner and admins, not to other users', async () => {
@@ -252,7 +270,11 @@ describe('/ws protocol', () => {
       for (let i = 0; i < 100; i++) a.send({ event: 'subscribe', channel: `many-${i}`, payload: {} });
       for (let i = 0; i < 100; i++) expect(await a.next()).toMatchObject({ event: 'subscribed', channel: `many-${i}` });
       const refused = await a.request({ event: 'subscribe', channel: 'many-100', payload: {} });
-      expect(refused).toMatchObject({ event: 'error', channel: 'many-100', payload: { code: 'too_many_channels', limit: 100 } });
+      expect(refused).toMatchObject({
+        event: 'error',
+        channel: 'many-100',
+        payload: { code: 'too_many_channels', limit: 100 },
+      });
       // Re-subscribing to a channel already held is fine; leaving one makes room.
       expect((await a.request({ event: 'subscribe', channel: 'many-5' })).event).toBe('subscribed');
       await a.request({ event: 'unsubscribe', channel: 'many-0' });

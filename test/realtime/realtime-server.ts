@@ -138,7 +138,8 @@ export class TestClient {
 
   async subscribe(channel: string): Promise<void> {
     const ack = await this.request({ event: 'subscribe', channel, payload: {} });
-    if (ack.event !== 'subscribed' || ack.channel !== channel) throw new Error(`subscribe failed: ${JSON.stringify(ack)}`);
+    if (ack.event !== 'subscribed' || ack.channel !== channel)
+      throw new Error(`subscribe failed: ${JSON.stringify(ack)}`);
   }
 
   /** Messages received and not yet taken by `next`. */
