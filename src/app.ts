@@ -8,12 +8,14 @@ import { browserCors } from './middleware/browser-cors';
 import { renderError } from './middleware/error-handler';
 import { jsonOnly } from './middleware/json-only';
 import { requestId } from './middleware/request-id';
+import { httpMetrics } from './middleware/http-metrics';
 import { requestLogger } from './middleware/request-logger';
 import { skipBodyless } from './middleware/skip-bodyless';
 import { skipUpgrades } from './middleware/skip-upgrades';
 import { adminRoutes } from './routes/admin';
 import { authRoutes } from './routes/auth';
 import { healthRoutes } from './routes/health';
+import { metricsRoutes } from './routes/metrics';
 import { profileRoutes } from './routes/profile';
 import { projectRoutes } from './routes/projects';
 import { runRoutes } from './routes/runs';
@@ -35,6 +37,7 @@ export function createApp(deps: AppDeps) {
   });
   app.use(requestId);
   app.use(requestLogger);
+  app.use(httpMetrics);
   app.use(
     skipUpgrades(
       browserCors({
@@ -75,6 +78,7 @@ export function createApp(deps: AppDeps) {
   app.route('/api/workflows', runRoutes);
   app.route('/api/workflows', workflowRoutes);
   app.route('/tools', toolRoutes);
+  app.route('/metrics', metricsRoutes);
 
   app.notFound(() => {
     throw new NotFoundError('Route not found');

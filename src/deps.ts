@@ -8,6 +8,7 @@ import type { Config } from './config/config';
 import type { Database } from './db/database';
 import type { Logger } from './logging/logger';
 import type { McpToolClient } from './mcp/tool-client';
+import type { Metrics } from './observability/metrics';
 import type { ChannelHub } from './realtime/channel-hub';
 import type { RealtimeGateway } from './realtime/realtime-gateway';
 import type { RunQueue } from './runs/run-queue';
@@ -44,6 +45,8 @@ export interface AppDeps {
   mcp: McpToolClient;
   /** Where `POST /api/workflows/:id/execute` hands a new run after writing its row. */
   runQueue: RunQueue;
+  /** HTTP, run, queue, realtime and MCP metrics for `GET /metrics`; absent: nothing is recorded. */
+  metrics?: Metrics;
 }
 
 export interface AuthUser {

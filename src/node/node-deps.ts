@@ -13,8 +13,10 @@ import type { ChannelHub } from '../realtime/channel-hub';
 import { InMemoryChannelHub } from '../realtime/in-memory-channel-hub';
 import { RealtimeGateway } from '../realtime/realtime-gateway';
 import type { McpToolClient } from '../mcp/tool-client';
+import type { Metrics } from '../observability/metrics';
 import { type RunQueue, rowOnlyRunQueue } from '../runs/run-queue';
 import { createBuiltinMcpClient } from './mcp-client-factory';
+import { createPromMetrics } from './prom-metrics';
 import { createWorkflowRuntime } from './workflow-runtime';
 import { type OpenDatabase, openDatabase, runMigrations } from './database';
 import { createNodeChannelHub } from './node-channel-hub';
@@ -47,7 +49,15 @@ export async function createNodeDeps(
   redis?.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis error'));
   const hub = createNodeChannelHub(config.redisUrl ? { url: config.redisUrl } : undefined, logger);
   const base = createAppDeps({ config, db: database.db, redis, logger, clock: options.clock, hub });
-  const workflows = createWorkflowRuntime({ config, db: database.db, hub, logger, clock: base.clock, redis });
+  const workflows = createWorkflowRuntime({
+    config,
+    db: database.db,
+    hub,
+    logger,
+    clock: base.clock,
+    redis,
+    metrics: base.metrics,
+  });
   const deps: AppDeps = {
     ...base,
     mcp: workflows.mcp,
@@ -79,6 +89,8 @@ export function createAppDeps(parts: {
   mcp?: McpToolClient;
   /** Default: rows only (nothing executes them until a runner or reconciler picks them up). */
   runQueue?: RunQueue;
+  /** Default: Prometheus metrics in a registry of their own. */
+  metrics?: Metrics;
 }): AppDeps {
   const { config, db, redis, logger } = parts;
   const clock = parts.clock ?? systemClock;
@@ -120,5 +132,6 @@ export function createAppDeps(parts: {
     }),
     mcp: parts.mcp ?? createBuiltinMcpClient(),
     runQueue: parts.runQueue ?? rowOnlyRunQueue,
+    metrics: parts.metrics ?? createPromMetrics(),
   };
 }

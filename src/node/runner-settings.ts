@@ -36,6 +36,9 @@ const settingsSchema = z.object({
 
 export type RunnerSettings = z.infer<typeof settingsSchema>;
 
+/** Every variable `loadRunnerSettings` reads. */
+export const RUNNER_SETTING_VARIABLES: readonly string[] = Object.keys(settingsSchema.shape);
+
 /** Queue, worker and executor tuning from the environment (all optional; see README "Workflows"). */
 export function loadRunnerSettings(env: Env): RunnerSettings {
   const parsed = settingsSchema.safeParse(env);

@@ -3,6 +3,7 @@
  * BullMQ in line with `workflow_queue` (reconciler). Scale by running more of them.
  */
 import { ConfigError, loadConfig } from '../config/config';
+import { withCallMetrics } from '../observability/instrumented-mcp-client';
 import { createRunBullQueue } from './bullmq-run-queue';
 import { openDatabase, runMigrations } from './database';
 import { createExecutor } from './executor-factory';
@@ -10,9 +11,11 @@ import { createNodeLogger } from './logger';
 import { createMcpClient } from './mcp-client-factory';
 import { createNodeChannelHub } from './node-channel-hub';
 import { connectRedis } from './node-deps';
+import { createPromMetrics } from './prom-metrics';
 import { Reconciler } from './reconciler';
 import { startRunWorker } from './run-worker';
 import { loadRunnerSettings } from './runner-settings';
+import { startWorkerMetricsServer, type WorkerMetricsServer } from './worker-metrics-server';
 
 function loadOrExit() {
   try {
@@ -39,8 +42,9 @@ async function main() {
   redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis error'));
   // The same hub the API builds: with Redis, progress crosses to every API instance's /ws.
   const hub = createNodeChannelHub({ url: config.redisUrl as string }, logger);
-  const mcp = createMcpClient(config, logger);
-  const executor = createExecutor(settings, { db: database.db, mcp, hub, logger });
+  const metrics = createPromMetrics({ process: 'worker' });
+  const mcp = withCallMetrics(createMcpClient(config, logger), metrics);
+  const executor = createExecutor(settings, { db: database.db, mcp, hub, logger, metrics });
   const queue = createRunBullQueue(redis, settings);
   const runWorker = startRunWorker({ connection: redis, executor, settings, logger });
   const reconciler = new Reconciler({
@@ -51,6 +55,23 @@ async function main() {
     graceMs: settings.RECONCILE_GRACE_MS,
   });
   reconciler.start();
+  let metricsServer: WorkerMetricsServer | undefined;
+  if (config.workerMetricsPort > 0) {
+    // A port taken (several workers on one host) costs this worker its metrics, not its work.
+    metricsServer = await startWorkerMetricsServer({
+      port: config.workerMetricsPort,
+      host: config.host,
+      metrics,
+      db: database.db,
+      logger,
+      metricsToken: config.metricsToken,
+      checks: { redis: () => redis.ping() },
+    }).catch((err: Error) => {
+      logger.warn({ port: config.workerMetricsPort, err: { message: err.message } }, 'worker metrics port unavailable');
+      return undefined;
+    });
+    if (metricsServer) logger.info({ port: metricsServer.port }, 'worker metrics listening');
+  }
   logger.info(
     { executorId: executor.executorId, queue: settings.WORKFLOW_QUEUE_NAME, concurrency: settings.WORKER_CONCURRENCY },
     'worker started',
@@ -66,7 +87,7 @@ async function main() {
     setTimeout(() => process.exit(1), settings.WORKER_SHUTDOWN_TIMEOUT_MS + 10_000).unref();
     await reconciler.stop();
     await runWorker.close(settings.WORKER_SHUTDOWN_TIMEOUT_MS);
-    await Promise.allSettled([queue.close(), mcp.close(), hub.close()]);
+    await Promise.allSettled([queue.close(), mcp.close(), hub.close(), metricsServer?.close()]);
     await redis.quit().catch(() => redis.disconnect());
     await database.close();
     logger.info({}, 'worker stopped');

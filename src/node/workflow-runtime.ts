@@ -5,6 +5,8 @@ import type { Database } from '../db/database';
 import type { HealthCheck } from '../deps';
 import type { Logger } from '../logging/logger';
 import type { McpToolClient } from '../mcp/tool-client';
+import { withCallMetrics } from '../observability/instrumented-mcp-client';
+import type { Metrics } from '../observability/metrics';
 import { createToolListCache } from '../mcp/tool-list-cache';
 import type { ChannelHub } from '../realtime/channel-hub';
 import { InProcessRunner } from '../runs/in-process-runner';
@@ -35,10 +37,11 @@ export function createWorkflowRuntime(parts: {
   redis?: Redis;
   mcp?: McpToolClient;
   settings?: RunnerSettings;
+  metrics?: Metrics;
 }): WorkflowRuntime {
   const { config, db, hub, logger, redis } = parts;
   const settings = parts.settings ?? loadRunnerSettings(process.env);
-  const mcp = parts.mcp ?? createMcpClient(config, logger);
+  const mcp = withCallMetrics(parts.mcp ?? createMcpClient(config, logger), parts.metrics);
   // /health is polled: a fresh tools/list costs ~6 ms of CPU (the SDK compiles each tool's output
   // schema), so the probe goes through a short cache. Failures are not cached.
   const mcpProbe = createToolListCache(() => mcp.listTools(), { ttlMs: 5000 });
@@ -62,7 +65,7 @@ export function createWorkflowRuntime(parts: {
       },
     };
   }
-  const executor = createExecutor(settings, { db, mcp, hub, logger, clock: parts.clock });
+  const executor = createExecutor(settings, { db, mcp, hub, logger, clock: parts.clock, metrics: parts.metrics });
   const runner = new InProcessRunner({
     executor,
     logger,

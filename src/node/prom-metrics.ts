@@ -1,0 +1,112 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { McpCallOutcome, Metrics, RunMetricOutcome } from '../observability/metrics';
+import type { RealtimeStats } from '../realtime/realtime-stats';
+
+/** Tool names come from workflow definitions users write: past this many, new names are counted as "other". */
+const MAX_TOOL_LABELS = 100;
+const TOOL_LABEL = /^[A-Za-z0-9_.:/-]{1,64}$/;
+
+export interface PromMetrics extends Metrics {
+  readonly registry: Registry;
+}
+
+/**
+ * Prometheus metrics with prom-client, in a registry of their own (several apps in one test
+ * process never share counters). `process` labels which entry serves them (api, worker).
+ */
+export function createPromMetrics(options: { process?: string; defaultMetrics?: boolean } = {}): PromMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ process: options.process ?? 'api' });
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+
+  const http = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const runs = new Counter({
+    name: 'workflow_runs_total',
+    help: 'Workflow runs finished, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const runDuration = new Histogram({
+    name: 'workflow_run_duration_seconds',
+    help: 'Workflow run duration from its first start to its end, by outcome',
+    labelNames: ['outcome'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+    registers: [registry],
+  });
+  const queueDepth = new Gauge({
+    name: 'workflow_queue_depth',
+    help: 'workflow_queue rows by status, counted at scrape time',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
+  const wsConnections = new Gauge({
+    name: 'ws_connections',
+    help: 'WebSocket connections open on this process',
+    registers: [registry],
+  });
+  const wsConnectionsTotal = new Counter({
+    name: 'ws_connections_total',
+    help: 'WebSocket connections accepted by this process',
+    registers: [registry],
+  });
+  const wsMessages = new Counter({
+    name: 'ws_messages_total',
+    help: 'WebSocket messages, by direction (in: from clients, out: to clients)',
+    labelNames: ['direction'] as const,
+    registers: [registry],
+  });
+  const mcpCalls = new Histogram({
+    name: 'mcp_call_duration_seconds',
+    help: 'MCP tools/call duration by tool and outcome (ok, tool_error, error)',
+    labelNames: ['tool', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+
+  const tools = new Set<string>();
+  const toolLabel = (tool: string) => {
+    if (!TOOL_LABEL.test(tool)) return 'other';
+    if (tools.has(tool)) return tool;
+    if (tools.size >= MAX_TOOL_LABELS) return 'other';
+    tools.add(tool);
+    return tool;
+  };
+  // The gateway's counters only grow; the counters here follow them by their increase.
+  const seen = { connectionsTotal: 0, messagesIn: 0, messagesOut: 0 };
+  const follow = (counter: { inc(n: number): void }, key: keyof typeof seen, value: number) => {
+    if (value > seen[key]) counter.inc(value - seen[key]);
+    seen[key] = value;
+  };
+
+  return {
+    registry,
+    observeHttp({ method, route, status, seconds }) {
+      http.observe({ method, route, status: String(status) }, seconds);
+    },
+    observeRun({ outcome, seconds }: { outcome: RunMetricOutcome; seconds: number }) {
+      runs.inc({ outcome });
+      runDuration.observe({ outcome }, seconds);
+    },
+    observeMcpCall({ tool, outcome, seconds }: { tool: string; outcome: McpCallOutcome; seconds: number }) {
+      mcpCalls.observe({ tool: toolLabel(tool), outcome }, seconds);
+    },
+    setQueueDepth(counts) {
+      for (const [status, value] of Object.entries(counts)) queueDepth.set({ status }, value ?? 0);
+    },
+    setRealtime(stats: RealtimeStats) {
+      wsConnections.set(stats.connections);
+      follow(wsConnectionsTotal, 'connectionsTotal', stats.connectionsTotal);
+      follow(wsMessages.labels('in'), 'messagesIn', stats.messagesIn);
+      follow(wsMessages.labels('out'), 'messagesOut', stats.messagesOut);
+    },
+    async render() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
