@@ -117,35 +117,39 @@ export class RunStore {
     return rows.length > 0;
   }
 
-  /** Ends the run; on success also sets the workflow's `last_run`, in the same transaction. */
+  /**
+   * Ends the run; on success also moves the workflow's `last_run` forward. One statement (two
+   * data-modifying CTEs), so both happen or neither, in a single round trip. False when the run
+   * is no longer ours.
+   */
   async finish(
     run: Pick<WorkflowRun, 'id' | 'workflowId'>,
     outcome: { status: 'completed' | 'failed'; steps: RunStepState[]; error?: string },
-  ): Promise<WorkflowRun | undefined> {
-    const now = this.clock();
-    return this.db.transaction(async (tx) => {
-      const [row] = await tx
-        .update(workflowQueue)
-        .set({
-          status: outcome.status,
-          steps: outcome.steps,
-          progress: completedCount(outcome.steps),
-          error: outcome.error ?? null,
-          finishedAt: now,
-          updatedAt: now,
-          lockedBy: null,
-          lockExpiresAt: null,
-        })
-        .where(this.fenced(run.id))
-        .returning();
-      if (row && outcome.status === 'completed') {
-        await tx
-          .update(workflows)
-          .set({ lastRun: sql`greatest(${workflows.lastRun}, ${now.toISOString()}::timestamptz)` })
-          .where(eq(workflows.id, run.workflowId));
-      }
-      return row;
-    });
+  ): Promise<boolean> {
+    const now = this.clock().toISOString();
+    const q = workflowQueue;
+    const result = await this.db.execute<{ id: string }>(sql`
+      with done as (
+        update ${q} set
+          ${sql.identifier(q.status.name)} = ${outcome.status},
+          ${sql.identifier(q.steps.name)} = ${JSON.stringify(outcome.steps)}::jsonb,
+          ${sql.identifier(q.progress.name)} = ${completedCount(outcome.steps)},
+          ${sql.identifier(q.error.name)} = ${outcome.error ?? null},
+          ${sql.identifier(q.finishedAt.name)} = ${now}::timestamptz,
+          ${sql.identifier(q.updatedAt.name)} = ${now}::timestamptz,
+          ${sql.identifier(q.lockedBy.name)} = null,
+          ${sql.identifier(q.lockExpiresAt.name)} = null
+        where ${this.fenced(run.id)}
+        returning ${q.id}
+      ), last_run as (
+        update ${workflows} set ${sql.identifier(workflows.lastRun.name)} =
+          greatest(${workflows.lastRun}, ${now}::timestamptz)
+        where ${workflows.id} = ${run.workflowId} and ${outcome.status === 'completed'} and exists (select 1 from done)
+      )
+      select id from done`);
+    // postgres.js returns the rows, PGlite a result object holding them.
+    const rows = Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? []);
+    return rows.length > 0;
   }
 
   /** Gives the run back (shutdown): queued again, lease dropped, checkpoints kept. */
