@@ -1,7 +1,6 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Redis } from 'ioredis';
 import { AccessTokens } from '../auth/access-tokens';
-import { PasswordHasher } from '../auth/passwords';
 import { PostgresLoginGuard } from '../auth/postgres-login-guard';
 import { RefreshTokenStore } from '../auth/refresh-tokens';
 import { type Clock, systemClock } from '../clock';
@@ -18,6 +17,7 @@ import { type RunQueue, rowOnlyRunQueue } from '../runs/run-queue';
 import { createBuiltinMcpClient } from './mcp-client-factory';
 import { createPromMetrics } from './prom-metrics';
 import { createWorkflowRuntime } from './workflow-runtime';
+import { ThreadedPasswordHasher } from './threaded-password-hasher';
 import { type OpenDatabase, openDatabase, runMigrations } from './database';
 import { createNodeChannelHub } from './node-channel-hub';
 import { RedisLoginGuard } from './redis-login-guard';
@@ -110,7 +110,7 @@ export function createAppDeps(parts: {
     db,
     clock,
     logger,
-    passwords: new PasswordHasher(config.bcryptCost),
+    passwords: new ThreadedPasswordHasher(config.bcryptCost),
     accessTokens: new AccessTokens({
       secret: config.jwtSecret,
       issuer: config.jwtIssuer,
