@@ -3,10 +3,13 @@ import { createApp } from '../app';
 import { ConfigError, loadConfig } from '../config/config';
 import { registerRealtime } from '../routes/realtime';
 import { ensureAdmin } from '../users/ensure-admin';
+import { createRunBullQueue } from './bullmq-run-queue';
 import { loadOrCreateJwtSecret } from './jwt-secret';
 import { createNodeLogger } from './logger';
 import { createNodeDeps } from './node-deps';
 import { createNodeWebSockets } from './node-websockets';
+import { mountQueueDashboard } from './queue-dashboard';
+import { loadRunnerSettings } from './runner-settings';
 
 async function main() {
   let config: ReturnType<typeof loadConfig>;
@@ -33,6 +36,9 @@ async function main() {
   const app = createApp(node.deps);
   const websockets = createNodeWebSockets(app, logger);
   registerRealtime(app, websockets);
+  // Bull Board (/admin/queues) reads BullMQ, so it exists only with REDIS_URL.
+  const dashboardQueue = node.redis ? createRunBullQueue(node.redis, loadRunnerSettings(process.env)) : undefined;
+  if (dashboardQueue) mountQueueDashboard(app, [dashboardQueue]);
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     logger.info({ port: info.port, host: config.host }, 'api listening');
   });
@@ -48,6 +54,7 @@ async function main() {
     // WebSocket clients get a close frame with a reason, not a dropped connection.
     await node.deps.realtime?.shutdown(1001, 'server shutting down');
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await dashboardQueue?.close();
     await node.close();
     process.exit(0);
   };

@@ -14,7 +14,8 @@ import { toPublicUser } from '../users/public-user';
 const roleBody = z.object({ role: z.enum(['user', 'admin']) });
 
 export const adminRoutes = new Hono<AppEnv>()
-  .use(requireAuth, requireRole('admin'))
+  // Scoped to /users: /admin/queues (Bull Board, Node only) authenticates its own way (cookie for the browser UI).
+  .use('/users/*', requireAuth, requireRole('admin'))
   .get('/users', validate('query', paginationQuery), async (c) => {
     const { db } = c.var.deps;
     const page = c.req.valid('query');
