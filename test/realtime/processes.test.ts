@@ -1,8 +1,9 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type RunningServer, freePort, startRedis } from '../helpers/servers';
-import { type SpawnedNode, spawnEntry, waitForHttp } from '../helpers/spawn-node';
+import { waitForHttp } from '../helpers/spawn-node';
 import { TEST_JWT_SECRET } from '../helpers/test-app';
 import { startWorkerProcess, type WorkerProcess } from '../workflows/worker-process';
 import { sleep, TestClient } from './realtime-server';
@@ -15,7 +16,7 @@ import { sleep, TestClient } from './realtime-server';
 describe('realtime across real API and worker processes', () => {
   let redis: RunningServer;
   let databaseUrl: string;
-  const apis: Array<{ process: SpawnedNode; http: string; ws: string }> = [];
+  const apis: Array<{ child: ChildProcess; http: string; ws: string }> = [];
   let worker: WorkerProcess;
   const clients: TestClient[] = [];
 
@@ -60,32 +61,34 @@ describe('realtime across real API and worker processes', () => {
     const env = { DATABASE_URL: databaseUrl, REDIS_URL: redis.url, JWT_SECRET: TEST_JWT_SECRET, NODE_ENV: 'test' };
     const startApi = async (extra: Record<string, string> = {}) => {
       const port = await freePort();
-      const process = spawnEntry('src/node/server.ts', {
-        ...env,
-        BACKEND_PORT: String(port),
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        ...extra,
+      // node --import tsx rather than the tsx binary: signals reach the server itself, and no
+      // SIGKILLed wrapper leaves an orphaned server behind.
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/node/server.ts'], {
+        env: {
+          PATH: process.env.PATH,
+          ...env,
+          BACKEND_PORT: String(port),
+          HOST: '127.0.0.1',
+          LOG_LEVEL: 'warn',
+          ...extra,
+        },
+        stdio: 'ignore',
       });
+      apis.push({ child, http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}/ws` });
       await waitForHttp(`http://127.0.0.1:${port}/health/live`);
-      return { process, http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}/ws` };
     };
     // The first API migrates the empty database; the second and the worker start once it is up.
-    apis.push(
-      await startApi({
-        ADMIN_USERNAME: 'rt_admin',
-        ADMIN_EMAIL: 'rt_admin@example.com',
-        ADMIN_PASSWORD: 'admin-password-123',
-      }),
-    );
-    const [second, startedWorker] = await Promise.all([startApi(), startWorkerProcess({ ...env, LOG_LEVEL: 'info' })]);
-    apis.push(second);
-    worker = startedWorker;
+    await startApi({
+      ADMIN_USERNAME: 'rt_admin',
+      ADMIN_EMAIL: 'rt_admin@example.com',
+      ADMIN_PASSWORD: 'admin-password-123',
+    });
+    [, worker] = await Promise.all([startApi(), startWorkerProcess({ ...env, LOG_LEVEL: 'info' })]);
   }, 60_000);
 
   afterAll(async () => {
     for (const client of clients) client.ws.terminate();
-    for (const api of apis) if (api.process.child.exitCode === null) api.process.child.kill('SIGKILL');
+    for (const api of apis) if (api.child.exitCode === null) api.child.kill('SIGKILL');
     await worker?.kill('SIGKILL');
     await redis?.stop();
   });
@@ -160,8 +163,8 @@ describe('realtime across real API and worker processes', () => {
     const sockets = [await connect(1, user.accessToken), await connect(1, user.accessToken)];
     await sockets[0]?.subscribe('room');
     const api = apis[1] as (typeof apis)[number];
-    const exited = new Promise<number | null>((resolve) => api.process.child.once('exit', (code) => resolve(code)));
-    api.process.child.kill('SIGTERM');
+    const exited = new Promise<number | null>((resolve) => api.child.once('exit', (code) => resolve(code)));
+    api.child.kill('SIGTERM');
     for (const socket of sockets) expect(await socket.closed).toEqual({ code: 1001, reason: 'server shutting down' });
     expect(await exited).toBe(0);
   });
