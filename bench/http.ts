@@ -133,7 +133,9 @@ async function loginLoops(apiUrl: string, body: string, concurrency: number, sto
 const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
 
 async function main() {
-  console.error(`bench: ${cpus().length} cores, ${DURATION} s per target after ${WARMUP} s warm-up, ${CONNECTIONS} connections`);
+  console.error(
+    `bench: ${cpus().length} cores, ${DURATION} s per target after ${WARMUP} s warm-up, ${CONNECTIONS} connections`,
+  );
   postgres = await startPostgres();
   dataDir = mkdtempSync(join(tmpdir(), 'wfp-bench-'));
 
@@ -166,7 +168,10 @@ async function main() {
     headers: { authorization: `Bearer ${accessToken}` },
   });
 
-  const healthAlone = await load('API `GET /health` alone', { url: `${api.url}/health`, connections: HEALTH_CONNECTIONS });
+  const healthAlone = await load('API `GET /health` alone', {
+    url: `${api.url}/health`,
+    connections: HEALTH_CONNECTIONS,
+  });
   let stopLogins!: () => void;
   const logins = loginLoops(
     api.url,
