@@ -92,6 +92,13 @@ const envSchema = z
 export type Env = Record<string, string | undefined>;
 
 /** Every variable `loadConfig` reads (test/compose.test.ts checks docker-compose.yml against it). */
+    EDGE_EVENTS_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    EDGE_EVENTS_SECRET: optionalString.pipe(
+      z
+        .string()
+        .refine((s) => new TextEncoder().encode(s).length >= 32, 'must be at least 32 bytes')
+        .optional(),
+    ),
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 export interface Config {
@@ -138,6 +145,10 @@ export function loadConfig(env: Env): Config {
   const problems = [
     ...(parsed.success ? [] : parsed.error.issues.map((i) => `${String(i.path[0] ?? 'env')} ${i.message}`)),
     ...crossFieldProblems(env),
+  /** Node processes also POST workflow-status events, signed with `edgeEventsSecret`, to this edge route. */
+  edgeEventsUrl?: string;
+  /** HMAC-SHA256 key shared with the edge Worker's `/internal/events` (EDGE_EVENTS_SECRET there too). */
+  edgeEventsSecret?: string;
   ];
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
@@ -183,3 +194,8 @@ function crossFieldProblems(env: Env): string[] {
   }
   return problems;
 }
+    edgeEventsUrl: e.EDGE_EVENTS_URL,
+    edgeEventsSecret: e.EDGE_EVENTS_SECRET,
+  if (env.EDGE_EVENTS_URL?.trim() && !env.EDGE_EVENTS_SECRET?.trim()) {
+    problems.push('EDGE_EVENTS_SECRET is required with EDGE_EVENTS_URL');
+  }

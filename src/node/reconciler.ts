@@ -81,6 +81,14 @@ export class Reconciler {
     return { requeued, recovered };
   }
 
+  /**
+   * Runs announced by NOTIFY (rows the edge Worker wrote): their jobs are added now instead of
+   * at the next sweep, which would also wait out `graceMs`.
+   */
+  async adopt(runIds: string[]): Promise<number> {
+    return this.ensureJobs(runIds);
+  }
+
   /** Adds a job for every run without a live one; returns how many were added. */
   private async ensureJobs(runIds: string[]): Promise<number> {
     const { queue } = this.options;

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from '../config/config';
 import { withCallMetrics } from '../observability/instrumented-mcp-client';
 import { createRunBullQueue } from './bullmq-run-queue';
 import { openDatabase, runMigrations } from './database';
+import { withEdgeEvents } from './edge-event-forwarder';
 import { createExecutor } from './executor-factory';
 import { createNodeLogger } from './logger';
 import { createMcpClient } from './mcp-client-factory';
@@ -13,6 +14,7 @@ import { createNodeChannelHub } from './node-channel-hub';
 import { connectRedis } from './node-deps';
 import { createPromMetrics } from './prom-metrics';
 import { Reconciler } from './reconciler';
+import { listenForNewRuns } from './run-notifications';
 import { startRunWorker } from './run-worker';
 import { loadRunnerSettings } from './runner-settings';
 import { startWorkerMetricsServer, type WorkerMetricsServer } from './worker-metrics-server';
@@ -41,7 +43,8 @@ async function main() {
   const redis = connectRedis(config.redisUrl as string);
   redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis error'));
   // The same hub the API builds: with Redis, progress crosses to every API instance's /ws.
-  const hub = createNodeChannelHub({ url: config.redisUrl as string }, logger);
+  // With EDGE_EVENTS_URL, progress also reaches /ws clients of the edge Worker.
+  const hub = withEdgeEvents(createNodeChannelHub({ url: config.redisUrl as string }, logger), config, logger);
   const metrics = createPromMetrics({ process: 'worker' });
   const mcp = withCallMetrics(createMcpClient(config, logger), metrics);
   const executor = createExecutor(settings, { db: database.db, mcp, hub, logger, metrics });
@@ -55,6 +58,17 @@ async function main() {
     graceMs: settings.RECONCILE_GRACE_MS,
   });
   reconciler.start();
+  // Rows the edge Worker writes are announced with NOTIFY: picked up at once, not at the next sweep.
+  const runNotifications = config.databaseUrl
+    ? await listenForNewRuns(
+        config.databaseUrl,
+        (runId) =>
+          void reconciler
+            .adopt([runId])
+            .catch((err: unknown) => logger.warn({ runId, err: String(err) }, 'adopt failed')),
+        logger,
+      )
+    : undefined;
   let metricsServer: WorkerMetricsServer | undefined;
   if (config.workerMetricsPort > 0) {
     // A port taken (several workers on one host) costs this worker its metrics, not its work.
@@ -85,6 +99,7 @@ async function main() {
     // Past this even the release of running runs is abandoned: their leases run out and the
     // stalled-job check plus the reconciler hand them to another worker.
     setTimeout(() => process.exit(1), settings.WORKER_SHUTDOWN_TIMEOUT_MS + 10_000).unref();
+    await runNotifications?.close();
     await reconciler.stop();
     await runWorker.close(settings.WORKER_SHUTDOWN_TIMEOUT_MS);
     await Promise.allSettled([queue.close(), mcp.close(), hub.close(), metricsServer?.close()]);

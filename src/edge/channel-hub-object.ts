@@ -1,0 +1,225 @@
+import type { WebSocket as CfWebSocket, DurableObjectState, WebSocketPair } from '@cloudflare/workers-types/index.ts';
+import { loadConfig } from '../config/config';
+import type { RealtimeUser } from '../realtime/channel-acl';
+import { InMemoryChannelHub } from '../realtime/in-memory-channel-hub';
+import { ProtocolError, parseMessage } from '../realtime/protocol';
+import { RealtimeGateway } from '../realtime/realtime-gateway';
+import type { RealtimeStats } from '../realtime/realtime-stats';
+import { CLOSE_PING_TIMEOUT, type RealtimeLimits, RealtimeSession } from '../realtime/session';
+import { CONNECT_PATH, EVENT_ID_HEADER, PUBLISH_PATH, USER_HEADER } from './durable-object-channel-hub';
+import { type EdgeEnv, stringBindings } from './edge-env';
+import { REPLAY_WINDOW_SECONDS } from './event-signature';
+
+/** What survives hibernation with each socket (`serializeAttachment`, at most 16 KiB: 100 channels of 128 fit). */
+interface Attachment {
+  user: RealtimeUser;
+  channels: string[];
+  /** A ping went out and nothing came back yet; still true at the next heartbeat drops the peer. */
+  awaitingPong: boolean;
+}
+
+interface Connection {
+  session: RealtimeSession;
+  attachment: Attachment;
+  /** True while subscriptions are replayed after a wake-up: the acks were sent long ago. */
+  muted: boolean;
+}
+
+const MAX_REMEMBERED_EVENTS = 10_000;
+
+/**
+ * The edge's /ws: one Durable Object holds every edge connection and runs the same
+ * `RealtimeSession` (protocol, ACL, limits) as Node over the WebSocket Hibernation API. While
+ * nothing happens the object is evicted from memory and the sockets stay open; on the next
+ * event the constructor rebuilds each session from its socket's attachment (user, channels).
+ * The heartbeat is a Durable Object alarm, not a timer (a pending timer would keep the object
+ * awake): every ping interval it drops peers that did not answer the previous ping (the
+ * `awaitingPong` flag lives in the attachment, so it survives hibernation) and pings the rest
+ * with `{"event":"ping"}`; any message from the client counts as the answer.
+ */
+export class ChannelHubObject {
+  private readonly hub = new InMemoryChannelHub();
+  private readonly limits: RealtimeLimits;
+  private readonly stats: RealtimeStats;
+  private readonly pingIntervalMs: number;
+  private readonly connections = new Map<CfWebSocket, Connection>();
+  /** Signed event batches seen in the replay window (in memory: a wake-up forgets them). */
+  private readonly seenEvents = new Map<string, number>();
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    env: EdgeEnv,
+  ) {
+    const config = loadConfig(stringBindings(env));
+    // The gateway computes the limits exactly as Node does; its timer-driven session set is not used here.
+    const gateway = new RealtimeGateway({
+      hub: this.hub,
+      pingIntervalMs: config.wsPingIntervalMs,
+      limits: { messagesPerSecond: config.wsMessagesPerSecond },
+    });
+    this.limits = gateway.limits;
+    this.stats = gateway.stats;
+    this.pingIntervalMs = gateway.pingIntervalMs;
+    for (const ws of ctx.getWebSockets()) this.restore(ws);
+  }
+
+  async fetch(request: Request): Promise<Response> {
+    const { pathname } = new URL(request.url);
+    if (pathname === CONNECT_PATH) return this.connect(request);
+    if (pathname === PUBLISH_PATH && request.method === 'POST') return this.publish(request);
+    return new Response('not found', { status: 404 });
+  }
+
+  async webSocketMessage(ws: CfWebSocket, data: string | ArrayBuffer): Promise<void> {
+    const connection = this.connections.get(ws) ?? this.restore(ws);
+    if (!connection) return;
+    connection.session.receive(data);
+    this.remember(ws, connection, false);
+  }
+
+  async webSocketClose(ws: CfWebSocket, code: number, reason: string): Promise<void> {
+    this.forget(ws);
+    // Completes the closing handshake (1005/1006 are not codes one may send).
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // Already closed.
+    }
+  }
+
+  async webSocketError(ws: CfWebSocket): Promise<void> {
+    this.forget(ws);
+  }
+
+  async alarm(): Promise<void> {
+    for (const ws of this.ctx.getWebSockets()) {
+      const connection = this.connections.get(ws) ?? this.restore(ws);
+      if (!connection) continue;
+      if (connection.attachment.awaitingPong) {
+        this.stats.pingTimeouts++;
+        connection.session.close(CLOSE_PING_TIMEOUT, 'ping timeout');
+        this.forget(ws);
+        continue;
+      }
+      connection.session.heartbeat();
+      this.remember(ws, connection, true);
+    }
+    if (this.connections.size > 0) await this.ctx.storage.setAlarm(Date.now() + this.pingIntervalMs);
+  }
+
+  private async connect(request: Request): Promise<Response> {
+    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
+      return new Response('expected a WebSocket upgrade', { status: 426 });
+    }
+    const user = parseUser(request.headers.get(USER_HEADER));
+    if (!user) return new Response('missing user', { status: 400 });
+    const pair = new (globalThis as unknown as { WebSocketPair: typeof WebSocketPair }).WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    this.ctx.acceptWebSocket(server);
+    const attachment: Attachment = { user, channels: [], awaitingPong: false };
+    server.serializeAttachment(attachment);
+    this.open(server, attachment);
+    if ((await this.ctx.storage.getAlarm()) === null) {
+      await this.ctx.storage.setAlarm(Date.now() + this.pingIntervalMs);
+    }
+    return new Response(null, { status: 101, webSocket: client } as ResponseInit);
+  }
+
+  private async publish(request: Request): Promise<Response> {
+    const eventId = request.headers.get(EVENT_ID_HEADER);
+    if (eventId && this.seenRecently(eventId)) return Response.json({ delivered: 0, duplicate: true });
+    const body = (await request.json().catch(() => undefined)) as { messages?: unknown } | undefined;
+    const messages = Array.isArray(body?.messages) ? body.messages : [];
+    let delivered = 0;
+    for (const raw of messages) {
+      const message = parseMessage(JSON.stringify(raw));
+      if (message instanceof ProtocolError) continue;
+      await this.hub.publish(message);
+      delivered++;
+    }
+    return Response.json({ delivered });
+  }
+
+  /** A session for a socket; `muted` replays restore subscriptions without re-sending their acks. */
+  private open(ws: CfWebSocket, attachment: Attachment): Connection {
+    const connection: Connection = { attachment, muted: false, session: undefined as unknown as RealtimeSession };
+    connection.session = new RealtimeSession(
+      attachment.user,
+      {
+        send: (text) => {
+          if (!connection.muted) ws.send(text);
+        },
+        close: (code, reason) => ws.close(code, reason),
+      },
+      {
+        hub: this.hub,
+        limits: this.limits,
+        stats: this.stats,
+        now: Date.now,
+        onError: (error) => console.warn(JSON.stringify({ level: 'warn', msg: 'realtime error', err: String(error) })),
+        onEnd: () => this.connections.delete(ws),
+      },
+    );
+    this.connections.set(ws, connection);
+    this.stats.connections = this.connections.size;
+    this.stats.connectionsTotal++;
+    return connection;
+  }
+
+  /** Rebuilds the session of a socket accepted before the object last hibernated. */
+  private restore(ws: CfWebSocket): Connection | undefined {
+    const attachment = ws.deserializeAttachment() as Attachment | null;
+    if (!attachment?.user || ws.readyState !== 1) return undefined;
+    const connection = this.open(ws, attachment);
+    connection.muted = true;
+    for (const channel of attachment.channels) {
+      connection.session.receive(JSON.stringify({ event: 'subscribe', channel, payload: {} }));
+    }
+    connection.muted = false;
+    return connection;
+  }
+
+  /** Writes the attachment when what must survive hibernation changed. */
+  private remember(ws: CfWebSocket, connection: Connection, awaitingPong: boolean): void {
+    const { attachment, session } = connection;
+    const channels = session.channels;
+    const channelsChanged =
+      channels.length !== attachment.channels.length || channels.some((c, i) => c !== attachment.channels[i]);
+    if (!channelsChanged && attachment.awaitingPong === awaitingPong) return;
+    connection.attachment = { user: attachment.user, channels, awaitingPong };
+    try {
+      ws.serializeAttachment(connection.attachment);
+    } catch {
+      // The socket closed meanwhile.
+    }
+  }
+
+  private forget(ws: CfWebSocket): void {
+    this.connections.get(ws)?.session.end();
+    this.connections.delete(ws);
+    this.stats.connections = this.connections.size;
+  }
+
+  private seenRecently(eventId: string): boolean {
+    const now = Date.now();
+    for (const [id, expiresAt] of this.seenEvents) {
+      if (expiresAt > now && this.seenEvents.size <= MAX_REMEMBERED_EVENTS) break;
+      this.seenEvents.delete(id);
+    }
+    if (this.seenEvents.has(eventId)) return true;
+    this.seenEvents.set(eventId, now + 2 * REPLAY_WINDOW_SECONDS * 1000);
+    return false;
+  }
+}
+
+function parseUser(header: string | null): RealtimeUser | undefined {
+  try {
+    const user = JSON.parse(header ?? '') as Partial<RealtimeUser>;
+    if (typeof user.id === 'string' && (user.role === 'user' || user.role === 'admin')) {
+      return { id: user.id, role: user.role };
+    }
+  } catch {
+    // Not JSON.
+  }
+  return undefined;
+}

@@ -1,0 +1,64 @@
+import type { DurableObjectNamespace } from '@cloudflare/workers-types/index.ts';
+import type { Hono } from 'hono';
+import { z } from 'zod';
+import type { AppEnv } from '../deps';
+import { NotFoundError } from '../errors/not-found-error';
+import { UnauthorizedError } from '../errors/unauthorized-error';
+import { UpgradeRequiredError } from '../errors/upgrade-required-error';
+import { ValidationError } from '../errors/validation-error';
+import { authenticate, bearerToken } from '../middleware/auth';
+import { CHANNEL_NAME, EVENT_NAME } from '../realtime/protocol';
+import { connectToHub, publishToHub } from './durable-object-channel-hub';
+import { SIGNATURE_HEADER, signatureProblem, TIMESTAMP_HEADER } from './event-signature';
+
+const eventBatch = z.object({
+  messages: z
+    .array(
+      z.object({
+        event: z.string().regex(EVENT_NAME),
+        channel: z.string().regex(CHANNEL_NAME),
+        payload: z.record(z.string(), z.unknown()),
+      }),
+    )
+    .min(1)
+    .max(100),
+});
+
+/**
+ * The routes only the edge has, mounted on the app `createApp` built:
+ * - `GET /ws`: the token is checked here (401 before any upgrade, as on Node), then the upgrade
+ *   goes to the ChannelHub Durable Object, which accepts the socket with the hibernation API.
+ * - `POST /internal/events`: workflow-status events from Node workers, HMAC-signed with
+ *   EDGE_EVENTS_SECRET (404 while no secret is set), published through the Durable Object.
+ */
+export function registerEdgeRoutes(
+  app: Hono<AppEnv>,
+  bindings: { hubNamespace: DurableObjectNamespace; eventsSecret?: string },
+): void {
+  app.get('/ws', async (c) => {
+    const token = bearerToken(c.req.header('authorization')) ?? c.req.query('token');
+    const user = await authenticate(c, token);
+    if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') throw new UpgradeRequiredError();
+    return (await connectToHub(bindings.hubNamespace, c.req.raw, user)) as unknown as Response;
+  });
+
+  app.post('/internal/events', async (c) => {
+    const secret = bindings.eventsSecret;
+    if (!secret) throw new NotFoundError('Route not found');
+    const body = await c.req.text();
+    const signature = c.req.header(SIGNATURE_HEADER);
+    const problem = await signatureProblem(secret, body, { timestamp: c.req.header(TIMESTAMP_HEADER), signature });
+    if (problem) throw new UnauthorizedError(`Event signature is ${problem}`);
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      throw new ValidationError('Body is not valid JSON');
+    }
+    const parsed = eventBatch.safeParse(json);
+    if (!parsed.success) throw new ValidationError('Request validation failed', parsed.error.issues);
+    // The signature names the batch: a replay inside the window is delivered once.
+    await publishToHub(bindings.hubNamespace, parsed.data.messages, signature);
+    return c.json({ accepted: parsed.data.messages.length }, 202);
+  });
+}

@@ -1,0 +1,140 @@
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, TEST_JWT_SECRET } from '../helpers/test-app';
+import { type EdgeWorker, startEdgeWorker } from './edge-worker';
+
+let edge: EdgeWorker;
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let sql: postgres.Sql;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  sql = postgres(database.url, { max: 2, onnotice: () => {} });
+  edge = await startEdgeWorker({ JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: database.url, BCRYPT_COST: '10' });
+});
+
+afterAll(async () => {
+  await edge?.close();
+  await sql?.end();
+  await database?.close();
+});
+
+function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  return fetch(`${edge.url}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+let counter = 0;
+async function register() {
+  counter++;
+  const username = `edge_${counter}_${crypto.randomUUID().slice(0, 6)}`;
+  const res = await call('POST', '/auth/register', {
+    username,
+    email: `${username}@example.com`,
+    password: 'correct-horse-battery',
+  });
+  expect(res.status).toBe(201);
+  const body = (await res.json()) as { user: { id: string }; accessToken: string; refreshToken: string };
+  return { ...body, username, auth: { authorization: `Bearer ${body.accessToken}` } };
+}
+
+describe('the API on the Workers runtime', () => {
+  it('answers health checks from Postgres', async () => {
+    const live = await call('GET', '/health/live');
+    expect(live.status).toBe(200);
+    const health = await call('GET', '/health');
+    const body = (await health.json()) as { checks: Record<string, { status: string }> };
+    expect(health.status).toBe(200);
+    expect(body.checks.db?.status).toBe('up');
+  });
+
+  it('registers, logs in, refreshes and reads the profile', async () => {
+    const alice = await register();
+    const login = await call('POST', '/auth/login', { username: alice.username, password: 'correct-horse-battery' });
+    expect(login.status).toBe(200);
+    const tokens = (await login.json()) as { accessToken: string; refreshToken: string };
+    const profile = await call('GET', '/profile', undefined, { authorization: `Bearer ${tokens.accessToken}` });
+    expect(profile.status).toBe(200);
+    expect(((await profile.json()) as { user: { username: string } }).user.username).toBe(alice.username);
+    const refreshed = await call('POST', '/auth/refresh', { refreshToken: tokens.refreshToken });
+    expect(refreshed.status).toBe(200);
+    const [row] = await sql`select count(*)::int as n from users where username = ${alice.username}`;
+    expect(row?.n).toBe(1);
+  });
+
+  it('refuses missing and forged tokens with 401', async () => {
+    expect((await call('GET', '/profile')).status).toBe(401);
+    const forged = await call('GET', '/profile', undefined, { authorization: 'Bearer not.a.jwt' });
+    expect(forged.status).toBe(401);
+    expect(((await forged.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+    expect((await call('GET', '/projects')).status).toBe(401);
+    expect((await call('GET', '/api/workflows')).status).toBe(401);
+  });
+
+  it('creates, lists, updates and deletes projects', async () => {
+    const bob = await register();
+    const created = await call('POST', '/projects', { name: 'Edge project' }, bob.auth);
+    expect(created.status).toBe(201);
+    const { project } = (await created.json()) as { project: { id: string } };
+    const list = (await (await call('GET', '/projects?page=1&limit=10', undefined, bob.auth)).json()) as {
+      total: number;
+    };
+    expect(list.total).toBe(1);
+    const updated = await call('PUT', `/projects/${project.id}`, { name: 'Renamed' }, bob.auth);
+    expect(updated.status).toBe(200);
+    const other = await register();
+    expect((await call('GET', `/projects/${project.id}`, undefined, other.auth)).status).toBe(404);
+    expect((await call('DELETE', `/projects/${project.id}`, undefined, bob.auth)).status).toBe(204);
+  });
+
+  it('executes a workflow by writing its workflow_queue row and announcing it with NOTIFY', async () => {
+    const carol = await register();
+    const notified: string[] = [];
+    const listener = await sql.listen('workflow_runs', (runId) => notified.push(runId));
+    try {
+      const created = await call(
+        'POST',
+        '/api/workflows',
+        { name: 'Edge flow', steps: [{ id: 'one', tool: 'echo', arguments: { text: 'hi' } }] },
+        carol.auth,
+      );
+      expect(created.status).toBe(201);
+      const { workflow } = (await created.json()) as { workflow: { id: string } };
+      const executed = await call('POST', `/api/workflows/${workflow.id}/execute`, { input: { n: 1 } }, carol.auth);
+      expect(executed.status).toBe(202);
+      const { run } = (await executed.json()) as { run: { id: string; status: string } };
+      expect(run.status).toBe('queued');
+      const [row] = await sql`select status, owner_id, input from workflow_queue where id = ${run.id}`;
+      expect(row).toMatchObject({ status: 'queued', owner_id: carol.user.id, input: { n: 1 } });
+      await expect.poll(() => notified).toContain(run.id);
+      const queue = (await (await call('GET', '/api/workflows/queue', undefined, carol.auth)).json()) as {
+        counts: { queued: number };
+      };
+      expect(queue.counts.queued).toBe(1);
+    } finally {
+      await listener.unlisten();
+    }
+  });
+
+  it('blocks an IP after more than 5 failed logins within a minute (Postgres store)', async () => {
+    const dave = await register();
+    const ip = { 'cf-connecting-ip': `203.0.113.${Math.floor(Math.random() * 200) + 1}` };
+    for (let i = 0; i < 5; i++) {
+      const res = await call('POST', '/auth/login', { username: dave.username, password: 'wrong-password!' }, ip);
+      expect(res.status).toBe(401);
+    }
+    const sixth = await call('POST', '/auth/login', { username: dave.username, password: 'wrong-password!' }, ip);
+    expect(sixth.status).toBe(429);
+    expect(Number(sixth.headers.get('retry-after'))).toBeGreaterThan(0);
+    const rightPassword = await call(
+      'POST',
+      '/auth/login',
+      { username: dave.username, password: 'correct-horse-battery' },
+      ip,
+    );
+    expect(rightPassword.status).toBe(429);
+  });
+});

@@ -1,0 +1,34 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The compatibility settings of wrangler.toml, so the tests run the Worker exactly as configured. */
+export function wranglerCompatibility(): { compatibilityDate: string; compatibilityFlags: string[] } {
+  const toml = readFileSync(join(REPO_ROOT, 'wrangler.toml'), 'utf8');
+  const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1];
+  const flags = /^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(toml)?.[1];
+  if (!date || flags === undefined) throw new Error('wrangler.toml lacks compatibility_date or compatibility_flags');
+  return {
+    compatibilityDate: date,
+    compatibilityFlags: [...flags.matchAll(/"([^"]+)"/g)].map((m) => m[1] as string),
+  };
+}
+
+/**
+ * `npm run build:edge -- --outdir DIR`: the deployable bundle, built by wrangler exactly as
+ * `wrangler deploy` would upload it. Returns the path of the bundled module.
+ */
+export async function buildEdgeBundle(): Promise<string> {
+  const outdir = mkdtempSync(join(tmpdir(), 'wfp-edge-'));
+  await promisify(execFile)('npm', ['run', 'build:edge', '--', '--outdir', outdir], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
+    timeout: 120_000,
+  });
+  return join(outdir, 'worker.js');
+}
