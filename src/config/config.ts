@@ -87,11 +87,6 @@ const envSchema = z
         .optional(),
     ),
     WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
-  });
-
-export type Env = Record<string, string | undefined>;
-
-/** Every variable `loadConfig` reads (test/compose.test.ts checks docker-compose.yml against it). */
     EDGE_EVENTS_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
     EDGE_EVENTS_SECRET: optionalString.pipe(
       z
@@ -99,6 +94,11 @@ export type Env = Record<string, string | undefined>;
         .refine((s) => new TextEncoder().encode(s).length >= 32, 'must be at least 32 bytes')
         .optional(),
     ),
+  });
+
+export type Env = Record<string, string | undefined>;
+
+/** Every variable `loadConfig` reads (test/compose.test.ts checks docker-compose.yml against it). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 export interface Config {
@@ -130,6 +130,10 @@ export interface Config {
   metricsToken?: string;
   /** The worker's own /metrics and /health port; 0 turns it off. */
   workerMetricsPort: number;
+  /** Node processes also POST workflow-status events, signed with `edgeEventsSecret`, to this edge route. */
+  edgeEventsUrl?: string;
+  /** HMAC-SHA256 key shared with the edge Worker's `/internal/events` (EDGE_EVENTS_SECRET there too). */
+  edgeEventsSecret?: string;
 }
 
 export class ConfigError extends Error {
@@ -145,10 +149,6 @@ export function loadConfig(env: Env): Config {
   const problems = [
     ...(parsed.success ? [] : parsed.error.issues.map((i) => `${String(i.path[0] ?? 'env')} ${i.message}`)),
     ...crossFieldProblems(env),
-  /** Node processes also POST workflow-status events, signed with `edgeEventsSecret`, to this edge route. */
-  edgeEventsUrl?: string;
-  /** HMAC-SHA256 key shared with the edge Worker's `/internal/events` (EDGE_EVENTS_SECRET there too). */
-  edgeEventsSecret?: string;
   ];
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
@@ -179,6 +179,8 @@ export function loadConfig(env: Env): Config {
     wsMessagesPerSecond: e.WS_MESSAGES_PER_SECOND,
     metricsToken: e.METRICS_TOKEN,
     workerMetricsPort: e.WORKER_METRICS_PORT,
+    edgeEventsUrl: e.EDGE_EVENTS_URL,
+    edgeEventsSecret: e.EDGE_EVENTS_SECRET,
   };
 }
 
@@ -189,13 +191,11 @@ function crossFieldProblems(env: Env): string[] {
     problems.push('JWT_SECRET is required when NODE_ENV=production');
   }
   const adminSet = [env.ADMIN_USERNAME, env.ADMIN_EMAIL, env.ADMIN_PASSWORD].filter((v) => v?.trim()).length;
+  if (env.EDGE_EVENTS_URL?.trim() && !env.EDGE_EVENTS_SECRET?.trim()) {
+    problems.push('EDGE_EVENTS_SECRET is required with EDGE_EVENTS_URL');
+  }
   if (adminSet > 0 && adminSet < 3) {
     problems.push('ADMIN_USERNAME, ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
   }
   return problems;
 }
-    edgeEventsUrl: e.EDGE_EVENTS_URL,
-    edgeEventsSecret: e.EDGE_EVENTS_SECRET,
-  if (env.EDGE_EVENTS_URL?.trim() && !env.EDGE_EVENTS_SECRET?.trim()) {
-    problems.push('EDGE_EVENTS_SECRET is required with EDGE_EVENTS_URL');
-  }
