@@ -15,6 +15,7 @@ import { skipUpgrades } from './middleware/skip-upgrades';
 import { adminRoutes } from './routes/admin';
 import { authRoutes } from './routes/auth';
 import { healthRoutes } from './routes/health';
+import { mcpRoutes } from './routes/mcp';
 import { metricsRoutes } from './routes/metrics';
 import { profileRoutes } from './routes/profile';
 import { projectRoutes } from './routes/projects';
@@ -79,6 +80,8 @@ export function createApp(deps: AppDeps) {
   app.route('/api/workflows', workflowRoutes);
   app.route('/tools', toolRoutes);
   app.route('/metrics', metricsRoutes);
+  // Streamable HTTP; WebSocket upgrades of GET /mcp fall through to registerMcpWebSocket (runtime entry).
+  app.route('/mcp', mcpRoutes);
 
   app.notFound(() => {
     throw new NotFoundError('Route not found');

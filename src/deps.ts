@@ -8,6 +8,7 @@ import type { Config } from './config/config';
 import type { Database } from './db/database';
 import type { Logger } from './logging/logger';
 import type { McpToolClient } from './mcp/tool-client';
+import type { McpGateway } from './mcp-gateway/mcp-gateway';
 import type { Metrics } from './observability/metrics';
 import type { ChannelHub } from './realtime/channel-hub';
 import type { RealtimeGateway } from './realtime/realtime-gateway';
@@ -47,6 +48,8 @@ export interface AppDeps {
   runQueue: RunQueue;
   /** HTTP, run, queue, realtime and MCP metrics for `GET /metrics`; absent: nothing is recorded. */
   metrics?: Metrics;
+  /** `/mcp`: per-client sessions relayed to the upstream MCP server; absent: /mcp answers 503. */
+  mcpGateway?: McpGateway;
 }
 
 export interface AuthUser {

@@ -62,6 +62,11 @@ const envSchema = z
     MCP_URL: optionalString.pipe(z.url({ protocol: /^(https?|wss?)$/ }).optional()),
     MCP_COMMAND: optionalString,
     MCP_AUTH_TOKEN: optionalString,
+    MCP_ALLOWED_TOOLS: list,
+    MCP_MAX_SESSIONS_PER_USER: z.coerce.number().int().min(1).max(1000).default(5),
+    MCP_SESSION_IDLE_MS: z.coerce.number().int().min(100).max(86_400_000).default(600_000),
+    MCP_UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+    MCP_GATEWAY_MODE: z.enum(['sessions', 'stateless']).default('sessions'),
     ADMIN_USERNAME: optionalString,
     ADMIN_EMAIL: optionalString,
     ADMIN_PASSWORD: optionalString,
@@ -118,6 +123,16 @@ export interface Config {
   mcpUrl?: string;
   mcpCommand?: string;
   mcpAuthToken?: string;
+  /** MCP_ALLOWED_TOOLS: the only tools the gateway, /tools/list and workflows may use; undefined = all. */
+  mcpAllowedTools?: string[];
+  /** /mcp gateway: concurrent sessions per user (HTTP sessions, WebSockets and in-flight stateless requests). */
+  mcpMaxSessionsPerUser: number;
+  /** /mcp gateway: a session without any message either way for this long is closed. */
+  mcpSessionIdleMs: number;
+  /** /mcp gateway: how long a request may wait for the upstream's answer. */
+  mcpUpstreamTimeoutMs: number;
+  /** /mcp gateway: `sessions` (Mcp-Session-Id, held by one instance) or `stateless` (no session ids at all). */
+  mcpGatewayMode: 'sessions' | 'stateless';
   admin?: { username: string; email: string; password: string };
   corsOrigins: string[];
   trustProxyHops: number;
@@ -168,6 +183,11 @@ export function loadConfig(env: Env): Config {
     mcpUrl: e.MCP_URL,
     mcpCommand: e.MCP_COMMAND,
     mcpAuthToken: e.MCP_AUTH_TOKEN,
+    mcpAllowedTools: e.MCP_ALLOWED_TOOLS.length > 0 ? e.MCP_ALLOWED_TOOLS : undefined,
+    mcpMaxSessionsPerUser: e.MCP_MAX_SESSIONS_PER_USER,
+    mcpSessionIdleMs: e.MCP_SESSION_IDLE_MS,
+    mcpUpstreamTimeoutMs: e.MCP_UPSTREAM_TIMEOUT_MS,
+    mcpGatewayMode: e.MCP_GATEWAY_MODE,
     admin:
       e.ADMIN_USERNAME && e.ADMIN_EMAIL && e.ADMIN_PASSWORD
         ? { username: e.ADMIN_USERNAME, email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD }

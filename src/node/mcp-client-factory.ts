@@ -3,6 +3,8 @@ import type { Logger } from '../logging/logger';
 import { inProcessConnector } from '../mcp/in-process-connector';
 import { createReconnectingMcpClient, type McpConnector, type McpToolClient } from '../mcp/tool-client';
 import { connectorForUrl } from '../mcp/transports';
+import { restrictTools } from '../mcp-gateway/restricted-tool-client';
+import { toolPolicyOf } from '../mcp-gateway/tool-policy';
 import { createBuiltinMcpServer } from '../mcp-server/create-builtin-mcp-server';
 import { stdioConnector } from './mcp-stdio';
 import { installWebSocketGlobal } from './websocket-global';
@@ -30,16 +32,17 @@ export function mcpConnectorFor(config: Pick<Config, 'mcpUrl' | 'mcpCommand' | '
   return inProcessConnector(() => createBuiltinMcpServer());
 }
 
-/** One long-lived, reconnecting MCP session for this process. */
+/** One long-lived, reconnecting MCP session for this process, limited to the MCP_ALLOWED_TOOLS (if set). */
 export function createMcpClient(
-  config: Pick<Config, 'mcpUrl' | 'mcpCommand' | 'mcpAuthToken'>,
+  config: Pick<Config, 'mcpUrl' | 'mcpCommand' | 'mcpAuthToken' | 'mcpAllowedTools'>,
   logger: Logger,
   options: { requestTimeoutMs?: number; connectTimeoutMs?: number } = {},
 ): McpToolClient {
-  return createReconnectingMcpClient(mcpConnectorFor(config), {
+  const client = createReconnectingMcpClient(mcpConnectorFor(config), {
     clientInfo: CLIENT_INFO,
     requestTimeoutMs: options.requestTimeoutMs,
     connectTimeoutMs: options.connectTimeoutMs ?? 5000,
     onTransportError: (err) => logger.warn({ err: { message: err.message } }, 'mcp transport error'),
   });
+  return restrictTools(client, toolPolicyOf(config));
 }

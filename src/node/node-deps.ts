@@ -14,7 +14,9 @@ import { RealtimeGateway } from '../realtime/realtime-gateway';
 import type { McpToolClient } from '../mcp/tool-client';
 import type { Metrics } from '../observability/metrics';
 import { type RunQueue, rowOnlyRunQueue } from '../runs/run-queue';
+import type { McpGateway } from '../mcp-gateway/mcp-gateway';
 import { createBuiltinMcpClient } from './mcp-client-factory';
+import { createMcpGateway } from './mcp-gateway-factory';
 import { createPromMetrics } from './prom-metrics';
 import { createWorkflowRuntime } from './workflow-runtime';
 import { ThreadedPasswordHasher } from './threaded-password-hasher';
@@ -69,6 +71,7 @@ export async function createNodeDeps(
     database,
     redis,
     async close() {
+      await deps.mcpGateway?.shutdown();
       await workflows.close();
       await hub.close();
       await redis?.quit().catch(() => redis.disconnect());
@@ -91,6 +94,8 @@ export function createAppDeps(parts: {
   runQueue?: RunQueue;
   /** Default: Prometheus metrics in a registry of their own. */
   metrics?: Metrics;
+  /** Default: a gateway to the configured upstream (MCP_URL, MCP_COMMAND or the built-in server). */
+  mcpGateway?: McpGateway;
 }): AppDeps {
   const { config, db, redis, logger } = parts;
   const clock = parts.clock ?? systemClock;
@@ -133,5 +138,6 @@ export function createAppDeps(parts: {
     mcp: parts.mcp ?? createBuiltinMcpClient(),
     runQueue: parts.runQueue ?? rowOnlyRunQueue,
     metrics: parts.metrics ?? createPromMetrics(),
+    mcpGateway: parts.mcpGateway ?? createMcpGateway(config, logger),
   };
 }

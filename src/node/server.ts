@@ -1,6 +1,7 @@
 import { serve } from '@hono/node-server';
 import { createApp } from '../app';
 import { ConfigError, loadConfig } from '../config/config';
+import { registerMcpWebSocket } from '../routes/mcp-websocket';
 import { registerRealtime } from '../routes/realtime';
 import { ensureAdmin } from '../users/ensure-admin';
 import { createRunBullQueue } from './bullmq-run-queue';
@@ -39,6 +40,7 @@ async function main() {
   // Bull Board (/admin/queues) reads BullMQ, so it exists only with REDIS_URL.
   const dashboardQueue = node.redis ? createRunBullQueue(node.redis, loadRunnerSettings(process.env)) : undefined;
   if (dashboardQueue) mountQueueDashboard(app, [dashboardQueue]);
+  registerMcpWebSocket(app, websockets);
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     logger.info({ port: info.port, host: config.host }, 'api listening');
   });
@@ -53,6 +55,8 @@ async function main() {
     deadline.unref();
     // WebSocket clients get a close frame with a reason, not a dropped connection.
     await node.deps.realtime?.shutdown(1001, 'server shutting down');
+    // Ends /mcp WebSockets (1001) and SSE streams, which would otherwise hold server.close() open.
+    await node.deps.mcpGateway?.shutdown();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await dashboardQueue?.close();
     await node.close();

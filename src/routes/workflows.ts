@@ -9,6 +9,8 @@ import { idParam } from '../http/id-param';
 import { offsetOf, paginationQuery } from '../http/pagination';
 import { validate } from '../http/validate';
 import { requireAuth } from '../middleware/auth';
+import { toolPolicyOf } from '../mcp-gateway/tool-policy';
+import { assertStepToolsAllowed } from '../workflows/allowed-tools-check';
 import { workflowBody } from '../workflows/step-schema';
 import { toWorkflowJson } from '../workflows/workflow-json';
 import { visibleWorkflows } from '../workflows/workflow-queries';
@@ -36,6 +38,7 @@ export const workflowRoutes = new Hono<AppEnv>()
   .post('/', validate('json', workflowBody), async (c) => {
     const { db } = c.var.deps;
     const body = c.req.valid('json');
+    assertStepToolsAllowed(toolPolicyOf(c.var.deps.config), body.steps);
     await checkProject(db, c.var.user.id, body.projectId);
     const [workflow] = await db
       .insert(workflows)
@@ -77,6 +80,7 @@ export const workflowRoutes = new Hono<AppEnv>()
   .put('/:id', validate('param', idParam), validate('json', workflowBody), async (c) => {
     const { db, clock } = c.var.deps;
     const body = c.req.valid('json');
+    assertStepToolsAllowed(toolPolicyOf(c.var.deps.config), body.steps);
     const where = visibleWorkflows(c.var.user, c.req.valid('param').id);
     const [existing] = await db.select({ ownerId: workflows.ownerId }).from(workflows).where(where).limit(1);
     if (!existing) throw new NotFoundError(NOT_FOUND);

@@ -1,0 +1,37 @@
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+
+/** JSON-RPC error codes the gateway answers with (the standard ones plus MCP's -32000/-32001). */
+export const RpcErrorCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  InvalidParams: -32602,
+  /** MCP: the connection (here: the upstream session) is closed or unusable. */
+  ConnectionClosed: -32000,
+  /** MCP: no answer in time. */
+  RequestTimeout: -32001,
+} as const;
+
+export function rpcError(id: RequestId, code: number, message: string): JSONRPCMessage {
+  return { jsonrpc: '2.0', id, error: { code, message } };
+}
+
+/**
+ * An error for a message whose id could not be read (JSON-RPC says `id: null` then). The
+ * SDK's message type has no null id, hence the cast; it is only ever serialized.
+ */
+export function rpcErrorWithoutId(code: number, message: string): JSONRPCMessage {
+  return { jsonrpc: '2.0', id: null, error: { code, message } } as unknown as JSONRPCMessage;
+}
+
+/** The id of something that looks like a request, for an error answer to a malformed one. */
+export function idOf(value: unknown): RequestId | undefined {
+  if (value && typeof value === 'object' && 'id' in value) {
+    const id = (value as { id: unknown }).id;
+    if (typeof id === 'string' || typeof id === 'number') return id;
+  }
+  return undefined;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,413 @@
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  isJSONRPCErrorResponse,
+  isJSONRPCNotification,
+  isJSONRPCRequest,
+  isJSONRPCResultResponse,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  LATEST_PROTOCOL_VERSION,
+  type RequestId,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { ToolCallOutcome } from './gateway-stats';
+import { isRecord, RpcErrorCode, rpcError } from './json-rpc';
+import type { ToolPolicy } from './tool-policy';
+
+/** Why a relayed session ended. */
+export type RelayCloseReason = 'client_closed' | 'upstream_closed' | 'idle' | 'shutdown' | 'done';
+
+export interface McpRelayOptions {
+  /** The client-facing side: a server transport (Streamable HTTP, WebSocket). */
+  client: Transport;
+  /** A fresh, unstarted transport to the upstream MCP server, used by this session only. */
+  upstream: Transport;
+  /** The authenticated user: written into every request's `params._meta.userId`. */
+  userId: string;
+  policy: ToolPolicy;
+  /** How long a request waits for the upstream's answer before the client gets a timeout error. */
+  requestTimeoutMs: number;
+  /** For a stateless request: initialize the upstream session on the client's behalf before forwarding. */
+  handshake?: boolean;
+  /**
+   * The client side can put a message on the stream of the request it belongs to (Streamable
+   * HTTP's `relatedRequestId`). Upstream transports do not say which request a notification
+   * or server request belongs to, so progress goes by its token, and anything else to the one
+   * request in flight when there is exactly one (else to the session's GET stream).
+   */
+  relatesMessages?: boolean;
+  onToolCall?(call: { tool: string; outcome: ToolCallOutcome; durationMs: number }): void;
+  /** Any message either way (the session is not idle). */
+  onActivity?(): void;
+  /** Out-of-band upstream transport errors (a dropped SSE stream...), for logging. */
+  onUpstreamError?(error: Error): void;
+  onClose?(reason: RelayCloseReason): void;
+  /** How to close the client side when the session ends for another reason than the client leaving. Default `client.close()`. */
+  closeClient?(reason: RelayCloseReason): Promise<void>;
+  /** How long starting the upstream transport (connect, spawn) may take. Default 10 s. */
+  startTimeoutMs?: number;
+  /** Milliseconds, for durations. Default `performance.now()`. */
+  now?: () => number;
+}
+
+interface PendingRequest {
+  method: string;
+  /** Set for `tools/call`: the call is timed, logged and counted. */
+  tool?: string;
+  startedMs: number;
+  timer: ReturnType<typeof setTimeout>;
+  progressToken?: string | number;
+}
+
+interface Handshake {
+  id: string;
+  resolve(message: JSONRPCMessage): void;
+  reject(error: Error): void;
+}
+
+const GATEWAY_CLIENT_INFO = { name: 'workflow-platform-mcp-gateway', version: '0.1.0' };
+const TERMINATE_WAIT_MS = 1000;
+const DEFAULT_START_TIMEOUT_MS = 10_000;
+
+const CLOSE_MESSAGES: Record<RelayCloseReason, string> = {
+  client_closed: 'The client closed the session',
+  upstream_closed: 'The MCP server closed the session',
+  idle: 'The MCP session expired after being idle',
+  shutdown: 'The gateway is shutting down',
+  done: 'The MCP session has ended',
+};
+
+/** Writes the authenticated user over whatever the client put in `_meta.userId` (the built-in server scopes notes by it). */
+function withUser(request: JSONRPCRequest, userId: string): JSONRPCRequest {
+  const params = isRecord(request.params) ? request.params : undefined;
+  if (!params && request.method !== 'tools/call') return request;
+  const meta = isRecord(params?._meta) ? params._meta : {};
+  return { ...request, params: { ...params, _meta: { ...meta, userId } } };
+}
+
+function progressTokenOf(request: JSONRPCRequest): string | number | undefined {
+  const meta = isRecord(request.params) && isRecord(request.params._meta) ? request.params._meta : undefined;
+  const token = meta?.progressToken;
+  return typeof token === 'string' || typeof token === 'number' ? token : undefined;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The upstream no longer knows this session (HTTP 404) or the transport is gone: nothing more can go through. */
+function isFatalSendError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return (error as { code?: unknown }).code === 404 || error.message === 'Not connected';
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    promise.catch(() => {}),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+/**
+ * One MCP session through the gateway: pipes JSON-RPC messages between a client-facing
+ * server transport and a dedicated upstream client transport, whatever either transport
+ * is. Every method passes (resources, prompts, sampling, progress...), with these
+ * exceptions: `tools/call` of a tool the policy does not allow is answered with an error
+ * and never forwarded; `tools/list` results lose the tools it does not allow; every
+ * request's `_meta.userId` is the authenticated user's id; a request the upstream does not
+ * answer within `requestTimeoutMs` gets a timeout error (and is cancelled upstream). Ids
+ * pass unchanged: each direction has its own id space and the upstream session is ours alone.
+ *
+ * When either side closes, the other is closed too; requests still waiting get an error.
+ * Web APIs only.
+ */
+export class McpRelay {
+  private readonly pending = new Map<RequestId, PendingRequest>();
+  private readonly progress = new Map<string | number, RequestId>();
+  private readonly now: () => number;
+  private ready: Promise<void> = Promise.resolve();
+  private handshake: Handshake | undefined;
+  private closing: Promise<void> | undefined;
+  private closeReason: RelayCloseReason | undefined;
+
+  constructor(private readonly options: McpRelayOptions) {
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /** Requests waiting for the upstream's answer. */
+  get pendingRequests(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Starts the upstream transport (connects, or spawns), then the client side. When the
+   * upstream cannot be started in time it is closed and this rejects; the client side is
+   * left untouched for the caller to answer.
+   */
+  async start(): Promise<void> {
+    const { client, upstream } = this.options;
+    upstream.onmessage = (message) => this.fromUpstream(message);
+    upstream.onclose = () => void this.close('upstream_closed');
+    upstream.onerror = (error) => this.options.onUpstreamError?.(error);
+    try {
+      await withTimeout(upstream.start(), this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, 'connecting');
+    } catch (error) {
+      this.closing = Promise.resolve();
+      upstream.onclose = undefined;
+      await upstream.close().catch(() => {});
+      throw error;
+    }
+    if (this.options.handshake) {
+      this.ready = this.initializeUpstream();
+      this.ready.catch((error: unknown) => {
+        this.options.onUpstreamError?.(new Error(`initialize failed: ${describe(error)}`));
+      });
+    }
+    client.onmessage = (message) => this.fromClient(message);
+    client.onclose = () => void this.close('client_closed');
+    await client.start();
+  }
+
+  /** Ends the session on both sides (idempotent); resolves once the upstream session is closed. */
+  close(reason: RelayCloseReason): Promise<void> {
+    this.closing ??= this.shutDown(reason);
+    return this.closing;
+  }
+
+  private fromClient(message: JSONRPCMessage): void {
+    this.options.onActivity?.();
+    if (this.closed) {
+      if (isJSONRPCRequest(message)) {
+        const why = CLOSE_MESSAGES[this.closeReason ?? 'done'];
+        void this.toClient(rpcError(message.id, RpcErrorCode.ConnectionClosed, why));
+      }
+      return;
+    }
+    if (isJSONRPCRequest(message)) {
+      this.clientRequest(message);
+      return;
+    }
+    if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled') {
+      const requestId = isRecord(message.params) ? message.params.requestId : undefined;
+      const cancelled = typeof requestId === 'string' || typeof requestId === 'number' ? requestId : undefined;
+      const pending = cancelled === undefined ? undefined : this.pending.get(cancelled);
+      if (pending) this.finish(cancelled as RequestId, pending, 'cancelled');
+    }
+    void this.toUpstream(message);
+  }
+
+  private clientRequest(request: JSONRPCRequest): void {
+    const { id, method } = request;
+    if (this.pending.has(id)) {
+      void this.toClient(
+        rpcError(id, RpcErrorCode.InvalidRequest, `Request id ${JSON.stringify(id)} is already in use`),
+      );
+      return;
+    }
+    let tool: string | undefined;
+    if (method === 'tools/call') {
+      const name = isRecord(request.params) ? request.params.name : undefined;
+      tool = typeof name === 'string' ? name : '(invalid)';
+      if (typeof name === 'string' && !this.options.policy.isAllowed(name)) {
+        this.options.onToolCall?.({ tool, outcome: 'refused', durationMs: 0 });
+        void this.toClient(rpcError(id, RpcErrorCode.InvalidParams, `Tool "${name}" is not allowed`));
+        return;
+      }
+    }
+    const progressToken = progressTokenOf(request);
+    this.pending.set(id, {
+      method,
+      tool,
+      startedMs: this.now(),
+      timer: setTimeout(() => this.timedOut(id), this.options.requestTimeoutMs),
+      progressToken,
+    });
+    if (progressToken !== undefined) this.progress.set(progressToken, id);
+    void this.toUpstream(withUser(request, this.options.userId), id);
+  }
+
+  private fromUpstream(message: JSONRPCMessage): void {
+    this.options.onActivity?.();
+    if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
+      const id = message.id;
+      if (id === undefined) {
+        const text = isJSONRPCErrorResponse(message) ? message.error.message : 'unknown';
+        this.options.onUpstreamError?.(new Error(`MCP server error without id: ${text}`));
+        return;
+      }
+      if (this.handshake?.id === id) {
+        this.handshake.resolve(message);
+        return;
+      }
+      const pending = this.pending.get(id);
+      // Already answered (timed out or cancelled): the client must not get a second answer.
+      if (!pending) return;
+      let answer: JSONRPCMessage = message;
+      let outcome: ToolCallOutcome = 'error';
+      if (isJSONRPCResultResponse(message)) {
+        outcome = message.result.isError === true ? 'tool_error' : 'ok';
+        if (pending.method === 'initialize') this.adoptProtocolVersion(message.result.protocolVersion);
+        if (pending.method === 'tools/list') answer = this.allowedToolsOnly(message);
+      }
+      this.finish(id, pending, outcome);
+      void this.toClient(answer);
+      return;
+    }
+    let related: RequestId | undefined;
+    if (isJSONRPCNotification(message) && message.method === 'notifications/progress') {
+      const token = isRecord(message.params) ? message.params.progressToken : undefined;
+      related = typeof token === 'string' || typeof token === 'number' ? this.progress.get(token) : undefined;
+      const pending = related === undefined ? undefined : this.pending.get(related);
+      // Progress shows the request is alive: its timeout starts again.
+      if (pending) this.restartTimer(related as RequestId, pending);
+    } else if (this.options.relatesMessages && this.pending.size === 1) {
+      related = this.pending.keys().next().value;
+    }
+    void this.toClient(message, related);
+  }
+
+  private allowedToolsOnly(message: JSONRPCMessage & { result: Record<string, unknown> }): JSONRPCMessage {
+    const tools = message.result.tools;
+    if (!Array.isArray(tools) || !this.options.policy.allowed) return message;
+    const allowed = tools.filter(
+      (tool: unknown) => isRecord(tool) && typeof tool.name === 'string' && this.options.policy.isAllowed(tool.name),
+    );
+    return { ...message, result: { ...message.result, tools: allowed } };
+  }
+
+  private adoptProtocolVersion(version: unknown): void {
+    // HTTP upstream transports send it as Mcp-Protocol-Version on every later request.
+    if (typeof version === 'string') this.options.upstream.setProtocolVersion?.(version);
+  }
+
+  private timedOut(id: RequestId): void {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    this.finish(id, pending, 'timeout');
+    const message = `The MCP server did not answer ${pending.method} within ${this.options.requestTimeoutMs} ms`;
+    void this.toClient(rpcError(id, RpcErrorCode.RequestTimeout, message));
+    if (pending.method !== 'initialize') {
+      void this.toUpstream({
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: id, reason: 'timed out at the gateway' },
+      });
+    }
+  }
+
+  private restartTimer(id: RequestId, pending: PendingRequest): void {
+    clearTimeout(pending.timer);
+    pending.timer = setTimeout(() => this.timedOut(id), this.options.requestTimeoutMs);
+  }
+
+  private finish(id: RequestId, pending: PendingRequest, outcome: ToolCallOutcome): void {
+    clearTimeout(pending.timer);
+    this.pending.delete(id);
+    if (pending.progressToken !== undefined) this.progress.delete(pending.progressToken);
+    if (pending.tool !== undefined) {
+      this.options.onToolCall?.({
+        tool: pending.tool,
+        outcome,
+        durationMs: Math.round((this.now() - pending.startedMs) * 10) / 10,
+      });
+    }
+  }
+
+  /** Forwards in arrival order; a request that cannot be sent is answered with an error. */
+  private async toUpstream(message: JSONRPCMessage, requestId?: RequestId): Promise<void> {
+    try {
+      await this.ready;
+      await this.options.upstream.send(message);
+    } catch (error) {
+      const pending = requestId === undefined ? undefined : this.pending.get(requestId);
+      if (pending) {
+        this.finish(requestId as RequestId, pending, 'unavailable');
+        const text = `The MCP server is unavailable: ${describe(error)}`;
+        await this.toClient(rpcError(requestId as RequestId, RpcErrorCode.ConnectionClosed, text));
+      }
+      // Without a working initialize (ours or the client's) the session can never work.
+      if (this.options.handshake || pending?.method === 'initialize' || isFatalSendError(error)) {
+        void this.close('upstream_closed');
+      }
+    }
+  }
+
+  private async toClient(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<void> {
+    const { client } = this.options;
+    try {
+      await client.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId });
+    } catch {
+      // The related request's stream is gone: the session's own stream may still take it.
+      if (relatedRequestId !== undefined) await client.send(message).catch(() => {});
+    }
+  }
+
+  private async initializeUpstream(): Promise<void> {
+    const id = `gateway-initialize-${crypto.randomUUID()}`;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const answer = new Promise<JSONRPCMessage>((resolve, reject) => {
+      this.handshake = { id, resolve, reject };
+      timer = setTimeout(
+        () => reject(new Error(`no initialize answer within ${this.options.requestTimeoutMs} ms`)),
+        this.options.requestTimeoutMs,
+      );
+    });
+    try {
+      await this.options.upstream.send({
+        jsonrpc: '2.0',
+        id,
+        method: 'initialize',
+        params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: GATEWAY_CLIENT_INFO },
+      });
+      const response = await answer;
+      if (isJSONRPCErrorResponse(response)) throw new Error(response.error.message);
+      if (isJSONRPCResultResponse(response)) this.adoptProtocolVersion(response.result.protocolVersion);
+      await this.options.upstream.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    } finally {
+      clearTimeout(timer);
+      this.handshake = undefined;
+    }
+  }
+
+  private async shutDown(reason: RelayCloseReason): Promise<void> {
+    this.closeReason = reason;
+    const { client, upstream } = this.options;
+    const clientLeft = reason === 'client_closed';
+    this.handshake?.reject(new Error(CLOSE_MESSAGES[reason]));
+    const answers: Promise<void>[] = [];
+    for (const [id, pending] of [...this.pending]) {
+      this.finish(id, pending, clientLeft ? 'cancelled' : 'unavailable');
+      if (!clientLeft) answers.push(this.toClient(rpcError(id, RpcErrorCode.ConnectionClosed, CLOSE_MESSAGES[reason])));
+    }
+    await Promise.all(answers);
+    if (!clientLeft) await (this.options.closeClient?.(reason) ?? client.close()).catch(() => {});
+    if (reason !== 'upstream_closed') {
+      // A Streamable HTTP upstream keeps a session until told (DELETE) or until its own idle timeout.
+      const terminate = (upstream as { terminateSession?: () => Promise<void> }).terminateSession;
+      if (terminate) await settleWithin(terminate.call(upstream), TERMINATE_WAIT_MS);
+    }
+    await upstream.close().catch(() => {});
+    this.options.onClose?.(reason);
+  }
+}

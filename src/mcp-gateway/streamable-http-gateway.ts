@@ -1,0 +1,142 @@
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { isInitializeRequest, isJSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { GatewaySession, McpGateway } from './mcp-gateway';
+
+/** A client-side problem the route renders as its usual JSON error (404 unknown session, 400...). */
+export class McpHttpRequestError extends Error {
+  constructor(
+    readonly status: 400 | 404,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'McpHttpRequestError';
+  }
+}
+
+interface HttpSession {
+  userId: string;
+  transport: WebStandardStreamableHTTPServerTransport;
+  session: GatewaySession;
+}
+
+export type McpHttpMode = 'sessions' | 'stateless';
+
+function jsonRpcErrorResponse(status: number, code: number, message: string): Response {
+  return Response.json({ jsonrpc: '2.0', error: { code, message }, id: null }, { status });
+}
+
+/**
+ * The Streamable HTTP face of the gateway (`POST|GET|DELETE /mcp`), on the SDK's
+ * web-standard server transport.
+ *
+ * - `sessions` mode: an `initialize` POST opens a gateway session (and its upstream
+ *   session) under a new `Mcp-Session-Id`; later requests with that id reach it, GET opens
+ *   its SSE stream for server messages, DELETE ends it. A session belongs to the user who
+ *   opened it: anyone else's requests with its id get 404, as do ids this instance does not
+ *   hold (expired, or opened on another instance), which tells MCP clients to initialize again.
+ * - A POST without `Mcp-Session-Id` that is not an `initialize` is served statelessly:
+ *   the gateway opens an upstream session just for it, initializes it, forwards the
+ *   request(s), answers with JSON and closes the upstream session. This serves clients that
+ *   keep no session, on any instance.
+ * - `stateless` mode: every POST is served that way, `initialize` included (no session id
+ *   is issued; GET and DELETE answer 405), for load balancers without session affinity.
+ */
+export class StreamableHttpGateway {
+  private readonly sessions = new Map<string, HttpSession>();
+
+  constructor(
+    private readonly gateway: McpGateway,
+    private readonly mode: McpHttpMode = 'sessions',
+  ) {}
+
+  /** Streamable HTTP sessions held here. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Serves one authenticated request. Throws McpSessionLimitError, McpUnavailableError or McpHttpRequestError. */
+  async handle(request: Request, userId: string): Promise<Response> {
+    const sessionId = request.headers.get('mcp-session-id');
+    if (sessionId && this.mode === 'sessions') {
+      const held = this.sessions.get(sessionId);
+      // Someone else's session is reported exactly like a missing one.
+      if (!held || held.userId !== userId) throw new McpHttpRequestError(404, 'MCP session not found');
+      return held.transport.handleRequest(request);
+    }
+    if (request.method !== 'POST') {
+      if (this.mode === 'stateless') {
+        return new Response(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            error: { code: -32000, message: 'Method not allowed: stateless gateway' },
+            id: null,
+          }),
+          { status: 405, headers: { 'content-type': 'application/json', allow: 'POST' } },
+        );
+      }
+      throw new McpHttpRequestError(400, 'Mcp-Session-Id header is required');
+    }
+    const contentType = request.headers.get('content-type') ?? '';
+    // The SDK transport answers a wrong media type (415) or Accept header (406) its usual way.
+    // Let the SDK transport answer a wrong media type (415) or Accept (406) its usual way.
+    if (!/^application\/json\b/i.test(contentType)) {
+      return new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true }).handleRequest(request);
+    }
+    let body: unknown;
+    try {
+      body = await request.json();
+    } catch {
+      return jsonRpcErrorResponse(400, -32700, 'Parse error: invalid JSON');
+    }
+    const messages = Array.isArray(body) ? body : [body];
+    const initialize = messages.some((message) => isInitializeRequest(message));
+    if (initialize && this.mode === 'sessions') return this.startSession(request, body, userId);
+    if (!messages.some((message) => isJSONRPCRequest(message))) {
+      // Only notifications or responses, and no session they could belong to: nothing to forward.
+      return new Response(null, { status: 202 });
+    }
+    return this.serveStateless(request, body, !initialize, userId);
+  }
+
+  /** Closes every session held here. */
+  async close(): Promise<void> {
+    const held = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.allSettled(held.map(({ session }) => session.close('shutdown')));
+  }
+
+  private async startSession(request: Request, body: unknown, userId: string): Promise<Response> {
+    let registered = false;
+    const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => crypto.randomUUID(),
+      onsessioninitialized: (id) => {
+        registered = true;
+        this.sessions.set(id, { userId, transport, session });
+      },
+    });
+    const session = await this.gateway.open({
+      userId,
+      client: transport,
+      kind: 'streamable-http',
+      relatesMessages: true,
+      onClose: () => {
+        if (transport.sessionId) this.sessions.delete(transport.sessionId);
+      },
+    });
+    const response = await transport.handleRequest(request, { parsedBody: body });
+    // Rejected by the transport (bad Accept header...): no session came of it.
+    if (!registered) await session.close('done');
+    return response;
+  }
+
+  private async serveStateless(request: Request, body: unknown, handshake: boolean, userId: string): Promise<Response> {
+    const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true });
+    const session = await this.gateway.open({ userId, client: transport, kind: 'stateless', handshake });
+    try {
+      // With JSON responses this resolves once every request in the body is answered.
+      return await transport.handleRequest(request, { parsedBody: body });
+    } finally {
+      await session.close('done');
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import type { Context, Hono } from 'hono';
+import { createMiddleware } from 'hono/factory';
+import type { WSEvents } from 'hono/ws';
+import type { AppEnv } from '../deps';
+import { ServiceUnavailableError } from '../errors/service-unavailable-error';
+import { UpgradeRequiredError } from '../errors/upgrade-required-error';
+import { McpSessionLimitError } from '../mcp-gateway/mcp-gateway';
+import type { RelayCloseReason } from '../mcp-gateway/mcp-relay';
+import { WebSocketSessionTransport } from '../mcp-gateway/websocket-session-transport';
+import { authenticate, bearerToken } from '../middleware/auth';
+import { mcpGatewayHttpError } from './mcp';
+import type { RealtimeTransport } from './realtime';
+
+/** Close codes: 1008 policy (session cap), 1011 upstream closed, 1013 try again later (upstream unreachable), 1001 going away. */
+const CLOSE_FOR_REASON: Record<RelayCloseReason, [number, string]> = {
+  client_closed: [1000, 'MCP session closed'],
+  done: [1000, 'MCP session closed'],
+  idle: [1000, 'MCP session idle for too long'],
+  upstream_closed: [1011, 'The MCP server closed the session'],
+  shutdown: [1001, 'Server shutting down'],
+};
+
+/**
+ * Authenticates before anything is upgraded (`Authorization: Bearer` or `?token=`: the SDK's
+ * `WebSocketClientTransport` cannot set headers) and refuses a user at the session cap with
+ * 429, so no socket is opened for nothing.
+ */
+const authorizeMcpUpgrade = createMiddleware<AppEnv>(async (c, next) => {
+  const gateway = c.var.deps.mcpGateway;
+  if (!gateway) throw new ServiceUnavailableError('The MCP gateway is not available in this runtime');
+  const token = bearerToken(c.req.header('authorization')) ?? c.req.query('token');
+  const user = await authenticate(c, token);
+  c.set('user', user);
+  const limit = gateway.limitFor(user.id);
+  if (limit) {
+    gateway.stats.sessionRejected();
+    throw mcpGatewayHttpError(limit);
+  }
+  await next();
+});
+
+/** Built synchronously (see routes/realtime.ts): frames that arrive early wait in the transport. */
+function mcpSocketEvents(c: Context<AppEnv>): WSEvents {
+  const gateway = c.var.deps.mcpGateway;
+  const userId = c.var.user.id;
+  let transport: WebSocketSessionTransport | undefined;
+  return {
+    onOpen(_event, ws) {
+      if (!gateway) return;
+      const socket = new WebSocketSessionTransport({
+        send: (text) => ws.send(text),
+        close: (code, reason) => ws.close(code, reason),
+      });
+      transport = socket;
+      gateway
+        .open({
+          userId,
+          client: socket,
+          kind: 'websocket',
+          closeClient: async (reason) => socket.closeWith(...CLOSE_FOR_REASON[reason]),
+        })
+        .catch((error: unknown) => {
+          // Another connection of the same user won the last slot between the upgrade and now.
+          if (error instanceof McpSessionLimitError) socket.closeWith(1008, error.message);
+          else socket.closeWith(1013, 'The MCP server is unavailable; try again later');
+        });
+    },
+    onMessage(event) {
+      transport?.receive(event.data);
+    },
+    onClose() {
+      transport?.socketClosed();
+    },
+    onError() {
+      transport?.socketClosed();
+    },
+  };
+}
+
+/**
+ * Mounts the WebSocket side of `/mcp` (one JSON-RPC message per frame, subprotocol `mcp`)
+ * on an app built by `createApp`, with the runtime's upgrade plumbing (on Node the same
+ * `createNodeWebSockets` that serves /ws). Plain GET/POST/DELETE are served by the
+ * Streamable HTTP routes mounted in createApp, which let upgrades through to this one.
+ */
+export function registerMcpWebSocket(app: Hono<AppEnv>, transport: RealtimeTransport, path = '/mcp'): void {
+  app.get(path, authorizeMcpUpgrade, transport.upgrade(mcpSocketEvents), () => {
+    throw new UpgradeRequiredError();
+  });
+}

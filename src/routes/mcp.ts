@@ -1,0 +1,62 @@
+import { Hono } from 'hono';
+import { createMiddleware } from 'hono/factory';
+import type { AppEnv } from '../deps';
+import { BadRequestError } from '../errors/bad-request-error';
+import { NotFoundError } from '../errors/not-found-error';
+import { ServiceUnavailableError } from '../errors/service-unavailable-error';
+import { TooManyRequestsError } from '../errors/too-many-requests-error';
+import { McpUnavailableError } from '../mcp/errors';
+import { type McpGateway, McpSessionLimitError } from '../mcp-gateway/mcp-gateway';
+import { McpHttpRequestError, StreamableHttpGateway } from '../mcp-gateway/streamable-http-gateway';
+import { requireAuth } from '../middleware/auth';
+import { skipUpgrades } from '../middleware/skip-upgrades';
+
+/** Seconds a client over the session cap is told to wait (sessions end when clients leave or idle out). */
+export const MCP_SESSION_RETRY_AFTER_SECONDS = 10;
+
+/** The gateway's errors as the API's typed HTTP errors. */
+export function mcpGatewayHttpError(error: unknown): unknown {
+  if (error instanceof McpSessionLimitError)
+    return new TooManyRequestsError(MCP_SESSION_RETRY_AFTER_SECONDS, error.message);
+  if (error instanceof McpUnavailableError) {
+    return new ServiceUnavailableError('The MCP server is unavailable; try again later', { reason: error.message });
+  }
+  if (error instanceof McpHttpRequestError) {
+    return error.status === 404 ? new NotFoundError(error.message) : new BadRequestError(error.message);
+  }
+  return error;
+}
+
+// One Streamable HTTP front per gateway (per app, in practice).
+const fronts = new WeakMap<McpGateway, StreamableHttpGateway>();
+
+function frontFor(gateway: McpGateway, mode: 'sessions' | 'stateless'): StreamableHttpGateway {
+  let front = fronts.get(gateway);
+  if (!front) {
+    front = new StreamableHttpGateway(gateway, mode);
+    fronts.set(gateway, front);
+  }
+  return front;
+}
+
+const serveStreamableHttp = createMiddleware<AppEnv>(async (c) => {
+  const { mcpGateway, config } = c.var.deps;
+  if (!mcpGateway) throw new ServiceUnavailableError('The MCP gateway is not available in this runtime');
+  try {
+    return await frontFor(mcpGateway, config.mcpGatewayMode).handle(c.req.raw, c.var.user.id);
+  } catch (error) {
+    throw mcpGatewayHttpError(error);
+  }
+});
+
+/**
+ * `POST|GET|DELETE /mcp`: MCP Streamable HTTP for standard MCP clients, authenticated with
+ * `Authorization: Bearer`. WebSocket upgrades of `GET /mcp` pass through untouched to the
+ * WebSocket route the runtime registers (see routes/mcp-websocket.ts).
+ */
+export const mcpRoutes = new Hono<AppEnv>().on(
+  ['GET', 'POST', 'DELETE'],
+  '/',
+  skipUpgrades(requireAuth),
+  skipUpgrades(serveStreamableHttp),
+);
