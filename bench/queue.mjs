@@ -13,6 +13,7 @@
  * INFLIGHT (client requests in flight, default 32).
  */
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -64,6 +65,38 @@ async function waitForHttp(url) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${url} did not answer`);
+}
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** CPU time (ms) used so far by every process, keyed by pid, with its command name. */
+function cpuSnapshot() {
+  const out = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(entry), { comm, ms: (Number(fields[11]) + Number(fields[12])) * TICK_MS });
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU ms per run of each part between two snapshots; anything else on the machine is "other". */
+function cpuPerRun(before, after, runs, named) {
+  const totals = {};
+  for (const [pid, { comm, ms }] of after) {
+    const used = ms - (before.get(pid)?.ms ?? 0);
+    if (used <= 0) continue;
+    const name =
+      named.get(pid) ?? (comm.startsWith('postgres') ? 'postgres' : comm === 'redis-server' ? 'redis' : 'other');
+    totals[name] = (totals[name] ?? 0) + used;
+  }
+  return Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, +(v / runs).toFixed(2)]));
 }
 
 function percentile(sorted, p) {
@@ -174,11 +207,18 @@ async function main() {
     }
     const ourLow = summarize('ours, one at a time', await ourSamples(ourSeq));
 
+    const names = () =>
+      new Map([
+        [process.pid, 'bench client'],
+        ...['mcp server', 'api', 'worker', 'bare worker'].map((name, i) => [children[i]?.pid, name]),
+      ]);
     const ourLoad = [];
+    const ourCpuBefore = cpuSnapshot();
     await pool(RUNS, INFLIGHT, async () => {
       ourLoad.push(await executeOne());
     });
     await waitAllDone(ourLoad.map((s) => s.id));
+    const ourCpu = cpuPerRun(ourCpuBefore, cpuSnapshot(), RUNS, names());
     const ourHigh = summarize(`ours, ${INFLIGHT} in flight`, await ourSamples(ourLoad));
 
     // Baseline: bare BullMQ, same Redis, same MCP server, same concurrency.
@@ -217,10 +257,12 @@ async function main() {
     }
     const bareLow = summarize('bare BullMQ, one at a time', await bareSamples(bareSeq));
     const bareLoad = [];
+    const bareCpuBefore = cpuSnapshot();
     await pool(RUNS, INFLIGHT, async (i) => {
       bareLoad.push(await addOne(i));
     });
     const bareHigh = summarize(`bare BullMQ, ${INFLIGHT} in flight`, await bareSamples(bareLoad));
+    const bareCpu = cpuPerRun(bareCpuBefore, cpuSnapshot(), RUNS, names());
     await events.close();
     await queue.close();
     connection.disconnect();
@@ -236,6 +278,9 @@ async function main() {
       `\nthroughput ratio (ours / bare BullMQ) under load: ${(ourHigh.runsPerSec / bareHigh.runsPerSec).toFixed(2)}`,
     );
     console.log(`p50 at low load: ours ${ourLow.p50} ms, bare ${bareLow.p50} ms`);
+    console.log('\nCPU ms per run under load, by process ("other" = anything else on the machine):');
+    console.log(`  ours: ${JSON.stringify(ourCpu)}`);
+    console.log(`  bare: ${JSON.stringify(bareCpu)}`);
   } finally {
     for (const child of children) child.kill(process.env.BENCH_CPU_PROF ? 'SIGINT' : 'SIGKILL');
     if (process.env.BENCH_CPU_PROF) await new Promise((r) => setTimeout(r, 3000));

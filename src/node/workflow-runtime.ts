@@ -5,9 +5,9 @@ import type { Database } from '../db/database';
 import type { HealthCheck } from '../deps';
 import type { Logger } from '../logging/logger';
 import type { McpToolClient } from '../mcp/tool-client';
+import { createToolListCache } from '../mcp/tool-list-cache';
 import { withCallMetrics } from '../observability/instrumented-mcp-client';
 import type { Metrics } from '../observability/metrics';
-import { createToolListCache } from '../mcp/tool-list-cache';
 import type { ChannelHub } from '../realtime/channel-hub';
 import { InProcessRunner } from '../runs/in-process-runner';
 import type { RunQueue } from '../runs/run-queue';
@@ -78,7 +78,9 @@ export function createWorkflowRuntime(parts: {
     runQueue: runner,
     healthChecks,
     async close() {
-      await runner.close(settings.WORKER_SHUTDOWN_TIMEOUT_MS);
+      // The API's own shutdown deadline is short (server.ts): runs still going after 5 s are
+      // released with their checkpoints and resumed by the next start.
+      await runner.close(Math.min(settings.WORKER_SHUTDOWN_TIMEOUT_MS, 5000));
       await mcp.close();
     },
   };

@@ -2,9 +2,9 @@ import type { Clock } from '../clock';
 import type { Database } from '../db/database';
 import type { WorkflowRun } from '../db/schema';
 import type { Logger } from '../logging/logger';
-import type { Metrics } from '../observability/metrics';
 import { McpRequestTimeoutError, McpUnavailableError } from '../mcp/errors';
 import type { CallToolResult, McpToolClient } from '../mcp/tool-client';
+import type { Metrics } from '../observability/metrics';
 import { type ChannelHub, WORKFLOW_CHANNEL, WORKFLOW_STATUS_EVENT } from '../realtime/channel-hub';
 import { abortableDelay } from './abortable-delay';
 import type { RunStepState, WorkflowStatusPayload } from './run-state';
@@ -78,6 +78,8 @@ type Failure = { message: string; unavailable: boolean };
  */
 export class RunExecutor {
   readonly executorId: string;
+  /** Runs executing in this process right now. */
+  private readonly active = new Set<string>();
   private readonly store: RunStore;
   private readonly leaseMs: number;
   private readonly heartbeatMs: number;
@@ -103,7 +105,9 @@ export class RunExecutor {
 
   /** Claims the run by id, then runs it. `signal` aborts it for shutdown: the run is released, not failed. */
   async execute(runId: string, signal?: AbortSignal): Promise<RunOutcome> {
-    const claim = await this.store.claim(runId);
+    // A run this executor holds but is not running (it failed on a database error and BullMQ
+    // retried the job) may be taken again at once instead of after its lease runs out.
+    const claim = await this.store.claim(runId, !this.active.has(runId));
     if (claim.kind === 'leased') return { outcome: 'leased', retryAfterMs: claim.retryAfterMs };
     if (claim.kind === 'done') return { outcome: 'gone' };
     return this.executeClaimed(claim.run, signal);
@@ -112,6 +116,7 @@ export class RunExecutor {
   /** Runs a row this executor has already claimed. */
   async executeClaimed(run: WorkflowRun, signal?: AbortSignal): Promise<RunOutcome> {
     const steps = structuredClone(run.steps as RunStepState[]);
+    this.active.add(run.id);
     const control = new AbortController();
     const onShutdown = () => control.abort(new RunInterrupted('shutdown'));
     if (signal?.aborted) onShutdown();
@@ -134,14 +139,14 @@ export class RunExecutor {
     } finally {
       clearInterval(heartbeat);
       signal?.removeEventListener('abort', onShutdown);
+      this.active.delete(run.id);
     }
   }
 
   private async runSteps(run: WorkflowRun, steps: RunStepState[], signal: AbortSignal): Promise<RunOutcome> {
     const outputs: Record<string, unknown> = {};
     for (const step of steps) if (step.status === 'completed') outputs[step.id] = step.result;
-    const first = steps.findIndex((s) => s.status !== 'completed');
-    this.publish(run, steps, { status: 'running', stepIndex: first === -1 ? steps.length : first });
+    // No separate "run started" event: the first step's `running` event says it (one publish less per run).
 
     for (const [index, step] of steps.entries()) {
       if (step.status === 'completed') continue;

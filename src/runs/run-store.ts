@@ -56,12 +56,13 @@ export class RunStore {
     ) as SQL;
   }
 
-  /** Takes one run by id (a BullMQ job names it). */
-  async claim(runId: string): Promise<ClaimResult> {
+  /** Takes one run by id (a BullMQ job names it); `orOwnLease` also takes it back from this executor's own lease. */
+  async claim(runId: string, orOwnLease = false): Promise<ClaimResult> {
+    const own = and(eq(workflowQueue.status, 'running'), eq(workflowQueue.lockedBy, this.executorId));
     const [run] = await this.db
       .update(workflowQueue)
       .set(this.claimSet())
-      .where(and(eq(workflowQueue.id, runId), claimable()))
+      .where(and(eq(workflowQueue.id, runId), orOwnLease ? or(claimable(), own) : claimable()))
       .returning();
     if (run) return { kind: 'claimed', run };
     const [current] = await this.db

@@ -31,6 +31,7 @@ function workerEnv(extra: Record<string, string> = {}) {
     REDIS_URL: redisServer.url,
     MCP_URL: mcpServer.url,
     BULLMQ_PREFIX: settings.BULLMQ_PREFIX,
+    MCP_UNAVAILABLE_RETRIES: '2',
     ...extra,
   };
 }
@@ -55,8 +56,24 @@ beforeAll(async () => {
   user = await t.registerUser();
 });
 
+let shared: WorkerProcess | undefined;
+
+/** One worker for the tests that do not kill theirs (each start costs a second or two). */
+async function sharedWorker() {
+  shared ??= await startWorker();
+  return shared;
+}
+
+async function stopSharedWorker() {
+  await shared?.kill('SIGKILL');
+  shared = undefined;
+}
+
 afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.kill('SIGKILL')));
+  // Fault tests start and kill their own workers; the shared one stays up between tests.
+  const own = workers.filter((w) => w !== shared);
+  await Promise.all(own.map((w) => w.kill('SIGKILL')));
+  workers.splice(0, workers.length, ...(shared ? [shared] : []));
 });
 
 afterAll(async () => {
@@ -70,7 +87,7 @@ afterAll(async () => {
 
 describe('BullMQ worker process', () => {
   it('executes a run enqueued by the API (job id = run id) and sets lastRun', async () => {
-    await startWorker();
+    await sharedWorker();
     const wf = await createWorkflow(t.json, user.auth, [
       { id: 'a', tool: 'echo', arguments: { text: 'hello' } },
       { id: 'b', tool: 'echo', arguments: { text: '{{steps.a.text}}' } },
@@ -84,7 +101,46 @@ describe('BullMQ worker process', () => {
     expect(await runQueue.queue.getJobState(run.id)).toBe('unknown');
   });
 
+  it('Redis restarted under a running worker: it keeps taking jobs', async () => {
+    await sharedWorker();
+    const wf = await createWorkflow(t.json, user.auth, [{ id: 'c', tool: 'count' }]);
+    const before = await waitForRun(t.json, user.auth, (await execute(t.json, user.auth, wf.id)).id);
+    expect(before.status).toBe('completed');
+
+    const port = redisServer.port;
+    await redisServer.stop();
+    redisServer = await startRedis({ port });
+    // Let both sides notice and reconnect, then enqueue through the new server.
+    await apiRedis.ping();
+    const runs = await Promise.all([1, 2].map(() => execute(t.json, user.auth, wf.id)));
+    for (const { id } of runs) {
+      const run = await waitForRun(t.json, user.auth, id, undefined, 15_000);
+      expect(run.status).toBe('completed');
+    }
+  });
+
+  it('MCP server down: the step is retried with backoff, then the run fails with a clear error', async () => {
+    await sharedWorker();
+    const wf = await createWorkflow(t.json, user.auth, [{ id: 'e', tool: 'echo', arguments: { text: 'x' } }]);
+    const port = mcpServer.port;
+    await mcpServer.close();
+    try {
+      const started = Date.now();
+      const run = await waitForRun(t.json, user.auth, (await execute(t.json, user.auth, wf.id)).id, undefined, 15_000);
+      expect(run.status).toBe('failed');
+      expect(run.error).toMatch(
+        /^Step "e" \(echo\) failed after 3 attempts: MCP server unavailable: Cannot connect to MCP server http:\/\/127\.0\.0\.1:\d+\/mcp/,
+      );
+      expect(run.steps[0]?.attempts).toBe(3);
+      // Backoff of ~100 ms then ~200 ms (±20 %) between the three attempts.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(240);
+    } finally {
+      mcpServer = await startCountingMcpServer({ port });
+    }
+  });
+
   it('SIGKILL mid-run: a new worker finishes the run once, without repeating finished steps', async () => {
+    await stopSharedWorker();
     const first = await startWorker();
     const wf = await createWorkflow(t.json, user.auth, [
       { id: 'before', tool: 'count' },
@@ -143,44 +199,6 @@ describe('BullMQ worker process', () => {
       const run = await waitForRun(t.json, user.auth, id, undefined, 15_000);
       expect(run.status).toBe('completed');
       expect(mcpServer.callsOf(id, 'c')).toBe(1);
-    }
-  });
-
-  it('Redis restarted under a running worker: it keeps taking jobs', async () => {
-    await startWorker();
-    const wf = await createWorkflow(t.json, user.auth, [{ id: 'c', tool: 'count' }]);
-    const before = await waitForRun(t.json, user.auth, (await execute(t.json, user.auth, wf.id)).id);
-    expect(before.status).toBe('completed');
-
-    const port = redisServer.port;
-    await redisServer.stop();
-    redisServer = await startRedis({ port });
-    // Let both sides notice and reconnect, then enqueue through the new server.
-    await apiRedis.ping();
-    const runs = await Promise.all([1, 2].map(() => execute(t.json, user.auth, wf.id)));
-    for (const { id } of runs) {
-      const run = await waitForRun(t.json, user.auth, id, undefined, 15_000);
-      expect(run.status).toBe('completed');
-    }
-  });
-
-  it('MCP server down: the step is retried with backoff, then the run fails with a clear error', async () => {
-    await startWorker({ MCP_UNAVAILABLE_RETRIES: '2' });
-    const wf = await createWorkflow(t.json, user.auth, [{ id: 'e', tool: 'echo', arguments: { text: 'x' } }]);
-    const port = mcpServer.port;
-    await mcpServer.close();
-    try {
-      const started = Date.now();
-      const run = await waitForRun(t.json, user.auth, (await execute(t.json, user.auth, wf.id)).id, undefined, 15_000);
-      expect(run.status).toBe('failed');
-      expect(run.error).toMatch(
-        /^Step "e" \(echo\) failed after 3 attempts: MCP server unavailable: Cannot connect to MCP server http:\/\/127\.0\.0\.1:\d+\/mcp/,
-      );
-      expect(run.steps[0]?.attempts).toBe(3);
-      // Backoff of ~100 ms then ~200 ms (±20 %) between the three attempts.
-      expect(Date.now() - started).toBeGreaterThanOrEqual(240);
-    } finally {
-      mcpServer = await startCountingMcpServer({ port });
     }
   });
 });
