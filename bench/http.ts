@@ -1,17 +1,24 @@
 /**
  * HTTP benchmark (npm run bench:http). Starts everything it needs on 127.0.0.1 — a real
- * Postgres (test/helpers/servers.ts), the API (src/node/server.ts) and a bare Fastify
- * hello-world as the baseline — then measures one target at a time with autocannon and
- * prints a markdown table for bench/RESULTS.md. Everything it starts is stopped at the end.
+ * Postgres (test/helpers/servers.ts), the API (src/node/server.ts, as `npm start` runs it) and
+ * a bare Fastify hello-world as the baseline — then measures one target at a time with
+ * autocannon and prints markdown tables for bench/RESULTS.md. It stops everything it started.
  *
- * Options (flag or environment): --duration=10 (BENCH_DURATION, seconds measured per target),
- * --warmup=2 (BENCH_WARMUP), --connections=50 (BENCH_CONNECTIONS), --logins=20 (BENCH_LOGINS,
- * concurrent login loops for the event-loop test), --health-connections=10 (BENCH_HEALTH_CONNECTIONS).
+ * Options (flag or environment variable):
+ *   --duration=10            BENCH_DURATION            seconds measured per target
+ *   --warmup=2               BENCH_WARMUP              seconds of unmeasured load before each
+ *   --connections=50         BENCH_CONNECTIONS         autocannon connections
+ *   --rounds=1               BENCH_ROUNDS              repeat baseline/live/profile; report medians
+ *   --logins=20              BENCH_LOGINS              concurrent login loops in the event-loop test
+ *   --health-connections=10  BENCH_HEALTH_CONNECTIONS  connections on /health in that test
+ *
+ * Besides req/s and latency it reports CPU time per request of the server process (and of
+ * Postgres), read from /proc: on a shared 2-core machine that is steadier than req/s.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -30,26 +37,61 @@ function option(name: string, fallback: number): number {
 const DURATION = option('duration', 10);
 const WARMUP = option('warmup', 2);
 const CONNECTIONS = option('connections', 50);
+const ROUNDS = Math.round(option('rounds', 1));
 const LOGINS = option('logins', 20);
 const HEALTH_CONNECTIONS = option('health-connections', 10);
 
-const TARGETS = { live: 0.8, profile: 0.25 };
+const TARGETS: Record<string, number> = { live: 0.8, profile: 0.25 };
 
 interface Measurement {
-  name: string;
   rps: number;
   p50: number;
   p99: number;
-  requests: number;
   failures: number;
+  /** CPU microseconds per request of the measured server process; of Postgres' processes. */
+  serverCpuUs?: number;
+  postgresCpuUs?: number;
 }
 
 const children: ChildProcess[] = [];
 let postgres: RunningServer | undefined;
 let dataDir: string | undefined;
 
-/** Runs a server file under the tsx loader, the way `npm start` does (tsx src/node/server.ts). */
-async function startServer(file: string, env: Record<string, string>): Promise<{ url: string; stderr: () => string }> {
+/** utime + stime of one process, in ms; undefined where /proc is not available. */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (!pid || !existsSync(`/proc/${pid}/stat`)) return undefined;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** CPU ms of a process and all its descendants (Postgres forks a backend per connection). */
+function treeCpuMs(rootPid: number | undefined): number | undefined {
+  if (!rootPid || !existsSync('/proc')) return undefined;
+  const childrenOf = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+      childrenOf.set(ppid, [...(childrenOf.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  let total = 0;
+  const walk = (pid: number) => {
+    total += processCpuMs(pid) ?? 0;
+    for (const child of childrenOf.get(pid) ?? []) walk(child);
+  };
+  walk(rootPid);
+  return total;
+}
+
+/** Runs a server file under the tsx loader, as `npm start` does (tsx src/node/server.ts). */
+async function startServer(
+  file: string,
+  readyPath: string,
+  env: Record<string, string>,
+): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', file], {
     cwd: ROOT,
@@ -65,10 +107,10 @@ async function startServer(file: string, env: Record<string, string>): Promise<{
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${file} exited with ${child.exitCode}:\n${stderr}`);
-    const ok = await fetch(url + (env.DATABASE_URL ? '/health/live' : '/'))
+    const ok = await fetch(url + readyPath)
       .then((r) => r.ok)
       .catch(() => false);
-    if (ok) return { url, stderr: () => stderr };
+    if (ok) return { url, child, stderr: () => stderr };
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${file} did not answer within 60 s:\n${stderr}`);
@@ -92,21 +134,33 @@ async function cleanup() {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 }
 
-async function load(name: string, options: autocannon.Options): Promise<Measurement> {
+async function load(options: autocannon.Options, server: ChildProcess): Promise<Measurement> {
   await autocannon({ ...options, duration: WARMUP });
+  const serverBefore = processCpuMs(server.pid);
+  const postgresBefore = treeCpuMs(postgres?.process.pid);
   const result = await autocannon({ ...options, duration: DURATION });
-  const failures = result.non2xx + result.errors + result.timeouts;
+  const perRequest = (before: number | undefined, after: number | undefined) =>
+    before === undefined || after === undefined || result.requests.total === 0
+      ? undefined
+      : ((after - before) * 1000) / result.requests.total;
   return {
-    name,
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
-    requests: result.requests.total,
-    failures,
+    failures: result.non2xx + result.errors + result.timeouts,
+    serverCpuUs: perRequest(serverBefore, processCpuMs(server.pid)),
+    postgresCpuUs: perRequest(postgresBefore, treeCpuMs(postgres?.process.pid)),
   };
 }
 
-/** `concurrency` loops of POST /auth/login until `stop` resolves; returns how many succeeded. */
+/** The round with the median req/s: its numbers belong together. */
+function median(rounds: Measurement[]): Measurement {
+  const sorted = [...rounds].sort((a, b) => a.rps - b.rps);
+  const middle = sorted[Math.floor((sorted.length - 1) / 2)] as Measurement;
+  return { ...middle, failures: rounds.reduce((n, m) => n + m.failures, 0) };
+}
+
+/** `concurrency` loops of POST /auth/login until `stop` resolves. */
 async function loginLoops(apiUrl: string, body: string, concurrency: number, stop: Promise<void>) {
   let done = false;
   void stop.then(() => {
@@ -131,20 +185,19 @@ async function loginLoops(apiUrl: string, body: string, concurrency: number, sto
 }
 
 const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
+const us = (value: number | undefined) => (value === undefined ? '–' : `${Math.round(value)} µs`);
 
 async function main() {
+  const started = new Date();
   console.error(
-    `bench: ${cpus().length} cores, ${DURATION} s per target after ${WARMUP} s warm-up, ${CONNECTIONS} connections`,
+    `bench: ${cpus().length} cores, load ${loadavg()[0]?.toFixed(1)}; ${ROUNDS} round(s) of ${DURATION} s per target after ${WARMUP} s warm-up, ${CONNECTIONS} connections`,
   );
   postgres = await startPostgres();
   dataDir = mkdtempSync(join(tmpdir(), 'wfp-bench-'));
 
-  // Sequential, never concurrent: each server gets the machine to itself while measured.
-  const fastify = await startServer('bench/fastify-hello.ts', {});
-  const baseline = await load('Fastify `GET /` (baseline)', { url: `${fastify.url}/`, connections: CONNECTIONS });
-  await stopChild(children[0]!);
-
-  const api = await startServer('src/node/server.ts', {
+  // Both servers run for the whole bench, but only one is under load at any time.
+  const fastify = await startServer('bench/fastify-hello.ts', '/', {});
+  const api = await startServer('src/node/server.ts', '/health/live', {
     DATABASE_URL: postgres.url,
     JWT_SECRET: randomBytes(32).toString('hex'),
     NODE_ENV: 'production',
@@ -161,17 +214,32 @@ async function main() {
   if (registered.status !== 201) throw new Error(`register failed: ${registered.status} ${await registered.text()}`);
   const { accessToken } = (await registered.json()) as { accessToken: string };
 
-  const live = await load('API `GET /health/live`', { url: `${api.url}/health/live`, connections: CONNECTIONS });
-  const profile = await load('API `GET /profile` (JWT + indexed query)', {
-    url: `${api.url}/profile`,
-    connections: CONNECTIONS,
-    headers: { authorization: `Bearer ${accessToken}` },
-  });
+  const targets = [
+    { key: 'baseline', name: 'Fastify `GET /` (baseline)', server: fastify, path: '/', headers: {} },
+    { key: 'live', name: 'API `GET /health/live`', server: api, path: '/health/live', headers: {} },
+    {
+      key: 'profile',
+      name: 'API `GET /profile` (JWT + indexed query)',
+      server: api,
+      path: '/profile',
+      headers: { authorization: `Bearer ${accessToken}` },
+    },
+  ];
+  const rounds = new Map<string, Measurement[]>(targets.map((t) => [t.key, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const target of targets) {
+      const m = await load(
+        { url: target.server.url + target.path, connections: CONNECTIONS, headers: target.headers },
+        target.server.child,
+      );
+      rounds.get(target.key)?.push(m);
+      console.error(`  round ${round} ${target.key}: ${Math.round(m.rps)} req/s, server ${us(m.serverCpuUs)}/req`);
+    }
+  }
+  const results = new Map(targets.map((t) => [t.key, median(rounds.get(t.key) ?? [])]));
+  const baseline = results.get('baseline') as Measurement;
 
-  const healthAlone = await load('API `GET /health` alone', {
-    url: `${api.url}/health`,
-    connections: HEALTH_CONNECTIONS,
-  });
+  const healthAlone = await load({ url: `${api.url}/health`, connections: HEALTH_CONNECTIONS }, api.child);
   let stopLogins!: () => void;
   const logins = loginLoops(
     api.url,
@@ -181,34 +249,39 @@ async function main() {
       stopLogins = resolve;
     }),
   );
-  const healthUnderLogins = await load(`API \`GET /health\` during ${LOGINS} login loops`, {
-    url: `${api.url}/health`,
-    connections: HEALTH_CONNECTIONS,
-  });
+  const healthUnderLogins = await load({ url: `${api.url}/health`, connections: HEALTH_CONNECTIONS }, api.child);
   stopLogins();
   const loginCounts = await logins;
 
-  const rows = [baseline, live, profile];
   const lines = [
-    `| target | req/s | p50 | p99 | × baseline | target | failures |`,
-    `|---|---:|---:|---:|---:|---:|---:|`,
-    ...rows.map((m) => {
+    `| target | req/s | p50 | p99 | × baseline | target | server CPU/req | × baseline by CPU | Postgres CPU/req | failures |`,
+    `|---|---:|---:|---:|---:|---|---:|---:|---:|---:|`,
+    ...targets.map((t) => {
+      const m = results.get(t.key) as Measurement;
       const ratio = m.rps / baseline.rps;
-      const goal = m === live ? TARGETS.live : m === profile ? TARGETS.profile : undefined;
+      const goal = TARGETS[t.key];
       const verdict = goal === undefined ? '' : `≥ ${goal}× ${ratio >= goal ? 'met' : '**missed**'}`;
-      return `| ${m.name} | ${Math.round(m.rps)} | ${ms(m.p50)} | ${ms(m.p99)} | ${ratio.toFixed(2)} | ${verdict} | ${m.failures} |`;
+      const pg = t.key === 'profile' ? us(m.postgresCpuUs) : '';
+      // What the ratio would be if both servers were CPU-bound: steadier than req/s on a busy machine.
+      const cpuRatio = m.serverCpuUs && baseline.serverCpuUs ? (baseline.serverCpuUs / m.serverCpuUs).toFixed(2) : '–';
+      return `| ${t.name} | ${Math.round(m.rps)} | ${ms(m.p50)} | ${ms(m.p99)} | ${ratio.toFixed(2)} | ${verdict} | ${us(m.serverCpuUs)} | ${cpuRatio} | ${pg} | ${m.failures} |`;
     }),
     '',
-    `| /health (${HEALTH_CONNECTIONS} connections) | req/s | p50 | p99 | failures |`,
+    `| API \`GET /health\` (db + MCP checks), ${HEALTH_CONNECTIONS} connections | req/s | p50 | p99 | failures |`,
     `|---|---:|---:|---:|---:|`,
-    ...[healthAlone, healthUnderLogins].map(
-      (m) => `| ${m.name} | ${Math.round(m.rps)} | ${ms(m.p50)} | ${ms(m.p99)} | ${m.failures} |`,
-    ),
+    ...[
+      ['alone', healthAlone],
+      [`during ${LOGINS} concurrent login loops`, healthUnderLogins],
+    ].map(([label, m]) => {
+      const x = m as Measurement;
+      return `| ${label} | ${Math.round(x.rps)} | ${ms(x.p50)} | ${ms(x.p99)} | ${x.failures} |`;
+    }),
     '',
-    `Logins during the second /health run: ${loginCounts.ok} succeeded (${(loginCounts.ok / (DURATION + WARMUP)).toFixed(1)}/s), ${loginCounts.failed} failed.`,
+    `Logins meanwhile: ${loginCounts.ok} succeeded (${(loginCounts.ok / (DURATION + WARMUP)).toFixed(1)}/s), ${loginCounts.failed} failed.`,
+    `Run ${started.toISOString()}: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, load average at the end ${loadavg()[0]?.toFixed(1)}; ${ROUNDS} round(s), ${DURATION} s + ${WARMUP} s warm-up per target, ${CONNECTIONS} connections; API with NODE_ENV=production LOG_LEVEL=warn.`,
   ];
   console.log(lines.join('\n'));
-  const failures = [...rows, healthAlone, healthUnderLogins].reduce((n, m) => n + m.failures, 0);
+  const failures = [...results.values(), healthAlone, healthUnderLogins].reduce((n, m) => n + m.failures, 0);
   if (failures > 0 || loginCounts.failed > 0) {
     console.error(`bench: some requests failed; API stderr tail:\n${api.stderr()}`);
     process.exitCode = 1;
