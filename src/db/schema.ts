@@ -124,8 +124,7 @@ export const workflowQueue = pgTable(
   (t) => [
     index('workflow_queue_owner_created_idx').on(t.ownerId, t.createdAt),
     index('workflow_queue_workflow_created_idx').on(t.workflowId, t.createdAt),
-    index('workflow_queue_status_idx').on(t.status),
-    // Executors claim the oldest claimable rows first.
+    // Executors claim the oldest claimable rows first; also serves every lookup by status alone.
     index('workflow_queue_status_created_idx').on(t.status, t.createdAt),
     uniqueIndex('workflow_queue_idempotency_idx').on(t.ownerId, t.idempotencyKey),
   ],

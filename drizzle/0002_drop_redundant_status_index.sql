@@ -1,0 +1,1 @@
+DROP INDEX "workflow_queue_status_idx";
