@@ -86,6 +86,8 @@ export function createNodeWebSockets(app: Hono<AppEnv>, logger?: Logger): NodeWe
       const raw = ws.raw as WebSocket;
       raw.on('pong', onPong);
       return {
+        // Straight to `ws`: one fan-out calls this once per subscriber.
+        send: (text) => raw.send(text),
         ping: () => raw.ping(),
         terminate: () => raw.terminate(),
         bufferedAmount: () => raw.bufferedAmount,

@@ -12,10 +12,11 @@ export interface RealtimeTransport {
   /** Hono's `upgradeWebSocket(createEvents)` of the runtime (node-ws, cloudflare-workers, ...). */
   upgrade(createEvents: (c: Context<AppEnv>) => WSEvents): MiddlewareHandler<AppEnv>;
   /**
-   * Native socket controls where the runtime has them (Node `ws`: ping frames and their pongs,
-   * terminate, buffered bytes). Without them the session pings with `{"event":"ping"}` messages.
+   * Native socket controls where the runtime has them (Node `ws`: a direct send, ping frames and
+   * their pongs, terminate, buffered bytes). Without them the session sends through the WSContext
+   * and pings with `{"event":"ping"}` messages.
    */
-  nativeSocket?(ws: WSContext, onPong: () => void): Pick<SocketSink, 'ping' | 'terminate' | 'bufferedAmount'>;
+  nativeSocket?(ws: WSContext, onPong: () => void): Partial<SocketSink>;
 }
 
 /**
