@@ -91,7 +91,12 @@ function progressTokenOf(request: JSONRPCRequest): string | number | undefined {
 }
 
 function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (!(error instanceof Error)) return String(error);
+  // The SDK's HTTP transport errors carry the status only as a field.
+  const status = (error as { code?: unknown }).code;
+  return typeof status === 'number' && status >= 100 && status < 600
+    ? `HTTP ${status}: ${error.message}`
+    : error.message;
 }
 
 /** The upstream no longer knows this session (HTTP 404) or the transport is gone: nothing more can go through. */
