@@ -1,16 +1,19 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, TEST_JWT_SECRET } from '../helpers/test-app';
-import { type EdgeWorker, startEdgeWorker } from './edge-worker';
+import { type EdgeWorker, edgeClient, startEdgeWorker } from './edge-worker';
 
 let edge: EdgeWorker;
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let sql: postgres.Sql;
+let call: ReturnType<typeof edgeClient>['call'];
+let register: ReturnType<typeof edgeClient>['register'];
 
 beforeAll(async () => {
   database = await createTestDatabase();
   sql = postgres(database.url, { max: 2, onnotice: () => {} });
-  edge = await startEdgeWorker({ JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: database.url, BCRYPT_COST: '10' });
+  edge = await startEdgeWorker({ JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: database.url });
+  ({ call, register } = edgeClient(edge.url));
 });
 
 afterAll(async () => {
@@ -18,28 +21,6 @@ afterAll(async () => {
   await sql?.end();
   await database?.close();
 });
-
-function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  return fetch(`${edge.url}${path}`, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
-
-let counter = 0;
-async function register() {
-  counter++;
-  const username = `edge_${counter}_${crypto.randomUUID().slice(0, 6)}`;
-  const res = await call('POST', '/auth/register', {
-    username,
-    email: `${username}@example.com`,
-    password: 'correct-horse-battery',
-  });
-  expect(res.status).toBe(201);
-  const body = (await res.json()) as { user: { id: string }; accessToken: string; refreshToken: string };
-  return { ...body, username, auth: { authorization: `Bearer ${body.accessToken}` } };
-}
 
 describe('the API on the Workers runtime', () => {
   it('answers health checks from Postgres', async () => {

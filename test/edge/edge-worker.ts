@@ -1,8 +1,7 @@
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { Miniflare } from 'miniflare';
-import { buildEdgeBundle, wranglerCompatibility } from './edge-build';
-
-let bundle: Promise<string> | undefined;
+import { inject } from 'vitest';
+import { wranglerCompatibility } from './edge-build';
 
 export interface EdgeWorker {
   /** http://127.0.0.1:<port> of the Worker running in workerd. */
@@ -12,17 +11,16 @@ export interface EdgeWorker {
 }
 
 /**
- * The deployable bundle (built once per test file) running in the real Workers runtime
+ * The deployable bundle (built once per run by edge-global-setup.ts) running in the real Workers runtime
  * (workerd, through Miniflare) with the Durable Object binding of wrangler.toml and the given
  * string bindings (vars and secrets).
  */
 export async function startEdgeWorker(bindings: Record<string, string>): Promise<EdgeWorker> {
-  bundle ??= buildEdgeBundle();
-  const scriptPath = await bundle;
+  const scriptPath = inject('edgeBundle');
   const mf = new Miniflare({
-    modules: true,
-    scriptPath,
-    modulesRoot: dirname(scriptPath),
+    // The bundle as one module, as `wrangler deploy` uploads it (Miniflare would otherwise try to
+    // resolve the optional peers that some libraries import dynamically, e.g. hono-openapi's).
+    modules: [{ type: 'ESModule', path: 'worker.js', contents: readFileSync(scriptPath, 'utf8') }],
     ...wranglerCompatibility(),
     durableObjects: { CHANNEL_HUB: 'ChannelHub' },
     bindings: { NODE_ENV: 'production', LOG_LEVEL: 'warn', ...bindings },
@@ -31,4 +29,36 @@ export async function startEdgeWorker(bindings: Record<string, string>): Promise
   });
   const url = (await mf.ready).toString().replace(/\/$/, '');
   return { url, mf, close: () => mf.dispose() };
+}
+
+export interface EdgeUser {
+  user: { id: string; role: string };
+  username: string;
+  accessToken: string;
+  refreshToken: string;
+  auth: { authorization: string };
+}
+
+/** JSON calls against a running Worker, and a user factory. */
+export function edgeClient(url: string) {
+  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${url}${path}`, {
+      method,
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  let counter = 0;
+  async function register(): Promise<EdgeUser> {
+    counter++;
+    const username = `edge_${counter}_${crypto.randomUUID().slice(0, 6)}`;
+    const res = await call('POST', '/auth/register', {
+      username,
+      email: `${username}@example.com`,
+      password: 'correct-horse-battery',
+    });
+    if (res.status !== 201) throw new Error(`register: ${res.status} ${await res.text()}`);
+    const body = (await res.json()) as Omit<EdgeUser, 'username' | 'auth'>;
+    return { ...body, username, auth: { authorization: `Bearer ${body.accessToken}` } };
+  }
+  return { call, register };
 }

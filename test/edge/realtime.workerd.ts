@@ -1,0 +1,198 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { signEvent } from '../../src/edge/event-signature';
+import { createTestDatabase, TEST_JWT_SECRET } from '../helpers/test-app';
+import { type EdgeUser, type EdgeWorker, edgeClient, startEdgeWorker } from './edge-worker';
+import { refusedUpgrade, WsClient } from './ws-client';
+
+const EVENTS_SECRET = 'edge-events-secret-that-is-32-bytes-or-more';
+const PING_MS = 400;
+
+let edge: EdgeWorker;
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let client: ReturnType<typeof edgeClient>;
+const sockets: WsClient[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  edge = await startEdgeWorker({
+    JWT_SECRET: TEST_JWT_SECRET,
+    DATABASE_URL: database.url,
+    EDGE_EVENTS_SECRET: EVENTS_SECRET,
+    WS_PING_INTERVAL_MS: String(PING_MS),
+  });
+  client = edgeClient(edge.url);
+});
+
+afterEach(() => {
+  for (const socket of sockets.splice(0)) socket.close();
+});
+
+afterAll(async () => {
+  await edge?.close();
+  await database?.close();
+});
+
+/** A socket that answers the server's pings, as a well-behaved client does. */
+async function connect(user: EdgeUser, { answerPings = true } = {}): Promise<WsClient> {
+  const socket = await WsClient.connect(edge.url, user.accessToken);
+  if (answerPings) {
+    socket.ws.on('message', (data) => {
+      if (JSON.parse(String(data)).event === 'ping') socket.send({ event: 'pong', channel: '' });
+    });
+  }
+  sockets.push(socket);
+  return socket;
+}
+
+async function postEvents(messages: unknown[], options: { secret?: string; nowMs?: number } = {}) {
+  const body = JSON.stringify({ messages });
+  const headers = await signEvent(options.secret ?? EVENTS_SECRET, body, options.nowMs);
+  return fetch(`${edge.url}/internal/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
+}
+
+describe('/ws on the edge (ChannelHub Durable Object)', () => {
+  it('refuses an upgrade without a valid token with a JSON 401, before any socket exists', async () => {
+    const missing = await refusedUpgrade(edge.url);
+    expect(missing.status).toBe(401);
+    expect(JSON.parse(missing.body).error.code).toBe('unauthorized');
+    const forged = await refusedUpgrade(edge.url, { authorization: 'Bearer forged.token.here' });
+    expect(forged.status).toBe(401);
+    const user = await client.register();
+    const plain = await client.call('GET', '/ws', undefined, user.auth);
+    expect(plain.status).toBe(426);
+  });
+
+  it('delivers publishes to every subscriber of the channel, across connections', async () => {
+    const [alice, bob] = [await client.register(), await client.register()];
+    const a = await connect(alice);
+    const b = await connect(bob);
+    await a.subscribe('room:edge');
+    await b.subscribe('room:edge');
+    a.send({ event: 'chat', channel: 'room:edge', payload: { text: 'hello from the edge' } });
+    const received = await b.next((f) => f.event === 'chat');
+    expect(received).toEqual({ event: 'chat', channel: 'room:edge', payload: { text: 'hello from the edge' } });
+    await a.next((f) => f.event === 'chat');
+    b.send({ event: 'unsubscribe', channel: 'room:edge' });
+    await b.next((f) => f.event === 'unsubscribed');
+    a.send({ event: 'chat', channel: 'room:edge', payload: { text: 'second' } });
+    await a.next((f) => f.event === 'chat' && f.payload.text === 'second');
+    expect(b.frames.filter((f) => f.event === 'chat')).toHaveLength(1);
+  });
+
+  it('applies the same ACL and protocol errors as Node, keeping the connection open', async () => {
+    const [alice, bob] = [await client.register(), await client.register()];
+    const b = await connect(bob);
+    b.send({ event: 'subscribe', channel: `notifications:${alice.user.id}` });
+    expect((await b.next((f) => f.event === 'error')).payload.code).toBe('forbidden');
+    b.send({ event: 'workflow-status', channel: 'workflow', payload: { ownerId: alice.user.id } });
+    expect((await b.next((f) => f.event === 'error' && f.channel === 'workflow')).payload.code).toBe('forbidden');
+    b.send('not json');
+    expect((await b.next((f) => f.payload.code === 'invalid_json')).event).toBe('error');
+    b.send({ event: 'subscribe', channel: 'bad channel!' });
+    await b.next((f) => f.payload.code === 'invalid_channel');
+    b.send({ event: 'x', channel: 'room', payload: { big: 'x'.repeat(70 * 1024) } });
+    await b.next((f) => f.payload.code === 'message_too_large');
+    await b.subscribe(`notifications:${bob.user.id}`);
+    b.send({ event: 'ping', channel: '' });
+    await b.next((f) => f.event === 'pong');
+    expect(b.closed).toBeUndefined();
+  });
+
+  it('limits a connection to 100 channels', async () => {
+    const user = await client.register();
+    const socket = await connect(user);
+    for (let i = 0; i < 100; i++) socket.send({ event: 'subscribe', channel: `c.${i}` });
+    await socket.next((f) => f.event === 'subscribed' && f.channel === 'c.99');
+    socket.send({ event: 'subscribe', channel: 'c.100' });
+    expect((await socket.next((f) => f.event === 'error')).payload).toMatchObject({
+      code: 'too_many_channels',
+      limit: 100,
+    });
+  });
+
+  it('forwards signed workflow events to the owner of the run only (admins see all)', async () => {
+    const [owner, other] = [await client.register(), await client.register()];
+    const o = await connect(owner);
+    const x = await connect(other);
+    await o.subscribe('workflow');
+    await x.subscribe('workflow');
+    const mine = {
+      event: 'workflow-status',
+      channel: 'workflow',
+      payload: { runId: 'r1', ownerId: owner.user.id, status: 'running' },
+    };
+    const theirs = {
+      event: 'workflow-status',
+      channel: 'workflow',
+      payload: { runId: 'r2', ownerId: other.user.id, status: 'completed' },
+    };
+    const res = await postEvents([mine, theirs]);
+    expect(res.status).toBe(202);
+    expect((await o.next((f) => f.event === 'workflow-status')).payload.runId).toBe('r1');
+    expect((await x.next((f) => f.event === 'workflow-status')).payload.runId).toBe('r2');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(o.frames.filter((f) => f.event === 'workflow-status')).toHaveLength(1);
+    expect(x.frames.filter((f) => f.event === 'workflow-status')).toHaveLength(1);
+  });
+
+  it('refuses unsigned, forged, stale and replayed event batches', async () => {
+    const user = await client.register();
+    const socket = await connect(user);
+    await socket.subscribe('workflow');
+    const event = { event: 'workflow-status', channel: 'workflow', payload: { runId: 'r3', ownerId: user.user.id } };
+    const unsigned = await fetch(`${edge.url}/internal/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [event] }),
+    });
+    expect(unsigned.status).toBe(401);
+    expect((await postEvents([event], { secret: 'another-secret-that-is-32-bytes-long!!' })).status).toBe(401);
+    expect((await postEvents([event], { nowMs: Date.now() - 6 * 60_000 })).status).toBe(401);
+    // The same signed request twice (a replay inside the window) is delivered once.
+    const body = JSON.stringify({ messages: [event] });
+    const headers = { 'content-type': 'application/json', ...(await signEvent(EVENTS_SECRET, body)) };
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${edge.url}/internal/events`, { method: 'POST', headers, body });
+      expect(res.status).toBe(202);
+    }
+    await socket.next((f) => f.event === 'workflow-status');
+    await new Promise((r) => setTimeout(r, 150));
+    expect(socket.frames.filter((f) => f.event === 'workflow-status')).toHaveLength(1);
+    const invalid = await postEvents([{ event: 'workflow-status', channel: 'bad channel', payload: {} }]);
+    expect(invalid.status).toBe(400);
+  });
+
+  it('publishes a cancellation made on the edge to the run owner through the Durable Object', async () => {
+    const owner = await client.register();
+    const socket = await connect(owner);
+    await socket.subscribe('workflow');
+    const created = await client.call(
+      'POST',
+      '/api/workflows',
+      { name: 'to cancel', steps: [{ id: 's', tool: 'echo', arguments: { text: 'x' } }] },
+      owner.auth,
+    );
+    const { workflow } = (await created.json()) as { workflow: { id: string } };
+    const executed = await client.call('POST', `/api/workflows/${workflow.id}/execute`, {}, owner.auth);
+    const { run } = (await executed.json()) as { run: { id: string } };
+    const cancelled = await client.call('POST', `/api/workflows/runs/${run.id}/cancel`, undefined, owner.auth);
+    expect(cancelled.status).toBe(200);
+    const event = await socket.next((f) => f.event === 'workflow-status');
+    expect(event.payload).toMatchObject({ runId: run.id, status: 'cancelled', ownerId: owner.user.id });
+  });
+
+  it('pings with {"event":"ping"} from an alarm and drops a client that stops answering', async () => {
+    const user = await client.register();
+    const lively = await connect(user);
+    const silent = await connect(user, { answerPings: false });
+    await silent.next((f) => f.event === 'ping', PING_MS * 4);
+    const closed = await silent.serverClose(PING_MS * 6);
+    expect(closed.code).toBe(4408);
+    expect(lively.closed).toBeUndefined();
+    expect(lively.frames.filter((f) => f.event === 'ping').length).toBeGreaterThanOrEqual(1);
+  });
+});
