@@ -13,6 +13,7 @@ import { requestLogger } from './middleware/request-logger';
 import { skipBodyless } from './middleware/skip-bodyless';
 import { skipUpgrades } from './middleware/skip-upgrades';
 import { adminRoutes } from './routes/admin';
+import { registerApiDocs } from './routes/api-docs';
 import { authRoutes } from './routes/auth';
 import { healthRoutes } from './routes/health';
 import { mcpRoutes } from './routes/mcp';
@@ -82,6 +83,8 @@ export function createApp(deps: AppDeps) {
   app.route('/metrics', metricsRoutes);
   // Streamable HTTP; WebSocket upgrades of GET /mcp fall through to registerMcpWebSocket (runtime entry).
   app.route('/mcp', mcpRoutes);
+  // Last: the document is generated from every route registered before it is first read.
+  registerApiDocs(app);
 
   app.notFound(() => {
     throw new NotFoundError('Route not found');

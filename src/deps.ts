@@ -10,6 +10,7 @@ import type { Logger } from './logging/logger';
 import type { McpToolClient } from './mcp/tool-client';
 import type { McpGateway } from './mcp-gateway/mcp-gateway';
 import type { Metrics } from './observability/metrics';
+import type { DocsAssets } from './openapi/docs-assets';
 import type { ChannelHub } from './realtime/channel-hub';
 import type { RealtimeGateway } from './realtime/realtime-gateway';
 import type { RunQueue } from './runs/run-queue';
@@ -48,6 +49,8 @@ export interface AppDeps {
   runQueue: RunQueue;
   /** HTTP, run, queue, realtime and MCP metrics for `GET /metrics`; absent: nothing is recorded. */
   metrics?: Metrics;
+  /** Swagger UI's files for /docs; absent: the page loads them from a CDN. */
+  docsAssets?: DocsAssets;
   /** `/mcp`: per-client sessions relayed to the upstream MCP server; absent: /mcp answers 503. */
   mcpGateway?: McpGateway;
 }

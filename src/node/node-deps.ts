@@ -18,6 +18,7 @@ import type { McpGateway } from '../mcp-gateway/mcp-gateway';
 import { createBuiltinMcpClient } from './mcp-client-factory';
 import { createMcpGateway } from './mcp-gateway-factory';
 import { createPromMetrics } from './prom-metrics';
+import { swaggerUiAssets } from './swagger-ui-assets';
 import { createWorkflowRuntime } from './workflow-runtime';
 import { ThreadedPasswordHasher } from './threaded-password-hasher';
 import { type OpenDatabase, openDatabase, runMigrations } from './database';
@@ -138,6 +139,7 @@ export function createAppDeps(parts: {
     mcp: parts.mcp ?? createBuiltinMcpClient(),
     runQueue: parts.runQueue ?? rowOnlyRunQueue,
     metrics: parts.metrics ?? createPromMetrics(),
+    docsAssets: swaggerUiAssets(),
     mcpGateway: parts.mcpGateway ?? createMcpGateway(config, logger),
   };
 }

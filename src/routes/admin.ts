@@ -9,6 +9,7 @@ import { idParam } from '../http/id-param';
 import { offsetOf, paginationQuery } from '../http/pagination';
 import { validate } from '../http/validate';
 import { requireAuth, requireRole } from '../middleware/auth';
+import { adminDocs } from '../openapi/route-docs';
 import { toPublicUser } from '../users/public-user';
 
 const roleBody = z.object({ role: z.enum(['user', 'admin']) });
@@ -16,7 +17,7 @@ const roleBody = z.object({ role: z.enum(['user', 'admin']) });
 export const adminRoutes = new Hono<AppEnv>()
   // Scoped to /users: /admin/queues (Bull Board, Node only) authenticates its own way (cookie for the browser UI).
   .use('/users/*', requireAuth, requireRole('admin'))
-  .get('/users', validate('query', paginationQuery), async (c) => {
+  .get('/users', adminDocs.listUsers, validate('query', paginationQuery), async (c) => {
     const { db } = c.var.deps;
     const page = c.req.valid('query');
     const [rows, [total]] = await Promise.all([
@@ -25,7 +26,7 @@ export const adminRoutes = new Hono<AppEnv>()
     ]);
     return c.json({ items: rows.map(toPublicUser), page: page.page, limit: page.limit, total: total?.value ?? 0 });
   })
-  .patch('/users/:id', validate('param', idParam), validate('json', roleBody), async (c) => {
+  .patch('/users/:id', adminDocs.setRole, validate('param', idParam), validate('json', roleBody), async (c) => {
     const { db, clock } = c.var.deps;
     const { id } = c.req.valid('param');
     const { role } = c.req.valid('json');

@@ -9,6 +9,7 @@ import { TooManyRequestsError } from '../errors/too-many-requests-error';
 import { UnauthorizedError } from '../errors/unauthorized-error';
 import { clientIp } from '../http/client-ip';
 import { validate } from '../http/validate';
+import { authDocs } from '../openapi/route-docs';
 import { emailField, passwordField, usernameField } from '../users/user-fields';
 import { findUserById, findUserByLogin } from '../users/user-queries';
 
@@ -27,7 +28,7 @@ const refreshBody = z.object({ refreshToken: z.string().min(1).max(512) });
 const INVALID_CREDENTIALS = 'Invalid username, email or password';
 
 export const authRoutes = new Hono<AppEnv>()
-  .post('/register', validate('json', registerBody), async (c) => {
+  .post('/register', authDocs.register, validate('json', registerBody), async (c) => {
     const { deps } = c.var;
     const body = c.req.valid('json');
     const passwordHash = await deps.passwords.hash(body.password);
@@ -43,7 +44,7 @@ export const authRoutes = new Hono<AppEnv>()
       throw error;
     }
   })
-  .post('/login', validate('json', loginBody), async (c) => {
+  .post('/login', authDocs.login, validate('json', loginBody), async (c) => {
     const { deps } = c.var;
     const ip = clientIp(c);
     const wait = await deps.loginGuard.retryAfterSeconds(ip);
@@ -61,14 +62,14 @@ export const authRoutes = new Hono<AppEnv>()
     }
     return c.json(await issueSession(deps, user));
   })
-  .post('/refresh', validate('json', refreshBody), async (c) => {
+  .post('/refresh', authDocs.refresh, validate('json', refreshBody), async (c) => {
     const { deps } = c.var;
     const { userId, refreshToken } = await deps.refreshTokens.rotate(c.req.valid('json').refreshToken);
     const user = await findUserById(deps.db, userId);
     if (!user) throw new UnauthorizedError('Invalid or expired refresh token');
     return c.json(await issueSession(deps, user, refreshToken));
   })
-  .post('/logout', validate('json', refreshBody), async (c) => {
+  .post('/logout', authDocs.logout, validate('json', refreshBody), async (c) => {
     await c.var.deps.refreshTokens.revoke(c.req.valid('json').refreshToken);
     return c.body(null, 204);
   });

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import type { AppEnv, HealthCheck } from '../deps';
+import { healthDocs } from '../openapi/route-docs';
 
 const CHECK_TIMEOUT_MS = 2000;
 
@@ -30,8 +31,8 @@ async function probe(
 }
 
 export const healthRoutes = new Hono<AppEnv>()
-  .get('/live', (c) => c.json({ status: 'ok' }))
-  .get('/', async (c) => {
+  .get('/live', healthDocs.live, (c) => c.json({ status: 'ok' }))
+  .get('/', healthDocs.ready, async (c) => {
     const { db, healthChecks } = c.var.deps;
     const checks: HealthCheck[] = [
       {

@@ -10,6 +10,7 @@ import { type McpGateway, McpSessionLimitError } from '../mcp-gateway/mcp-gatewa
 import { McpHttpRequestError, StreamableHttpGateway } from '../mcp-gateway/streamable-http-gateway';
 import { requireAuth } from '../middleware/auth';
 import { skipUpgrades } from '../middleware/skip-upgrades';
+import { mcpDocs } from '../openapi/route-docs';
 
 /** Seconds a client over the session cap is told to wait (sessions end when clients leave or idle out). */
 export const MCP_SESSION_RETRY_AFTER_SECONDS = 10;
@@ -57,6 +58,7 @@ const serveStreamableHttp = createMiddleware<AppEnv>(async (c) => {
 export const mcpRoutes = new Hono<AppEnv>().on(
   ['GET', 'POST', 'DELETE'],
   '/',
+  mcpDocs.streamableHttp,
   skipUpgrades(requireAuth),
   skipUpgrades(serveStreamableHttp),
 );

@@ -5,6 +5,7 @@ import { ForbiddenError } from '../errors/forbidden-error';
 import { sameSecret } from '../http/same-secret';
 import { authenticate, bearerToken } from '../middleware/auth';
 import { noopMetrics } from '../observability/metrics';
+import { metricsDocs } from '../openapi/route-docs';
 import { countRunsByStatus } from '../observability/queue-depth';
 
 /**
@@ -22,7 +23,7 @@ const metricsAuth = createMiddleware<AppEnv>(async (c, next) => {
 });
 
 /** `GET /metrics`: Prometheus text exposition; queue depth and realtime counters are read at scrape time. */
-export const metricsRoutes = new Hono<AppEnv>().get('/', metricsAuth, async (c) => {
+export const metricsRoutes = new Hono<AppEnv>().get('/', metricsDocs.scrape, metricsAuth, async (c) => {
   const { db, realtime, logger } = c.var.deps;
   const metrics = c.var.deps.metrics ?? noopMetrics;
   try {

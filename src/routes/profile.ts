@@ -2,10 +2,11 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../deps';
 import { NotFoundError } from '../errors/not-found-error';
 import { requireAuth } from '../middleware/auth';
+import { profileDocs } from '../openapi/route-docs';
 import { toPublicUser } from '../users/public-user';
 import { findUserById } from '../users/user-queries';
 
-export const profileRoutes = new Hono<AppEnv>().get('/', requireAuth, async (c) => {
+export const profileRoutes = new Hono<AppEnv>().get('/', profileDocs.get, requireAuth, async (c) => {
   const user = await findUserById(c.var.deps.db, c.var.user.id);
   // A valid token for a deleted user: the account is gone, say so without detail.
   if (!user) throw new NotFoundError('User not found');

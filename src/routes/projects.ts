@@ -8,6 +8,7 @@ import { idParam } from '../http/id-param';
 import { offsetOf, paginationQuery } from '../http/pagination';
 import { validate } from '../http/validate';
 import { requireAuth } from '../middleware/auth';
+import { projectDocs } from '../openapi/route-docs';
 import { visibleProjects } from '../projects/project-queries';
 
 const projectBody = z.object({
@@ -30,7 +31,7 @@ const NOT_FOUND = 'Project not found';
 
 export const projectRoutes = new Hono<AppEnv>()
   .use(requireAuth)
-  .post('/', validate('json', projectBody), async (c) => {
+  .post('/', projectDocs.create, validate('json', projectBody), async (c) => {
     const body = c.req.valid('json');
     const [project] = await c.var.deps.db
       .insert(projects)
@@ -38,7 +39,7 @@ export const projectRoutes = new Hono<AppEnv>()
       .returning();
     return c.json({ project: toProjectJson(project as Project) }, 201);
   })
-  .get('/', validate('query', paginationQuery), async (c) => {
+  .get('/', projectDocs.list, validate('query', paginationQuery), async (c) => {
     const { db } = c.var.deps;
     const page = c.req.valid('query');
     const where = visibleProjects(c.var.user);
@@ -54,7 +55,7 @@ export const projectRoutes = new Hono<AppEnv>()
     ]);
     return c.json({ items: rows.map(toProjectJson), page: page.page, limit: page.limit, total: total?.value ?? 0 });
   })
-  .get('/:id', validate('param', idParam), async (c) => {
+  .get('/:id', projectDocs.get, validate('param', idParam), async (c) => {
     const [project] = await c.var.deps.db
       .select()
       .from(projects)
@@ -63,7 +64,7 @@ export const projectRoutes = new Hono<AppEnv>()
     if (!project) throw new NotFoundError(NOT_FOUND);
     return c.json({ project: toProjectJson(project) });
   })
-  .put('/:id', validate('param', idParam), validate('json', projectBody), async (c) => {
+  .put('/:id', projectDocs.update, validate('param', idParam), validate('json', projectBody), async (c) => {
     const body = c.req.valid('json');
     const [project] = await c.var.deps.db
       .update(projects)
@@ -73,7 +74,7 @@ export const projectRoutes = new Hono<AppEnv>()
     if (!project) throw new NotFoundError(NOT_FOUND);
     return c.json({ project: toProjectJson(project) });
   })
-  .delete('/:id', validate('param', idParam), async (c) => {
+  .delete('/:id', projectDocs.remove, validate('param', idParam), async (c) => {
     const deleted = await c.var.deps.db
       .delete(projects)
       .where(visibleProjects(c.var.user, c.req.valid('param').id))

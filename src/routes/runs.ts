@@ -11,6 +11,7 @@ import { idParam } from '../http/id-param';
 import { offsetOf, paginationQuery } from '../http/pagination';
 import { validate } from '../http/validate';
 import { requireAuth } from '../middleware/auth';
+import { runDocs } from '../openapi/route-docs';
 import { WORKFLOW_CHANNEL, WORKFLOW_STATUS_EVENT } from '../realtime/channel-hub';
 import { initialStepStates, type RunStepState, type WorkflowStatusPayload } from '../runs/run-state';
 import { sameJson } from '../runs/same-json';
@@ -51,7 +52,7 @@ function emptyCounts(): Record<RunStatus, number> {
 /** Executions: execute, the caller's queue, runs with per-step detail, cancel. Mounted before workflowRoutes. */
 export const runRoutes = new Hono<AppEnv>()
   .use(requireAuth)
-  .get('/queue', validate('query', queueQuery), async (c) => {
+  .get('/queue', runDocs.queue, validate('query', queueQuery), async (c) => {
     const { db } = c.var.deps;
     const query = c.req.valid('query');
     const visible = visibleRuns(c.var.user);
@@ -81,7 +82,7 @@ export const runRoutes = new Hono<AppEnv>()
       total: total?.value ?? 0,
     });
   })
-  .get('/runs/:runId', validate('param', runIdParam), async (c) => {
+  .get('/runs/:runId', runDocs.get, validate('param', runIdParam), async (c) => {
     const [run] = await c.var.deps.db
       .select()
       .from(workflowQueue)
@@ -90,7 +91,7 @@ export const runRoutes = new Hono<AppEnv>()
     if (!run) throw new NotFoundError(RUN_NOT_FOUND);
     return c.json({ run: toRunJson(run) });
   })
-  .post('/runs/:runId/cancel', validate('param', runIdParam), async (c) => {
+  .post('/runs/:runId/cancel', runDocs.cancel, validate('param', runIdParam), async (c) => {
     const { db, clock, runQueue, hub, logger } = c.var.deps;
     const { runId } = c.req.valid('param');
     const now = clock();
@@ -127,7 +128,7 @@ export const runRoutes = new Hono<AppEnv>()
       .catch((err: unknown) => logger.warn({ runId, err: String(err) }, 'publish failed'));
     return c.json({ run: toRunJson(run) });
   })
-  .post('/:id/execute', validate('param', idParam), async (c) => {
+  .post('/:id/execute', runDocs.execute(executeBody), validate('param', idParam), async (c) => {
     const { db, runQueue, logger } = c.var.deps;
     const { id } = c.req.valid('param');
     const rawKey = c.req.header('idempotency-key');
@@ -183,7 +184,7 @@ export const runRoutes = new Hono<AppEnv>()
     if (replayed) c.header('Idempotent-Replayed', 'true');
     return c.json({ run: toRunJson(run) }, 202);
   })
-  .get('/:id/runs', validate('param', idParam), validate('query', paginationQuery), async (c) => {
+  .get('/:id/runs', runDocs.listForWorkflow, validate('param', idParam), validate('query', paginationQuery), async (c) => {
     const { db } = c.var.deps;
     const { id } = c.req.valid('param');
     const page = c.req.valid('query');

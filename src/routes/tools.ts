@@ -4,6 +4,7 @@ import { ServiceUnavailableError } from '../errors/service-unavailable-error';
 import type { McpToolClient } from '../mcp/tool-client';
 import { createToolListCache, type ToolListCache } from '../mcp/tool-list-cache';
 import { requireAuth } from '../middleware/auth';
+import { toolDocs } from '../openapi/route-docs';
 
 const TOOL_LIST_TTL_MS = 5000;
 
@@ -20,7 +21,7 @@ function cacheFor(mcp: McpToolClient): ToolListCache {
 }
 
 /** `GET /tools/list`: the upstream MCP server's tools, cached briefly; 503 when it cannot be reached. */
-export const toolRoutes = new Hono<AppEnv>().use(requireAuth).get('/list', async (c) => {
+export const toolRoutes = new Hono<AppEnv>().use(requireAuth).get('/list', toolDocs.list, async (c) => {
   const { mcp, logger } = c.var.deps;
   let tools: Awaited<ReturnType<McpToolClient['listTools']>>;
   try {

@@ -9,6 +9,7 @@ import { idParam } from '../http/id-param';
 import { offsetOf, paginationQuery } from '../http/pagination';
 import { validate } from '../http/validate';
 import { requireAuth } from '../middleware/auth';
+import { workflowDocs } from '../openapi/route-docs';
 import { toolPolicyOf } from '../mcp-gateway/tool-policy';
 import { assertStepToolsAllowed } from '../workflows/allowed-tools-check';
 import { workflowBody } from '../workflows/step-schema';
@@ -35,7 +36,7 @@ async function checkProject(db: Database, ownerId: string, projectId: string | n
 /** CRUD of workflow definitions. Runs live in routes/runs.ts (mounted first: /queue and /runs/* before /:id). */
 export const workflowRoutes = new Hono<AppEnv>()
   .use(requireAuth)
-  .post('/', validate('json', workflowBody), async (c) => {
+  .post('/', workflowDocs.create, validate('json', workflowBody), async (c) => {
     const { db } = c.var.deps;
     const body = c.req.valid('json');
     assertStepToolsAllowed(toolPolicyOf(c.var.deps.config), body.steps);
@@ -52,7 +53,7 @@ export const workflowRoutes = new Hono<AppEnv>()
       .returning();
     return c.json({ workflow: toWorkflowJson(workflow as Workflow) }, 201);
   })
-  .get('/', validate('query', paginationQuery), async (c) => {
+  .get('/', workflowDocs.list, validate('query', paginationQuery), async (c) => {
     const { db } = c.var.deps;
     const page = c.req.valid('query');
     const where = visibleWorkflows(c.var.user);
@@ -68,7 +69,7 @@ export const workflowRoutes = new Hono<AppEnv>()
     ]);
     return c.json({ items: rows.map(toWorkflowJson), page: page.page, limit: page.limit, total: total?.value ?? 0 });
   })
-  .get('/:id', validate('param', idParam), async (c) => {
+  .get('/:id', workflowDocs.get, validate('param', idParam), async (c) => {
     const [workflow] = await c.var.deps.db
       .select()
       .from(workflows)
@@ -77,7 +78,7 @@ export const workflowRoutes = new Hono<AppEnv>()
     if (!workflow) throw new NotFoundError(NOT_FOUND);
     return c.json({ workflow: toWorkflowJson(workflow) });
   })
-  .put('/:id', validate('param', idParam), validate('json', workflowBody), async (c) => {
+  .put('/:id', workflowDocs.update, validate('param', idParam), validate('json', workflowBody), async (c) => {
     const { db, clock } = c.var.deps;
     const body = c.req.valid('json');
     assertStepToolsAllowed(toolPolicyOf(c.var.deps.config), body.steps);
@@ -100,7 +101,7 @@ export const workflowRoutes = new Hono<AppEnv>()
     if (!workflow) throw new NotFoundError(NOT_FOUND);
     return c.json({ workflow: toWorkflowJson(workflow) });
   })
-  .delete('/:id', validate('param', idParam), async (c) => {
+  .delete('/:id', workflowDocs.remove, validate('param', idParam), async (c) => {
     const deleted = await c.var.deps.db
       .delete(workflows)
       .where(visibleWorkflows(c.var.user, c.req.valid('param').id))

@@ -1,0 +1,108 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPENAPI_PATHS } from '../../src/routes/api-docs';
+import { createTestApp } from '../helpers/test-app';
+
+type Operation = {
+  security?: Array<Record<string, string[]>>;
+  responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
+  parameters?: Array<{ name: string; in: string }>;
+  requestBody?: unknown;
+};
+type Document = { openapi: string; paths: Record<string, Record<string, Operation>>; components: any };
+
+const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
+
+describe('GET /openapi.json and /docs', () => {
+  let t: Awaited<ReturnType<typeof createTestApp>>;
+  let doc: Document;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const res = await t.app.request('/openapi.json');
+    expect(res.status).toBe(200);
+    doc = (await res.json()) as Document;
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('is a valid OpenAPI 3 document', async () => {
+    expect(doc.openapi).toMatch(/^3\./);
+    // validate() dereferences in place: give it a copy.
+    await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeTruthy();
+  });
+
+  it('lists exactly the REST routes the app registered', () => {
+    const registered = new Set<string>();
+    for (const route of t.app.routes) {
+      // Middleware entries (use: method ALL, wildcard paths) are not routes; the docs describe themselves.
+      if (route.method === 'ALL' || route.path.includes('*') || OPENAPI_PATHS.includes(route.path)) continue;
+      registered.add(`${route.method.toLowerCase()} ${route.path.replace(/:(\w+)/g, '{$1}')}`);
+    }
+    const documented = new Set<string>();
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const method of Object.keys(item)) if (METHODS.includes(method)) documented.add(`${method} ${path}`);
+    }
+    expect(registered.size).toBeGreaterThanOrEqual(28);
+    expect([...documented].sort()).toEqual([...registered].sort());
+  });
+
+  it('documents auth and error responses on every operation', () => {
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(doc.components.schemas.Error.properties.error.required).toEqual(['code', 'message']);
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        const where = `${method.toUpperCase()} ${path}`;
+        expect(op.security, where).toBeDefined();
+        expect(op.responses['500'], where).toBeDefined();
+        const isPublic = op.security?.length === 0;
+        if (!isPublic) expect(op.responses['401'], where).toBeDefined();
+        for (const [status, response] of Object.entries(op.responses)) {
+          // GET /health answers 503 with its health report, not an error body.
+          if (Number(status) >= 400 && where !== 'GET /health') {
+            expect(response.content?.['application/json']?.schema?.$ref, `${where} ${status}`).toBe(
+              '#/components/schemas/Error',
+            );
+          }
+        }
+        const validated = (op.parameters?.length ?? 0) > 0 || op.requestBody !== undefined;
+        if (validated) expect(op.responses['400'], where).toBeDefined();
+      }
+    }
+    expect(doc.paths['/health/live']?.get?.security).toEqual([]);
+    expect(doc.paths['/admin/users']?.get?.responses['403']).toBeDefined();
+    expect(doc.paths['/metrics']?.get?.security).toEqual([{ metricsToken: [] }, { bearerAuth: [] }]);
+  });
+
+  it('takes request schemas from the validators that check requests', () => {
+    const register = doc.paths['/auth/register']?.post as any;
+    const body = register.requestBody.content['application/json'].schema;
+    expect(body.required).toEqual(expect.arrayContaining(['username', 'email', 'password']));
+    const list = doc.paths['/projects']?.get as any;
+    const limit = list.parameters.find((p: { name: string }) => p.name === 'limit');
+    expect(limit).toMatchObject({ in: 'query' });
+    expect(limit.schema.maximum).toBe(100);
+    const get = doc.paths['/projects/{id}']?.get as any;
+    expect(get.parameters.find((p: { name: string }) => p.name === 'id')).toMatchObject({ in: 'path', required: true });
+    const workflow = doc.paths['/api/workflows']?.post as any;
+    expect(workflow.requestBody.content['application/json'].schema.properties.steps.maxItems).toBe(100);
+  });
+
+  it('serves Swagger UI at /docs with its assets from this server', async () => {
+    const page = await t.app.request('/docs');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const html = await page.text();
+    expect(html).toContain('swagger-ui-bundle.js');
+    const bundle = await t.app.request('/docs/assets/swagger-ui-bundle.js');
+    expect(bundle.status).toBe(200);
+    expect(bundle.headers.get('content-type')).toMatch(/javascript/);
+    expect((await bundle.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
+    expect((await t.app.request('/docs/assets/swagger-ui.css')).status).toBe(200);
+    expect((await t.app.request('/docs/init.js')).status).toBe(200);
+    expect((await t.app.request('/docs/assets/..%2Fpackage.json')).status).toBe(404);
+  });
+});
