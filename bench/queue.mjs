@@ -1,16 +1,20 @@
 /**
  * Queue benchmark (`npm run bench:queue`, i.e. `node --import tsx bench/queue.mjs`).
  *
- * Ours: N runs of a 1-step `echo` workflow, end to end: HTTP `POST /api/workflows/:id/execute`
- * on the API (src/node/server.ts, REDIS_URL set) → BullMQ → `npm run worker` → MCP echo over
+ * Ours: runs of a 1-step `echo` workflow, end to end: HTTP `POST /api/workflows/:id/execute` on
+ * the API (src/node/server.ts, REDIS_URL set) → BullMQ → `npm run worker` → MCP echo over
  * Streamable HTTP on the standalone built-in server → `completed` row in Postgres.
- * Baseline: a bare BullMQ Queue + Worker doing the same MCP call (bench/bare-bullmq-worker.ts).
- * Both workers run as their own processes with the same concurrency, against the same Redis
- * and MCP server. Latency = the completion time the worker wrote (row finished_at /
- * job.finishedOn) minus the moment the client sent the request / add(), same host clock.
+ * Baseline: a bare BullMQ Queue + Worker making the same MCP call (bench/bare-bullmq-worker.ts).
+ * Both workers are their own processes with the same concurrency, on the same Redis and MCP
+ * server, and both are measured in the same run, in alternating rounds, so that load from
+ * anything else on the machine hits both alike. Latency = the completion time the worker wrote
+ * (row finished_at / job.finishedOn) minus the moment the client sent the request / add().
+ * Each process's CPU time is read from /proc, so the report also shows CPU per run by process
+ * and the throughput per CPU-second of the system's own processes (independent of other load).
  *
- * Env: RUNS (default 1000), SEQUENTIAL (default 200), CONCURRENCY (worker, default 16),
- * INFLIGHT (client requests in flight, default 32).
+ * Env: RUNS (under load, default 1000), ROUNDS (default 4), SEQUENTIAL (one at a time, default
+ * 200), CONCURRENCY (worker, default 16), INFLIGHT (client requests in flight, default 32),
+ * BENCH_CPU_PROF=1 (write .cpuprofile files of every child to /tmp/prof).
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -22,23 +26,22 @@ import { freePort, startPostgres, startRedis } from '../test/helpers/servers.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.env.RUNS ?? 1000);
+const ROUNDS = Number(process.env.ROUNDS ?? 4);
 const SEQUENTIAL = Number(process.env.SEQUENTIAL ?? 200);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
 const INFLIGHT = Number(process.env.INFLIGHT ?? 32);
+const PROFILE = Boolean(process.env.BENCH_CPU_PROF);
 
 const children = [];
 
-function startProcess(file, env, readyLine) {
-  const child = spawn(
-    process.execPath,
-    [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--import', 'tsx', file],
-    {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  children.push(child);
+function startProcess(name, file, env, readyLine) {
+  const flags = PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [];
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', file], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push({ name, child });
   let output = '';
   return new Promise((resolve, reject) => {
     const onData = (chunk) => {
@@ -48,7 +51,8 @@ function startProcess(file, env, readyLine) {
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.once('exit', (code) => reject(new Error(`${file} exited with ${code}:\n${output}`)));
-    setTimeout(() => reject(new Error(`${file} did not start:\n${output}`)), 60_000);
+    if (!readyLine) resolve(child);
+    setTimeout(() => reject(new Error(`${file} did not start:\n${output}`)), 60_000).unref();
   });
 }
 
@@ -86,17 +90,23 @@ function cpuSnapshot() {
   return out;
 }
 
-/** CPU ms per run of each part between two snapshots; anything else on the machine is "other". */
-function cpuPerRun(before, after, runs, named) {
-  const totals = {};
+/** Adds the CPU ms used between two snapshots to `totals`, by part; anything else on the machine is "other". */
+function addCpu(totals, before, after) {
+  const named = new Map([[process.pid, 'bench client'], ...children.map(({ name, child }) => [child.pid, name])]);
   for (const [pid, { comm, ms }] of after) {
     const used = ms - (before.get(pid)?.ms ?? 0);
     if (used <= 0) continue;
     const name =
-      named.get(pid) ?? (comm.startsWith('postgres') ? 'postgres' : comm === 'redis-server' ? 'redis' : 'other');
+      named.get(pid) ??
+      (comm.startsWith('postgres')
+        ? 'postgres'
+        : comm === 'redis-server'
+          ? 'redis'
+          : process.env.BENCH_DEBUG_OTHER
+            ? `other:${comm}`
+            : 'other');
     totals[name] = (totals[name] ?? 0) + used;
   }
-  return Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, +(v / runs).toFixed(2)]));
 }
 
 function percentile(sorted, p) {
@@ -104,16 +114,27 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-function summarize(label, samples) {
+/** One phase: latencies over all samples; throughput = runs / summed wall time of its rounds. */
+function summarize(label, rounds, cpu) {
+  const samples = rounds.flat();
   const latencies = samples.map((s) => s.done - s.sent).sort((a, b) => a - b);
-  const start = Math.min(...samples.map((s) => s.sent));
-  const end = Math.max(...samples.map((s) => s.done));
+  const wallMs = rounds.reduce(
+    (sum, r) => sum + (Math.max(...r.map((s) => s.done)) - Math.min(...r.map((s) => s.sent))),
+    0,
+  );
+  const ownMs = Object.entries(cpu ?? {})
+    .filter(([name]) => name !== 'other')
+    .reduce((sum, [, ms]) => sum + ms, 0);
   return {
     label,
     runs: samples.length,
-    runsPerSec: Math.round((samples.length / (end - start)) * 1000),
+    runsPerSec: Math.round((samples.length / wallMs) * 1000),
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
+    cpuPerRun: cpu
+      ? Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, +(v / samples.length).toFixed(2)]))
+      : {},
+    runsPerOwnCpuSec: cpu ? Math.round((samples.length / ownMs) * 1000) : undefined,
   };
 }
 
@@ -129,30 +150,36 @@ async function pool(count, limit, task) {
 
 async function main() {
   const [pg, redisServer] = await Promise.all([startPostgres(), startRedis()]);
-  const databaseUrl = pg.url;
-  const sql = postgres(databaseUrl, { max: 4, onnotice: () => {} });
+  const sql = postgres(pg.url, { max: 4, onnotice: () => {} });
   const mcpPort = await freePort();
   const mcpUrl = `http://127.0.0.1:${mcpPort}/mcp`;
   const apiPort = await freePort();
   const api = `http://127.0.0.1:${apiPort}`;
   const common = {
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: pg.url,
     REDIS_URL: redisServer.url,
     MCP_URL: mcpUrl,
     JWT_SECRET: 'bench-secret-that-is-at-least-32-bytes-long',
   };
+  const queueName = 'bare-bench';
   try {
-    await startProcess('src/node/mcp-server.ts', { MCP_SERVER_PORT: String(mcpPort) }, 'listening');
-    startProcess('src/node/server.ts', { ...common, BACKEND_PORT: String(apiPort), LOG_LEVEL: 'warn' }).catch((e) =>
-      console.error(e.message),
-    );
+    await startProcess('mcp server', 'src/node/mcp-server.ts', { MCP_SERVER_PORT: String(mcpPort) }, 'listening');
+    await startProcess('api', 'src/node/server.ts', { ...common, BACKEND_PORT: String(apiPort), LOG_LEVEL: 'warn' });
     await waitForHttp(`${api}/health/live`);
     await startProcess(
+      'worker',
       'src/node/worker.ts',
       { ...common, LOG_LEVEL: 'info', WORKER_CONCURRENCY: String(CONCURRENCY) },
       'worker started',
     );
+    await startProcess(
+      'bare worker',
+      'bench/bare-bullmq-worker.ts',
+      { REDIS_URL: redisServer.url, MCP_URL: mcpUrl, QUEUE_NAME: queueName, CONCURRENCY: String(CONCURRENCY) },
+      'bare worker started',
+    );
 
+    // Ours: register, create the workflow, execute over HTTP, read completion from the row.
     const reg = await fetch(`${api}/auth/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -164,16 +191,11 @@ async function main() {
       headers: auth,
       body: JSON.stringify({ name: 'bench', steps: [{ id: 'e', tool: 'echo', arguments: { text: 'hi' } }] }),
     }).then((r) => r.json());
-
     const executeOne = async () => {
       const sent = Date.now();
       const res = await fetch(`${api}/api/workflows/${workflow.id}/execute`, { method: 'POST', headers: auth });
       if (res.status !== 202) throw new Error(`execute answered ${res.status}: ${await res.text()}`);
       return { id: (await res.json()).run.id, sent };
-    };
-    const completionOf = async (ids) => {
-      const rows = await sql`select id, status, finished_at from workflow_queue where id = any(${ids}::uuid[])`;
-      return new Map(rows.map((r) => [r.id, r]));
     };
     const waitAllDone = async (ids) => {
       const deadline = Date.now() + 300_000;
@@ -186,48 +208,17 @@ async function main() {
       throw new Error('runs did not finish');
     };
     const ourSamples = async (sent) => {
-      const rows = await completionOf(sent.map((s) => s.id));
+      const ids = sent.map((s) => s.id);
+      const rows = await sql`select id, status, finished_at from workflow_queue where id = any(${ids}::uuid[])`;
+      const byId = new Map(rows.map((r) => [r.id, r]));
       return sent.map((s) => {
-        const row = rows.get(s.id);
+        const row = byId.get(s.id);
         if (row?.status !== 'completed') throw new Error(`run ${s.id} ended ${row?.status}`);
         return { sent: s.sent, done: row.finished_at.getTime() };
       });
     };
 
-    // Warm-up: connections, JIT, MCP sessions.
-    const warm = [];
-    for (let i = 0; i < 20; i++) warm.push(await executeOne());
-    await waitAllDone(warm.map((w) => w.id));
-
-    const ourSeq = [];
-    for (let i = 0; i < SEQUENTIAL; i++) {
-      const s = await executeOne();
-      await waitAllDone([s.id]);
-      ourSeq.push(s);
-    }
-    const ourLow = summarize('ours, one at a time', await ourSamples(ourSeq));
-
-    const names = () =>
-      new Map([
-        [process.pid, 'bench client'],
-        ...['mcp server', 'api', 'worker', 'bare worker'].map((name, i) => [children[i]?.pid, name]),
-      ]);
-    const ourLoad = [];
-    const ourCpuBefore = cpuSnapshot();
-    await pool(RUNS, INFLIGHT, async () => {
-      ourLoad.push(await executeOne());
-    });
-    await waitAllDone(ourLoad.map((s) => s.id));
-    const ourCpu = cpuPerRun(ourCpuBefore, cpuSnapshot(), RUNS, names());
-    const ourHigh = summarize(`ours, ${INFLIGHT} in flight`, await ourSamples(ourLoad));
-
-    // Baseline: bare BullMQ, same Redis, same MCP server, same concurrency.
-    const queueName = 'bare-bench';
-    await startProcess(
-      'bench/bare-bullmq-worker.ts',
-      { REDIS_URL: redisServer.url, MCP_URL: mcpUrl, QUEUE_NAME: queueName, CONCURRENCY: String(CONCURRENCY) },
-      'bare worker started',
-    );
+    // Bare: add() and the job's finishedOn.
     const connection = new Redis(redisServer.url, { maxRetriesPerRequest: null });
     const queue = new Queue(queueName, { connection });
     const events = new QueueEvents(queueName, {
@@ -236,54 +227,89 @@ async function main() {
     await events.waitUntilReady();
     const addOne = async (i) => {
       const sent = Date.now();
-      const job = await queue.add('echo', { text: `hi ${i}` }, { removeOnComplete: false });
+      const job = await queue.add('echo', { text: `hi ${i}` }, { removeOnComplete: 5000 });
       return { job, sent };
     };
     const bareSamples = async (added) => {
       const out = [];
       for (const { job, sent } of added) {
         await job.waitUntilFinished(events, 60_000);
-        const fresh = await queue.getJob(job.id);
-        out.push({ sent, done: fresh.finishedOn });
+        out.push({ sent, done: (await queue.getJob(job.id)).finishedOn });
       }
       return out;
     };
-    for (let i = 0; i < 20; i++) await (await addOne(i)).job.waitUntilFinished(events, 60_000);
+
+    // Warm-up: connections, JIT, MCP sessions.
+    for (let i = 0; i < 30; i++) {
+      const s = await executeOne();
+      await waitAllDone([s.id]);
+      await (await addOne(i)).job.waitUntilFinished(events, 60_000);
+    }
+
+    // Low load: one run at a time, alternating.
+    const ourSeq = [];
     const bareSeq = [];
     for (let i = 0; i < SEQUENTIAL; i++) {
-      const a = await addOne(i);
-      await a.job.waitUntilFinished(events, 60_000);
-      bareSeq.push(a);
+      const s = await executeOne();
+      await waitAllDone([s.id]);
+      ourSeq.push(s);
+      const b = await addOne(i);
+      await b.job.waitUntilFinished(events, 60_000);
+      bareSeq.push(b);
     }
-    const bareLow = summarize('bare BullMQ, one at a time', await bareSamples(bareSeq));
-    const bareLoad = [];
-    const bareCpuBefore = cpuSnapshot();
-    await pool(RUNS, INFLIGHT, async (i) => {
-      bareLoad.push(await addOne(i));
-    });
-    const bareHigh = summarize(`bare BullMQ, ${INFLIGHT} in flight`, await bareSamples(bareLoad));
-    const bareCpu = cpuPerRun(bareCpuBefore, cpuSnapshot(), RUNS, names());
+    const ourLow = summarize('ours, one at a time', [await ourSamples(ourSeq)]);
+    const bareLow = summarize('bare BullMQ, one at a time', [await bareSamples(bareSeq)]);
+
+    // Under load: INFLIGHT requests in flight, alternating rounds.
+    const per = Math.ceil(RUNS / ROUNDS);
+    const ourRounds = [];
+    const bareRounds = [];
+    const ourCpu = {};
+    const bareCpu = {};
+    for (let round = 0; round < ROUNDS; round++) {
+      let before = cpuSnapshot();
+      const sent = [];
+      await pool(per, INFLIGHT, async () => {
+        sent.push(await executeOne());
+      });
+      await waitAllDone(sent.map((s) => s.id));
+      addCpu(ourCpu, before, cpuSnapshot());
+      ourRounds.push(await ourSamples(sent));
+
+      before = cpuSnapshot();
+      const added = [];
+      await pool(per, INFLIGHT, async (i) => {
+        added.push(await addOne(i));
+      });
+      const samples = await bareSamples(added);
+      addCpu(bareCpu, before, cpuSnapshot());
+      bareRounds.push(samples);
+    }
+    const ourHigh = summarize(`ours, ${INFLIGHT} in flight`, ourRounds, ourCpu);
+    const bareHigh = summarize(`bare BullMQ, ${INFLIGHT} in flight`, bareRounds, bareCpu);
     await events.close();
     await queue.close();
     connection.disconnect();
 
-    const table = [ourLow, bareLow, ourHigh, bareHigh];
     console.log(
-      `\nQueue benchmark: ${RUNS} runs under load, ${SEQUENTIAL} one at a time, worker concurrency ${CONCURRENCY}\n`,
+      `\nQueue benchmark: ${per * ROUNDS} runs under load (${ROUNDS} alternating rounds), ${SEQUENTIAL} one at a time, worker concurrency ${CONCURRENCY}\n`,
     );
-    console.log('| scenario | runs | runs/s | p50 ms | p99 ms |');
-    console.log('|---|---:|---:|---:|---:|');
-    for (const r of table) console.log(`| ${r.label} | ${r.runs} | ${r.runsPerSec} | ${r.p50} | ${r.p99} |`);
+    console.log('| scenario | runs | runs/s | p50 ms | p99 ms | runs per own CPU-second |');
+    console.log('|---|---:|---:|---:|---:|---:|');
+    for (const r of [ourLow, bareLow, ourHigh, bareHigh]) {
+      console.log(`| ${r.label} | ${r.runs} | ${r.runsPerSec} | ${r.p50} | ${r.p99} | ${r.runsPerOwnCpuSec ?? ''} |`);
+    }
     console.log(
-      `\nthroughput ratio (ours / bare BullMQ) under load: ${(ourHigh.runsPerSec / bareHigh.runsPerSec).toFixed(2)}`,
+      `\nthroughput ratio (ours / bare BullMQ) under load: ${(ourHigh.runsPerSec / bareHigh.runsPerSec).toFixed(2)}` +
+        ` (per own CPU-second: ${(ourHigh.runsPerOwnCpuSec / bareHigh.runsPerOwnCpuSec).toFixed(2)})`,
     );
     console.log(`p50 at low load: ours ${ourLow.p50} ms, bare ${bareLow.p50} ms`);
-    console.log('\nCPU ms per run under load, by process ("other" = anything else on the machine):');
-    console.log(`  ours: ${JSON.stringify(ourCpu)}`);
-    console.log(`  bare: ${JSON.stringify(bareCpu)}`);
+    console.log('\nCPU ms per run under load, by process ("other" = anything else running on the machine):');
+    console.log(`  ours: ${JSON.stringify(ourHigh.cpuPerRun)}`);
+    console.log(`  bare: ${JSON.stringify(bareHigh.cpuPerRun)}`);
   } finally {
-    for (const child of children) child.kill(process.env.BENCH_CPU_PROF ? 'SIGINT' : 'SIGKILL');
-    if (process.env.BENCH_CPU_PROF) await new Promise((r) => setTimeout(r, 3000));
+    for (const { child } of children) child.kill(PROFILE ? 'SIGINT' : 'SIGKILL');
+    if (PROFILE) await new Promise((r) => setTimeout(r, 3000));
     await sql.end({ timeout: 1 });
     await Promise.all([pg.stop(), redisServer.stop()]);
   }
@@ -293,7 +319,7 @@ main().then(
   () => process.exit(0),
   (error) => {
     console.error(error);
-    for (const child of children) child.kill('SIGKILL');
+    for (const { child } of children) child.kill('SIGKILL');
     process.exit(1);
   },
 );
