@@ -100,6 +100,12 @@ export function createAppDeps(parts: {
 }): AppDeps {
   const { config, db, redis, logger } = parts;
   const clock = parts.clock ?? systemClock;
+  const metrics = parts.metrics ?? createPromMetrics();
+  const mcpGateway = parts.mcpGateway ?? createMcpGateway(config, logger);
+  // Calls through /mcp end inside the gateway: its stats feed the same MCP latency histogram.
+  mcpGateway.stats.onToolCall((call) =>
+    metrics.observeMcpCall({ tool: call.tool, outcome: call.outcome, seconds: call.durationMs / 1000, via: 'gateway' }),
+  );
   const hub = parts.hub ?? new InMemoryChannelHub();
   const healthChecks: HealthCheck[] = [];
   if (redis) {
@@ -138,8 +144,8 @@ export function createAppDeps(parts: {
     }),
     mcp: parts.mcp ?? createBuiltinMcpClient(),
     runQueue: parts.runQueue ?? rowOnlyRunQueue,
-    metrics: parts.metrics ?? createPromMetrics(),
+    metrics,
     docsAssets: swaggerUiAssets(),
-    mcpGateway: parts.mcpGateway ?? createMcpGateway(config, logger),
+    mcpGateway,
   };
 }

@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { McpCallOutcome, Metrics, RunMetricOutcome } from '../observability/metrics';
+import type { McpCallOutcome, McpCallVia, Metrics, RunMetricOutcome } from '../observability/metrics';
 import type { RealtimeStats } from '../realtime/realtime-stats';
 
 /** Tool names come from workflow definitions users write: past this many, new names are counted as "other". */
@@ -63,9 +63,16 @@ export function createPromMetrics(options: { process?: string; defaultMetrics?: 
   });
   const mcpCalls = new Histogram({
     name: 'mcp_call_duration_seconds',
-    help: 'MCP tools/call duration by tool and outcome (ok, tool_error, error)',
-    labelNames: ['tool', 'outcome'] as const,
+    help: 'MCP tools/call duration by tool, outcome and caller (via: runs or gateway)',
+    labelNames: ['tool', 'outcome', 'via'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+
+  const mcpSessions = new Gauge({
+    name: 'mcp_gateway_sessions',
+    help: 'Open /mcp gateway sessions by transport',
+    labelNames: ['transport'] as const,
     registers: [registry],
   });
 
@@ -93,8 +100,21 @@ export function createPromMetrics(options: { process?: string; defaultMetrics?: 
       runs.inc({ outcome });
       runDuration.observe({ outcome }, seconds);
     },
-    observeMcpCall({ tool, outcome, seconds }: { tool: string; outcome: McpCallOutcome; seconds: number }) {
-      mcpCalls.observe({ tool: toolLabel(tool), outcome }, seconds);
+    observeMcpCall({
+      tool,
+      outcome,
+      seconds,
+      via,
+    }: {
+      tool: string;
+      outcome: McpCallOutcome;
+      seconds: number;
+      via: McpCallVia;
+    }) {
+      mcpCalls.observe({ tool: toolLabel(tool), outcome, via }, seconds);
+    },
+    setMcpSessions(active) {
+      for (const [transport, value] of Object.entries(active)) mcpSessions.set({ transport }, value);
     },
     setQueueDepth(counts) {
       for (const [status, value] of Object.entries(counts)) queueDepth.set({ status }, value ?? 0);

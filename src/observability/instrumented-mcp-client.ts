@@ -15,11 +15,12 @@ export function withCallMetrics(client: McpToolClient, metrics: Metrics | undefi
         metrics.observeMcpCall({
           tool: request.name,
           outcome: result.isError ? 'tool_error' : 'ok',
+          via: 'runs',
           seconds: seconds(),
         });
         return result;
       } catch (error) {
-        metrics.observeMcpCall({ tool: request.name, outcome: 'error', seconds: seconds() });
+        metrics.observeMcpCall({ tool: request.name, outcome: 'error', seconds: seconds(), via: 'runs' });
         throw error;
       }
     },

@@ -1,9 +1,11 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock';
 import { silentLogger } from '../../src/logging/logger';
 import { createBuiltinMcpClient } from '../../src/node/mcp-client-factory';
-import { createPromMetrics } from '../../src/node/prom-metrics';
 import { withCallMetrics } from '../../src/observability/instrumented-mcp-client';
+import type { Metrics } from '../../src/observability/metrics';
 import { InProcessRunner } from '../../src/runs/in-process-runner';
 import { RunExecutor } from '../../src/runs/run-executor';
 import { createTestApp } from '../helpers/test-app';
@@ -19,8 +21,9 @@ describe('GET /metrics (in-process runs, built-in MCP server)', () => {
   let user: Awaited<ReturnType<typeof t.registerUser>>;
 
   beforeAll(async () => {
-    const metrics = createPromMetrics({ defaultMetrics: false });
-    t = await createTestApp({ env: { METRICS_TOKEN }, overrides: { metrics } });
+    t = await createTestApp({ env: { METRICS_TOKEN } });
+    // The Prometheus metrics createAppDeps wires (the /mcp gateway reports into them too).
+    const metrics = t.deps.metrics as Metrics;
     const mcp = withCallMetrics(createBuiltinMcpClient(), metrics);
     const executor = new RunExecutor({
       db: t.db,
@@ -121,5 +124,31 @@ describe('GET /metrics (in-process runs, built-in MCP server)', () => {
     const body = await (await scrape(admin.auth)).text();
     expect(sample(body, 'workflow_queue_depth', { status: 'running' })).toBe(1);
     await waitForRun(t.json, user.auth, run.id);
+  });
+
+  it('times tool calls through the /mcp gateway and counts its open sessions', async () => {
+    // A standard MCP client over Streamable HTTP, its requests handed straight to the app.
+    const client = new Client({ name: 'metrics-test', version: '1.0.0' });
+    const transport = new StreamableHTTPClientTransport(new URL('http://api.test/mcp'), {
+      requestInit: { headers: user.auth },
+      fetch: (url, init) => t.app.request(String(url), init as RequestInit),
+    });
+    await client.connect(transport);
+    const result = await client.callTool({ name: 'calculate', arguments: { op: 'multiply', a: 6, b: 7 } });
+    expect(result.isError).toBeFalsy();
+
+    const open = await (await scrape(admin.auth)).text();
+    expect(sample(open, 'mcp_call_duration_seconds_count', { tool: 'calculate', outcome: 'ok', via: 'gateway' })).toBe(
+      1,
+    );
+    expect(sample(open, 'mcp_gateway_sessions', { transport: 'streamable-http' })).toBe(1);
+    expect(
+      sample(open, 'http_request_duration_seconds_count', { route: '/mcp', method: 'POST', status: '200' }),
+    ).toBeGreaterThanOrEqual(2);
+
+    await transport.terminateSession();
+    await client.close();
+    const closed = await (await scrape(admin.auth)).text();
+    expect(sample(closed, 'mcp_gateway_sessions', { transport: 'streamable-http' })).toBe(0);
   });
 });
