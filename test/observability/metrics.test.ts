@@ -131,7 +131,7 @@ describe('GET /metrics (in-process runs, built-in MCP server)', () => {
     const client = new Client({ name: 'metrics-test', version: '1.0.0' });
     const transport = new StreamableHTTPClientTransport(new URL('http://api.test/mcp'), {
       requestInit: { headers: user.auth },
-      fetch: (url, init) => t.app.request(String(url), init as RequestInit),
+      fetch: async (url, init) => t.app.request(String(url), init as RequestInit),
     });
     await client.connect(transport);
     const result = await client.callTool({ name: 'calculate', arguments: { op: 'multiply', a: 6, b: 7 } });
