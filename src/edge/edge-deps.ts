@@ -7,6 +7,9 @@ import { type Config, ConfigError, loadConfig } from '../config/config';
 import type { AppDeps } from '../deps';
 import type { Logger } from '../logging/logger';
 import type { McpToolClient } from '../mcp/tool-client';
+import { McpGateway } from '../mcp-gateway/mcp-gateway';
+import { restrictTools } from '../mcp-gateway/restricted-tool-client';
+import { toolPolicyOf } from '../mcp-gateway/tool-policy';
 import { notifyRunQueue } from '../runs/notify-run-queue';
 import { createConsoleLogger } from './console-logger';
 import { DurableObjectChannelHub } from './durable-object-channel-hub';
@@ -43,10 +46,12 @@ function isolateParts(env: EdgeEnv): IsolateParts {
   if (problems.length > 0 || !config.jwtSecret || !databaseUrl) throw new ConfigError(problems);
   const logger = createConsoleLogger(config.logLevel, { runtime: 'edge' });
   parts = {
-    config: { ...config, jwtSecret: config.jwtSecret },
+    // Gateway sessions cannot outlive a request here (nor be found again by the next one,
+    // which may reach another isolate): every /mcp POST is served on its own.
+    config: { ...config, jwtSecret: config.jwtSecret, mcpGatewayMode: 'stateless' },
     databaseUrl,
     logger,
-    mcp: createPerCallMcpClient(edgeMcpConnector(config), logger),
+    mcp: restrictTools(createPerCallMcpClient(edgeMcpConnector(config), logger), toolPolicyOf(config)),
   };
   isolates.set(env, parts);
   return parts;
@@ -90,6 +95,15 @@ export function createEdgeDeps(env: EdgeEnv): EdgeRequestDeps {
     ],
     hub: new DurableObjectChannelHub(env.CHANNEL_HUB),
     mcp,
+    // Per request: its upstream connections belong to this request.
+    mcpGateway: new McpGateway({
+      connector: edgeMcpConnector(config),
+      policy: toolPolicyOf(config),
+      logger,
+      maxSessionsPerUser: config.mcpMaxSessionsPerUser,
+      sessionIdleMs: config.mcpSessionIdleMs,
+      requestTimeoutMs: config.mcpUpstreamTimeoutMs,
+    }),
     // No Redis and no background execution on the edge: the row plus a NOTIFY for the Node worker.
     runQueue: notifyRunQueue(db, logger),
   };

@@ -5,10 +5,12 @@
  */
 import { createApp } from '../app';
 import { ConfigError } from '../config/config';
+import { registerMcpWebSocket } from '../routes/mcp-websocket';
 import { ChannelHubObject } from './channel-hub-object';
 import { createEdgeDeps } from './edge-deps';
 import type { EdgeEnv, ExecutionContext } from './edge-env';
 import { registerEdgeRoutes } from './edge-routes';
+import { workersWebSocketUpgrade } from './workers-websocket-upgrade';
 
 export { ChannelHubObject as ChannelHub };
 
@@ -35,6 +37,8 @@ export default {
       // app costs well under a millisecond (measured: README "Edge").
       const app = createApp(edge.deps);
       registerEdgeRoutes(app, { hubNamespace: env.CHANNEL_HUB, eventsSecret: env.EDGE_EVENTS_SECRET });
+      // The /mcp WebSocket relay lives as long as the client's socket, in this request's context.
+      registerMcpWebSocket(app, { upgrade: workersWebSocketUpgrade });
       return await app.fetch(request, env, ctx as never);
     } finally {
       ctx.waitUntil(edge.close());
