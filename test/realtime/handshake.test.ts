@@ -50,6 +50,28 @@ describe('/ws handshake', () => {
           if (c.req.header('x-test-delay')) await sleep(150);
           await next();
         }),
+      // Handlers that throw, where users of upgradeWebSocket hit crashes.
+      afterRealtime: (app, websockets) => {
+        app.get(
+          '/ws-throws-on-upgrade',
+          websockets.upgrade(() => {
+            throw new Error('boom in createEvents');
+          }),
+        );
+        app.get(
+          '/ws-throws-in-handlers',
+          websockets.upgrade(() => ({
+            onOpen: (_event, ws) => {
+              ws.send('{"event":"opened","channel":"","payload":{}}');
+              throw new Error('boom in onOpen');
+            },
+            onMessage: (event, ws) => {
+              if (event.data === 'throw') throw new Error('boom in onMessage');
+              ws.send(`{"event":"echo","channel":"","payload":{"data":${JSON.stringify(event.data)}}}`);
+            },
+          })),
+        );
+      },
     });
     user = await server.registerUser();
   });
@@ -158,6 +180,25 @@ describe('/ws handshake', () => {
     await sleep(300);
     const client = await server.connect(user.accessToken);
     await client.subscribe('after-resets');
+  });
+
+  it('turns a throw while creating the handlers into a JSON 500 and keeps serving', async () => {
+    const res = await refusedUpgrade(`ws://127.0.0.1:${server.port}/ws-throws-on-upgrade`);
+    expect(res.status).toBe(500);
+    expect(res.body.error).toEqual({ code: 'internal_error', message: 'Internal server error' });
+    const client = await server.connect(user.accessToken);
+    await client.subscribe('after-500');
+  });
+
+  it('survives handlers that throw: the socket stays open and the process up', async () => {
+    const client = new TestClient(new WebSocket(`ws://127.0.0.1:${server.port}/ws-throws-in-handlers`));
+    await client.opened();
+    expect((await client.next()).event).toBe('opened');
+    client.send('throw');
+    client.send('after');
+    expect(await client.next()).toEqual({ event: 'echo', channel: '', payload: { data: 'after' } });
+    expect(client.isOpen).toBe(true);
+    client.close();
   });
 
   it('leaves the 101 response alone: no CORS, secure-header or request-id rewriting', async () => {

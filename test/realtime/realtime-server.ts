@@ -4,7 +4,7 @@ import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { WebSocket } from 'ws';
 import type { AppEnv } from '../../src/deps';
-import { createNodeWebSockets } from '../../src/node/node-websockets';
+import { createNodeWebSockets, type NodeWebSockets } from '../../src/node/node-websockets';
 import type { ChannelHub, ChannelMessage } from '../../src/realtime/channel-hub';
 import { RealtimeGateway } from '../../src/realtime/realtime-gateway';
 import { registerRealtime } from '../../src/routes/realtime';
@@ -15,7 +15,12 @@ import { createTestApp, type TestAppOptions, testConfig } from '../helpers/test-
  * src/node/server.ts, on a free port.
  */
 export async function startRealtimeServer(
-  options: TestAppOptions & { hub?: ChannelHub; beforeRealtime?: (app: Hono<AppEnv>) => void } = {},
+  options: TestAppOptions & {
+    hub?: ChannelHub;
+    beforeRealtime?: (app: Hono<AppEnv>) => void;
+    /** More WebSocket routes on the same upgrade listener, mounted after /ws. */
+    afterRealtime?: (app: Hono<AppEnv>, websockets: NodeWebSockets) => void;
+  } = {},
 ) {
   let overrides = options.overrides;
   if (options.hub) {
@@ -36,6 +41,7 @@ export async function startRealtimeServer(
   options.beforeRealtime?.(testApp.app);
   const websockets = createNodeWebSockets(testApp.app);
   registerRealtime(testApp.app, websockets);
+  options.afterRealtime?.(testApp.app, websockets);
   const server = serve({ fetch: testApp.app.fetch, port: 0, hostname: '127.0.0.1' });
   await once(server, 'listening');
   websockets.attach(server);
