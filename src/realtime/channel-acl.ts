@@ -5,6 +5,8 @@ import { WORKFLOW_CHANNEL } from './channel-hub';
 export interface RealtimeUser {
   id: string;
   role: 'user' | 'admin';
+  /** When the access token the socket was opened with expires (ms since epoch); the socket closes then. */
+  expiresAt?: number;
 }
 
 const NOTIFICATIONS_PREFIX = 'notifications:';

@@ -32,6 +32,8 @@ export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 /** Application close code (4000-4999) for a peer that did not answer a ping; mirrors HTTP 408. */
 export const CLOSE_PING_TIMEOUT = 4408;
+/** The access token the socket was opened with has expired: reconnect with a fresh one (mirrors 401). */
+export const CLOSE_TOKEN_EXPIRED = 4401;
 
 const EMPTY = Object.freeze({}) as Record<string, unknown>;
 /** Messages held for a channel whose upstream subscription is still being confirmed. */
@@ -129,6 +131,12 @@ export class RealtimeSession {
     if (this.state === 'ended') return;
     if (this.state === 'closing') {
       this.terminate();
+      return;
+    }
+    // Tokens are stateless: a socket lives no longer than the token it was opened with, so a
+    // logout or a role change reaches realtime when it reaches the HTTP API.
+    if (this.user.expiresAt !== undefined && this.context.now() >= this.user.expiresAt) {
+      this.close(CLOSE_TOKEN_EXPIRED, 'access token expired');
       return;
     }
     if (!this.alive) {

@@ -37,13 +37,14 @@ const authenticateUpgrade = createMiddleware<AppEnv>(async (c, next) => {
 function socketEvents(c: Context<AppEnv>, transport: RealtimeTransport): WSEvents {
   const gateway = c.var.deps.realtime;
   const { id, role } = c.var.user;
+  const expiresAt = tokenExpiry(bearerToken(c.req.header('authorization')) ?? c.req.query('token'));
   let session: RealtimeSession | undefined;
   return {
     onOpen(_event, ws) {
       if (!gateway || ws.readyState !== 1) return;
       const native = transport.nativeSocket?.(ws, () => session?.pong());
       session = gateway.connect(
-        { id, role },
+        { id, role, expiresAt },
         {
           send: (text) => ws.send(text),
           close: (code, reason) => ws.close(code, reason),
@@ -61,6 +62,16 @@ function socketEvents(c: Context<AppEnv>, transport: RealtimeTransport): WSEvent
       session?.end();
     },
   };
+}
+
+/** `exp` of a token `authenticate` already verified, in ms; undefined if it has none. */
+function tokenExpiry(token: string | undefined): number | undefined {
+  try {
+    const payload = JSON.parse(atob((token?.split('.')[1] ?? '').replace(/-/g, '+').replace(/_/g, '/')));
+    return typeof payload.exp === 'number' ? payload.exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -156,3 +156,23 @@ describe('/ws shutdown', () => {
     await expect(server.connect(user.accessToken)).rejects.toThrow(/503/);
   });
 });
+
+describe('/ws and access-token expiry', () => {
+  const clock = new TestClock();
+  let server: RealtimeServer;
+
+  beforeAll(async () => {
+    server = await startRealtimeServer({ clock: clock.fn, env: { WS_PING_INTERVAL_MS: '100', JWT_ACCESS_TTL: '15m' } });
+  });
+  afterAll(() => server.close());
+
+  it('closes a socket with 4401 once the token it was opened with expires', async () => {
+    const user = await server.registerUser();
+    const client = await server.connect(user.accessToken);
+    await client.subscribe('room');
+    await sleep(250);
+    expect(client.isOpen).toBe(true);
+    clock.advance(15 * 60_000);
+    expect(await client.closed).toEqual({ code: 4401, reason: 'access token expired' });
+  });
+});
