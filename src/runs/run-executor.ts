@@ -152,7 +152,11 @@ export class RunExecutor {
       if (step.status === 'completed') continue;
       const failure = await this.runStep(run, steps, index, outputs, signal);
       if (failure) {
-        const error = `Step "${step.id}" (${step.tool}) failed after ${step.attempts} attempt${step.attempts === 1 ? '' : 's'}: ${failure}`;
+        const how =
+          step.attempts === 0
+            ? 'could not start' // its arguments could not be resolved; the tool was never called
+            : `failed after ${step.attempts} attempt${step.attempts === 1 ? '' : 's'}`;
+        const error = `Step "${step.id}" (${step.tool}) ${how}: ${failure}`;
         const done = await this.store.finish(run, { status: 'failed', steps, error });
         if (!done) return this.afterLostWrite(run, steps);
         this.publish(run, steps, { status: 'failed', stepIndex: index, stepId: step.id, stepStatus: 'failed', error });

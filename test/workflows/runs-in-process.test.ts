@@ -97,7 +97,10 @@ describe('runs in single-process mode (built-in MCP server over Streamable HTTP)
     ]);
     const run = await waitForRun(t.json, alice.auth, (await execute(t.json, alice.auth, wf.id)).id);
     expect(run.status).toBe('failed');
-    expect(run.error).toContain('{{steps.a.missing}}: the result of step "a" has no value at "missing"');
+    expect(run.error).toBe(
+      'Step "b" (echo) could not start: {{steps.a.missing}}: the result of step "a" has no value at "missing"',
+    );
+    expect(run.steps[1]).toMatchObject({ status: 'failed', attempts: 0 });
   });
 
   it('an unknown tool fails the run clearly', async () => {
