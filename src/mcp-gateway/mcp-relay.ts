@@ -30,9 +30,9 @@ export interface McpRelayOptions {
   handshake?: boolean;
   /**
    * The client side can put a message on the stream of the request it belongs to (Streamable
-   * HTTP's `relatedRequestId`). Upstream transports do not say which request a notification
-   * or server request belongs to, so progress goes by its token, and anything else to the one
-   * request in flight when there is exactly one (else to the session's GET stream).
+   * HTTP with SSE responses, `relatedRequestId`). Upstream transports do not say which request
+   * a notification or server request belongs to, so progress goes by its token, and anything
+   * else to the one request in flight when there is exactly one (else to the GET stream).
    */
   relatesMessages?: boolean;
   onToolCall?(call: { tool: string; outcome: ToolCallOutcome; durationMs: number }): void;
@@ -286,10 +286,10 @@ export class McpRelay {
       const pending = related === undefined ? undefined : this.pending.get(related);
       // Progress shows the request is alive: its timeout starts again.
       if (pending) this.restartTimer(related as RequestId, pending);
-    } else if (this.options.relatesMessages && this.pending.size === 1) {
+    } else if (this.pending.size === 1) {
       related = this.pending.keys().next().value;
     }
-    void this.toClient(message, related);
+    void this.toClient(message, this.options.relatesMessages ? related : undefined);
   }
 
   private allowedToolsOnly(message: JSONRPCMessage & { result: Record<string, unknown> }): JSONRPCMessage {

@@ -34,6 +34,10 @@ function jsonRpcErrorResponse(status: number, code: number, message: string): Re
  *   its SSE stream for server messages, DELETE ends it. A session belongs to the user who
  *   opened it: anyone else's requests with its id get 404, as do ids this instance does not
  *   hold (expired, or opened on another instance), which tells MCP clients to initialize again.
+ *   Requests are answered with plain JSON, not an SSE stream per POST: one write instead of
+ *   several, which is most of the cost of a relayed call. Server-initiated messages
+ *   (progress, logs, sampling requests, list changes) go on the session's GET stream,
+ *   which the official SDK clients keep open.
  * - A POST without `Mcp-Session-Id` that is not an `initialize` is served statelessly:
  *   the gateway opens an upstream session just for it, initializes it, forwards the
  *   request(s), answers with JSON and closes the upstream session. This serves clients that
@@ -109,6 +113,7 @@ export class StreamableHttpGateway {
     let registered = false;
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
+      enableJsonResponse: true,
       onsessioninitialized: (id) => {
         registered = true;
         this.sessions.set(id, { userId, transport, session });
@@ -118,7 +123,7 @@ export class StreamableHttpGateway {
       userId,
       client: transport,
       kind: 'streamable-http',
-      relatesMessages: true,
+      relatesMessages: false,
       onClose: () => {
         if (transport.sessionId) this.sessions.delete(transport.sessionId);
       },

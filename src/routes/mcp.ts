@@ -6,9 +6,10 @@ import { NotFoundError } from '../errors/not-found-error';
 import { ServiceUnavailableError } from '../errors/service-unavailable-error';
 import { TooManyRequestsError } from '../errors/too-many-requests-error';
 import { McpUnavailableError } from '../mcp/errors';
+import { AccessTokenCache } from '../mcp-gateway/access-token-cache';
 import { type McpGateway, McpSessionLimitError } from '../mcp-gateway/mcp-gateway';
 import { McpHttpRequestError, StreamableHttpGateway } from '../mcp-gateway/streamable-http-gateway';
-import { requireAuth } from '../middleware/auth';
+import { bearerToken } from '../middleware/auth';
 import { skipUpgrades } from '../middleware/skip-upgrades';
 import { mcpDocs } from '../openapi/route-docs';
 
@@ -40,6 +41,20 @@ function frontFor(gateway: McpGateway, mode: 'sessions' | 'stateless'): Streamab
   return front;
 }
 
+// Per app (its deps hold the token key and clock).
+const tokenCaches = new WeakMap<object, AccessTokenCache>();
+
+/** `requireAuth` for /mcp, remembering verified tokens: an MCP session sends many small POSTs. */
+const requireMcpAuth = createMiddleware<AppEnv>(async (c, next) => {
+  let cache = tokenCaches.get(c.var.deps);
+  if (!cache) {
+    cache = new AccessTokenCache();
+    tokenCaches.set(c.var.deps, cache);
+  }
+  c.set('user', await cache.authenticate(c, bearerToken(c.req.header('authorization'))));
+  await next();
+});
+
 const serveStreamableHttp = createMiddleware<AppEnv>(async (c) => {
   const { mcpGateway, config } = c.var.deps;
   if (!mcpGateway) throw new ServiceUnavailableError('The MCP gateway is not available in this runtime');
@@ -59,6 +74,6 @@ export const mcpRoutes = new Hono<AppEnv>().on(
   ['GET', 'POST', 'DELETE'],
   '/',
   mcpDocs.streamableHttp,
-  skipUpgrades(requireAuth),
+  skipUpgrades(requireMcpAuth),
   skipUpgrades(serveStreamableHttp),
 );
