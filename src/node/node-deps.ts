@@ -15,6 +15,7 @@ import type { McpToolClient } from '../mcp/tool-client';
 import type { Metrics } from '../observability/metrics';
 import { type RunQueue, rowOnlyRunQueue } from '../runs/run-queue';
 import type { McpGateway } from '../mcp-gateway/mcp-gateway';
+import { withEdgeEvents } from './edge-event-forwarder';
 import { createBuiltinMcpClient } from './mcp-client-factory';
 import { createMcpGateway } from './mcp-gateway-factory';
 import { createPromMetrics } from './prom-metrics';
@@ -55,7 +56,8 @@ export async function createNodeDeps(
   const workflows = createWorkflowRuntime({
     config,
     db: database.db,
-    hub,
+    // Runs executed here (single-process mode) also report to edge /ws clients when EDGE_EVENTS_URL is set.
+    hub: withEdgeEvents(hub, config, logger),
     logger,
     clock: base.clock,
     redis,
