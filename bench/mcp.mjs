@@ -1,0 +1,297 @@
+/**
+ * MCP gateway benchmark (npm run bench:mcp): tool calls per second and latency through the
+ * API's /mcp gateway versus calling the same upstream MCP server directly, in the same run.
+ *
+ * Starts on 127.0.0.1: the standalone built-in MCP server (src/node/mcp-server.ts, Streamable
+ * HTTP + WebSocket) as the upstream, and two APIs (src/node/server.ts, embedded PGlite in temp
+ * dirs), one with MCP_URL=http://…/mcp and one with MCP_URL=ws://…/ws. Every client is the official SDK `Client`, calling
+ * `echo` (pure overhead), then `sleep` for --work_ms (a tool that does some I/O), in a closed
+ * loop. Direct and gateway sessions are opened once and then measured in
+ * alternating short slices (so background load weighs on both alike), and pooled per side.
+ *
+ * Options (flag or environment): --duration=10 (BENCH_DURATION, seconds per side), --slice=0.5
+ * (BENCH_SLICE, seconds), --warmup=2 (BENCH_WARMUP, seconds), --clients=1,8 (BENCH_CLIENTS,
+ * concurrent clients per scenario), --work_ms=10 (BENCH_WORK_MS, 0 = echo only), --log_level=info (BENCH_LOG_LEVEL, the API's LOG_LEVEL; logs go to /dev/null).
+ * Prints a markdown table for bench/RESULTS.md. Everything it starts is stopped at the end.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { WebSocketClientTransport } from '@modelcontextprotocol/sdk/client/websocket.js';
+import { WebSocket } from 'ws';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+globalThis.WebSocket ??= WebSocket;
+
+function option(name, fallback) {
+  const flag = process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+  return flag ?? process.env[`BENCH_${name.toUpperCase()}`] ?? fallback;
+}
+const DURATION_S = Number(option('duration', '10'));
+const SLICE_S = Number(option('slice', '0.5'));
+const WARMUP_S = Number(option('warmup', '2'));
+const CLIENTS = String(option('clients', '1,8'))
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
+const LOG_LEVEL = String(option('log_level', 'info'));
+/** Milliseconds of simulated tool work (the built-in `sleep` tool) for the second workload; 0 skips it. */
+const WORK_MS = Number(option('work_ms', '10'));
+const WORKLOADS = [
+  { label: '`echo`', call: (i) => ({ name: 'echo', arguments: { text: `call ${i}` } }) },
+  ...(WORK_MS > 0
+    ? [{ label: `\`sleep\` ${WORK_MS} ms`, call: () => ({ name: 'sleep', arguments: { ms: WORK_MS } }) }]
+    : []),
+];
+const TARGET_RATIO = 1.3;
+
+const children = [];
+let dataDir;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs a TypeScript entry under tsx (as `npm start` does) and waits until `readyUrl` answers. */
+async function startProcess(file, env, readyUrl) {
+  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.push(child);
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr = (stderr + chunk).slice(-4000);
+  });
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${file} exited with ${child.exitCode}:\n${stderr}`);
+    if (
+      await fetch(readyUrl).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return child;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${file} did not answer within 60 s:\n${stderr}`);
+}
+
+function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+async function connectClient(target) {
+  const client = new Client({ name: 'bench', version: '1.0.0' });
+  await client.connect(target.transport());
+  return client;
+}
+
+/** Opens `clients` SDK sessions to a target (initialize done), reused for every slice. */
+async function openSessions(target, clients) {
+  return Promise.all(Array.from({ length: clients }, () => connectClient(target)));
+}
+
+/** Every session calls the workload tool in a closed loop for `seconds`; each call's latency (ms) is appended to `into`. */
+async function slice(sessions, seconds, into, workload) {
+  const end = performance.now() + seconds * 1000;
+  const started = performance.now();
+  await Promise.all(
+    sessions.map(async (client, index) => {
+      let n = 0;
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        try {
+          const result = await client.callTool(workload.call(`${index}-${n++}`));
+          if (result.isError) into.failures++;
+          else into.latencies.push(performance.now() - t0);
+        } catch {
+          into.failures++;
+        }
+      }
+    }),
+  );
+  into.seconds += (performance.now() - started) / 1000;
+}
+
+/**
+ * Direct and gateway alternate in short slices, so that whatever else the machine is doing
+ * weighs on both alike; each side's slices are pooled.
+ */
+async function compare(pair, clients, workload) {
+  const direct = await openSessions(pair.direct, clients);
+  const gateway = await openSessions(pair.gateway, clients);
+  const warm = { latencies: [], failures: 0, seconds: 0 };
+  await slice(direct, WARMUP_S / 2, warm, workload);
+  await slice(gateway, WARMUP_S / 2, warm, workload);
+  const d = { latencies: [], failures: 0, seconds: 0 };
+  const g = { latencies: [], failures: 0, seconds: 0 };
+  const slices = Math.max(1, Math.round(DURATION_S / SLICE_S));
+  for (let i = 0; i < slices; i++) {
+    // Alternate which side goes first, so neither always follows the other.
+    if (i % 2 === 0) {
+      await slice(direct, SLICE_S, d, workload);
+      await slice(gateway, SLICE_S, g, workload);
+    } else {
+      await slice(gateway, SLICE_S, g, workload);
+      await slice(direct, SLICE_S, d, workload);
+    }
+  }
+  await Promise.all([...direct, ...gateway].map((client) => terminate(client)));
+  return { direct: summarize(d), gateway: summarize(g) };
+}
+
+async function terminate(client) {
+  await client.transport?.terminateSession?.().catch(() => {});
+  await client.close().catch(() => {});
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function summarize(run) {
+  const latencies = run.latencies.sort((a, b) => a - b);
+  return {
+    calls: latencies.length,
+    failures: run.failures,
+    rps: latencies.length / run.seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
+}
+
+async function main() {
+  dataDir = mkdtempSync(join(tmpdir(), 'bench-mcp-'));
+  const upstreamPort = await freePort();
+  await startProcess(
+    'src/node/mcp-server.ts',
+    { MCP_SERVER_PORT: String(upstreamPort), MCP_SERVER_HOST: '127.0.0.1' },
+    `http://127.0.0.1:${upstreamPort}/health`,
+  );
+  const upstreamHttp = `http://127.0.0.1:${upstreamPort}/mcp`;
+  const upstreamWs = `ws://127.0.0.1:${upstreamPort}/ws`;
+
+  // One API per upstream transport, so that each row compares like with like: a client on
+  // transport X calling the upstream over X directly, or through the gateway whose MCP_URL uses X.
+  const startApi = async (mcpUrl) => {
+    const port = await freePort();
+    const dir = mkdtempSync(join(dataDir, 'api-'));
+    await startProcess(
+      'src/node/server.ts',
+      {
+        BACKEND_PORT: String(port),
+        HOST: '127.0.0.1',
+        DATA_DIR: dir,
+        JWT_SECRET: 'bench-secret-that-is-at-least-32-bytes-long',
+        MCP_URL: mcpUrl,
+        MCP_MAX_SESSIONS_PER_USER: '1000',
+        NODE_ENV: 'production',
+        LOG_LEVEL: LOG_LEVEL,
+      },
+      `http://127.0.0.1:${port}/health/live`,
+    );
+    return port;
+  };
+  const httpApiPort = await startApi(upstreamHttp);
+  const wsApiPort = await startApi(upstreamWs);
+  const username = `bench_${Date.now()}`;
+  const registered = await fetch(`http://127.0.0.1:${httpApiPort}/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, email: `${username}@example.com`, password: 'correct-horse-battery' }),
+  });
+  if (registered.status !== 201) throw new Error(`register failed: ${registered.status} ${await registered.text()}`);
+  // Both APIs share the JWT secret, so the access token is good on either.
+  const { accessToken } = await registered.json();
+
+  const pairs = [
+    {
+      label: 'Streamable HTTP',
+      direct: { transport: () => new StreamableHTTPClientTransport(new URL(upstreamHttp)) },
+      gateway: {
+        transport: () =>
+          new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${httpApiPort}/mcp`), {
+            requestInit: { headers: { authorization: `Bearer ${accessToken}` } },
+          }),
+      },
+    },
+    {
+      label: 'WebSocket',
+      direct: { transport: () => new WebSocketClientTransport(new URL(upstreamWs)) },
+      gateway: {
+        transport: () =>
+          new WebSocketClientTransport(
+            new URL(`ws://127.0.0.1:${wsApiPort}/mcp?token=${encodeURIComponent(accessToken)}`),
+          ),
+      },
+    },
+  ];
+
+  const rows = [];
+  for (const workload of WORKLOADS) {
+    for (const pair of pairs) {
+      for (const clients of CLIENTS) {
+        const { direct: d, gateway: g } = await compare(pair, clients, workload);
+        rows.push({
+          workload: workload.label,
+          label: pair.label,
+          clients,
+          direct: d,
+          gateway: g,
+          ratio: g.p50 / d.p50,
+        });
+        console.error(
+          `${workload.label} ${pair.label} x${clients}: direct ${d.rps.toFixed(0)}/s p50 ${d.p50.toFixed(2)} ms; gateway ${g.rps.toFixed(0)}/s p50 ${g.p50.toFixed(2)} ms (${(g.p50 / d.p50).toFixed(2)}x)`,
+        );
+      }
+    }
+  }
+
+  const ms = (v) => v.toFixed(2);
+  const lines = [
+    `Node ${process.version}, ${cpus().length} CPU (${cpus()[0]?.model.trim() ?? 'unknown'}); the gateway reaches the upstream over the same transport as the client; LOG_LEVEL=${LOG_LEVEL}; ${DURATION_S} s per target in alternating ${SLICE_S} s slices, calls in a closed loop.`,
+    '',
+    '| tool | client transport | clients | direct calls/s | direct p50 / p99 ms | gateway calls/s | gateway p50 / p99 ms | added p50 ms | p50 gateway ÷ direct | failures |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.workload} | ${r.label} | ${r.clients} | ${r.direct.rps.toFixed(0)} | ${ms(r.direct.p50)} / ${ms(r.direct.p99)} | ${r.gateway.rps.toFixed(0)} | ${ms(r.gateway.p50)} / ${ms(r.gateway.p99)} | ${ms(r.gateway.p50 - r.direct.p50)} | ${r.ratio.toFixed(2)}× | ${r.direct.failures + r.gateway.failures} |`,
+    ),
+  ];
+  console.log(lines.join('\n'));
+  const worst = Math.max(...rows.map((r) => r.ratio));
+  console.log(
+    `\nworst p50 ratio ${worst.toFixed(2)}× (target ≤ ${TARGET_RATIO}×): ${worst <= TARGET_RATIO ? 'met' : 'NOT met'}`,
+  );
+}
+
+try {
+  await main();
+} finally {
+  await Promise.all(children.map(stop));
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+}
