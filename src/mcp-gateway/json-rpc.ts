@@ -1,4 +1,11 @@
-import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type {
+  JSONRPCErrorResponse,
+  JSONRPCMessage,
+  JSONRPCNotification,
+  JSONRPCRequest,
+  JSONRPCResultResponse,
+  RequestId,
+} from '@modelcontextprotocol/sdk/types.js';
 
 /** JSON-RPC error codes the gateway answers with (the standard ones plus MCP's -32000/-32001). */
 export const RpcErrorCode = {
@@ -34,4 +41,25 @@ export function idOf(value: unknown): RequestId | undefined {
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+// Structural guards for messages a transport has already validated against the SDK's
+// JSONRPCMessage schema: the SDK's own `isJSONRPC*` guards run a zod parse on every call,
+// several times per relayed message.
+type Validated = JSONRPCMessage;
+
+export function isRequestMessage(message: Validated): message is JSONRPCRequest {
+  return 'method' in message && 'id' in message;
+}
+
+export function isNotificationMessage(message: Validated): message is JSONRPCNotification {
+  return 'method' in message && !('id' in message);
+}
+
+export function isResultMessage(message: Validated): message is JSONRPCResultResponse {
+  return 'result' in message;
+}
+
+export function isErrorMessage(message: Validated): message is JSONRPCErrorResponse {
+  return 'error' in message && !('method' in message);
 }

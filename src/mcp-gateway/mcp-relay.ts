@@ -1,16 +1,20 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
-  isJSONRPCErrorResponse,
-  isJSONRPCNotification,
-  isJSONRPCRequest,
-  isJSONRPCResultResponse,
   type JSONRPCMessage,
   type JSONRPCRequest,
   LATEST_PROTOCOL_VERSION,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { ToolCallOutcome } from './gateway-stats';
-import { isRecord, RpcErrorCode, rpcError } from './json-rpc';
+import {
+  isErrorMessage,
+  isNotificationMessage,
+  isRecord,
+  isRequestMessage,
+  isResultMessage,
+  RpcErrorCode,
+  rpcError,
+} from './json-rpc';
 import type { ToolPolicy } from './tool-policy';
 
 /** Why a relayed session ended. */
@@ -203,17 +207,17 @@ export class McpRelay {
   private fromClient(message: JSONRPCMessage): void {
     this.options.onActivity?.();
     if (this.closed) {
-      if (isJSONRPCRequest(message)) {
+      if (isRequestMessage(message)) {
         const why = CLOSE_MESSAGES[this.closeReason ?? 'done'];
         void this.toClient(rpcError(message.id, RpcErrorCode.ConnectionClosed, why));
       }
       return;
     }
-    if (isJSONRPCRequest(message)) {
+    if (isRequestMessage(message)) {
       this.clientRequest(message);
       return;
     }
-    if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled') {
+    if (isNotificationMessage(message) && message.method === 'notifications/cancelled') {
       const requestId = isRecord(message.params) ? message.params.requestId : undefined;
       const cancelled = typeof requestId === 'string' || typeof requestId === 'number' ? requestId : undefined;
       const pending = cancelled === undefined ? undefined : this.pending.get(cancelled);
@@ -254,10 +258,10 @@ export class McpRelay {
 
   private fromUpstream(message: JSONRPCMessage): void {
     this.options.onActivity?.();
-    if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
+    if (isResultMessage(message) || isErrorMessage(message)) {
       const id = message.id;
       if (id === undefined) {
-        const text = isJSONRPCErrorResponse(message) ? message.error.message : 'unknown';
+        const text = isErrorMessage(message) ? message.error.message : 'unknown';
         this.options.onUpstreamError?.(new Error(`MCP server error without id: ${text}`));
         return;
       }
@@ -270,7 +274,7 @@ export class McpRelay {
       if (!pending) return;
       let answer: JSONRPCMessage = message;
       let outcome: ToolCallOutcome = 'error';
-      if (isJSONRPCResultResponse(message)) {
+      if (isResultMessage(message)) {
         outcome = message.result.isError === true ? 'tool_error' : 'ok';
         if (pending.method === 'initialize') this.adoptProtocolVersion(message.result.protocolVersion);
         if (pending.method === 'tools/list') answer = this.allowedToolsOnly(message);
@@ -280,7 +284,7 @@ export class McpRelay {
       return;
     }
     let related: RequestId | undefined;
-    if (isJSONRPCNotification(message) && message.method === 'notifications/progress') {
+    if (isNotificationMessage(message) && message.method === 'notifications/progress') {
       const token = isRecord(message.params) ? message.params.progressToken : undefined;
       related = typeof token === 'string' || typeof token === 'number' ? this.progress.get(token) : undefined;
       const pending = related === undefined ? undefined : this.pending.get(related);
@@ -386,8 +390,8 @@ export class McpRelay {
         params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: GATEWAY_CLIENT_INFO },
       });
       const response = await answer;
-      if (isJSONRPCErrorResponse(response)) throw new Error(response.error.message);
-      if (isJSONRPCResultResponse(response)) this.adoptProtocolVersion(response.result.protocolVersion);
+      if (isErrorMessage(response)) throw new Error(response.error.message);
+      if (isResultMessage(response)) this.adoptProtocolVersion(response.result.protocolVersion);
       await this.options.upstream.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     } finally {
       clearTimeout(timer);
