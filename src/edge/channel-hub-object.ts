@@ -61,6 +61,9 @@ export class ChannelHubObject {
     this.stats = gateway.stats;
     this.pingIntervalMs = gateway.pingIntervalMs;
     for (const ws of ctx.getWebSockets()) this.restore(ws);
+    if (this.connections.size > 0) {
+      console.log(JSON.stringify({ level: 'info', msg: 'channel hub woke up', sockets: this.connections.size }));
+    }
   }
 
   async fetch(request: Request): Promise<Response> {

@@ -7,6 +7,8 @@ export interface EdgeWorker {
   /** http://127.0.0.1:<port> of the Worker running in workerd. */
   url: string;
   mf: Miniflare;
+  /** Every console line of the Worker and its Durable Object (warnings and errors are also printed). */
+  logs: string[];
   close(): Promise<void>;
 }
 
@@ -17,6 +19,7 @@ export interface EdgeWorker {
  */
 export async function startEdgeWorker(bindings: Record<string, string>): Promise<EdgeWorker> {
   const scriptPath = inject('edgeBundle');
+  const logs: string[] = [];
   const mf = new Miniflare({
     // The bundle as one module, as `wrangler deploy` uploads it (Miniflare would otherwise try to
     // resolve the optional peers that some libraries import dynamically, e.g. hono-openapi's).
@@ -24,11 +27,15 @@ export async function startEdgeWorker(bindings: Record<string, string>): Promise
     ...wranglerCompatibility(),
     durableObjects: { CHANNEL_HUB: 'ChannelHub' },
     bindings: { NODE_ENV: 'production', LOG_LEVEL: 'warn', ...bindings },
+    handleStructuredLogs: ({ level, message }) => {
+      logs.push(message);
+      if (level === 'warn' || level === 'error') console.error(message);
+    },
     host: '127.0.0.1',
     port: 0,
   });
   const url = (await mf.ready).toString().replace(/\/$/, '');
-  return { url, mf, close: () => mf.dispose() };
+  return { url, mf, logs, close: () => mf.dispose() };
 }
 
 export interface EdgeUser {
