@@ -27,7 +27,7 @@ export async function startEdgeWorker(bindings: Record<string, string>): Promise
     ...wranglerCompatibility(),
     durableObjects: { CHANNEL_HUB: 'ChannelHub' },
     bindings: { NODE_ENV: 'production', LOG_LEVEL: 'warn', ...bindings },
-    handleStructuredLogs: ({ level, message }) => {
+    handleStructuredLogs: ({ level, message }: { level: string; message: string }) => {
       logs.push(message);
       if (level === 'warn' || level === 'error') console.error(message);
     },
