@@ -30,6 +30,9 @@ describe('the API on the Workers runtime', () => {
     const body = (await health.json()) as { checks: Record<string, { status: string }> };
     expect(health.status).toBe(200);
     expect(body.checks.db?.status).toBe('up');
+    const openapi = await call('GET', '/openapi.json');
+    expect(openapi.status).toBe(200);
+    expect(((await openapi.json()) as { openapi: string }).openapi).toMatch(/^3\./);
   });
 
   it('registers, logs in, refreshes and reads the profile', async () => {

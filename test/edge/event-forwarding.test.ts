@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config';
 import { SIGNATURE_HEADER, signatureProblem, signEvent, TIMESTAMP_HEADER } from '../../src/edge/event-signature';
 import { silentLogger } from '../../src/logging/logger';
 import { EdgeEventForwarder, withEdgeEvents } from '../../src/node/edge-event-forwarder';
@@ -101,6 +102,14 @@ describe('EdgeEventForwarder', () => {
     await unreachable.publish(status$('r10', 'running'));
     await unreachable.close();
     expect(warnings).toEqual(['edge events: rejected', 'edge events: not delivered']);
+  });
+
+  it('is configured by EDGE_EVENTS_URL with a 32-byte EDGE_EVENTS_SECRET', () => {
+    expect(() => loadConfig({ EDGE_EVENTS_URL: url })).toThrow(/EDGE_EVENTS_SECRET is required with EDGE_EVENTS_URL/);
+    expect(() => loadConfig({ EDGE_EVENTS_URL: url, EDGE_EVENTS_SECRET: 'short' })).toThrow(/EDGE_EVENTS_SECRET/);
+    expect(() => loadConfig({ EDGE_EVENTS_URL: 'ftp://edge', EDGE_EVENTS_SECRET: SECRET })).toThrow(/EDGE_EVENTS_URL/);
+    const config = loadConfig({ EDGE_EVENTS_URL: url, EDGE_EVENTS_SECRET: SECRET });
+    expect(config).toMatchObject({ edgeEventsUrl: url, edgeEventsSecret: SECRET });
   });
 
   it('is only installed when EDGE_EVENTS_URL and EDGE_EVENTS_SECRET are set', () => {
