@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp } from './helpers/test-app';
+import { AccessTokens } from '../src/auth/access-tokens';
+import { createTestApp, TestClock } from './helpers/test-app';
 
 // The shortcuts bench/http.ts led to (browserCors, skipBodyless, the prepared user lookup)
 // must not change what a client sees.
@@ -53,5 +54,35 @@ describe('HTTP fast paths', () => {
     }
     // A valid token from the other database's user is not a user here.
     expect((await b.app.request('/profile', { headers: ua.auth })).status).toBe(404);
+  });
+});
+
+describe('AccessTokens verified-token cache', () => {
+  it('serves a repeated token from the cache but still refuses it once expired, and never a tampered one', async () => {
+    const clock = new TestClock();
+    const tokens = new AccessTokens({
+      secret: 'a-test-secret-that-is-at-least-32-bytes',
+      issuer: 'iss',
+      audience: 'aud',
+      ttlSeconds: 60,
+      clock: clock.fn,
+    });
+    const claims = { userId: crypto.randomUUID(), username: 'alice', role: 'user' as const };
+    const token = await tokens.sign(claims);
+    expect(await tokens.verify(token)).toEqual(claims);
+    const again = await tokens.verify(token);
+    expect(again).toEqual(claims);
+    again.role = 'admin';
+    expect((await tokens.verify(token)).role).toBe('user');
+
+    const [header, payload, signature] = token.split('.');
+    const flipped = `${signature?.slice(0, -2)}${signature?.endsWith('AA') ? 'BB' : 'AA'}`;
+    await expect(tokens.verify(`${header}.${payload}.${flipped}`)).rejects.toThrow(/invalid access token/);
+
+    clock.advance(59_000);
+    expect(await tokens.verify(token)).toEqual(claims);
+    clock.advance(1000);
+    await expect(tokens.verify(token)).rejects.toThrow(/expired/i);
+    await expect(tokens.verify(token)).rejects.toThrow(/expired/i);
   });
 });
