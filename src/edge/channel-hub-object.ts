@@ -21,8 +21,8 @@ interface Attachment {
 interface Connection {
   session: RealtimeSession;
   attachment: Attachment;
-  /** True while subscriptions are replayed after a wake-up: the acks were sent long ago. */
-  muted: boolean;
+  /** `on` while subscriptions are replayed after a wake-up: their acks were sent long ago. */
+  mute: { on: boolean };
 }
 
 const MAX_REMEMBERED_EVENTS = 10_000;
@@ -143,14 +143,14 @@ export class ChannelHubObject {
     return Response.json({ delivered });
   }
 
-  /** A session for a socket; `muted` replays restore subscriptions without re-sending their acks. */
+  /** A session for a socket, registered under it. */
   private open(ws: CfWebSocket, attachment: Attachment): Connection {
-    const connection: Connection = { attachment, muted: false, session: undefined as unknown as RealtimeSession };
-    connection.session = new RealtimeSession(
+    const mute = { on: false };
+    const session = new RealtimeSession(
       attachment.user,
       {
         send: (text) => {
-          if (!connection.muted) ws.send(text);
+          if (!mute.on) ws.send(text);
         },
         close: (code, reason) => ws.close(code, reason),
       },
@@ -160,9 +160,13 @@ export class ChannelHubObject {
         stats: this.stats,
         now: Date.now,
         onError: (error) => console.warn(JSON.stringify({ level: 'warn', msg: 'realtime error', err: String(error) })),
-        onEnd: () => this.connections.delete(ws),
+        onEnd: () => {
+          this.connections.delete(ws);
+          this.stats.connections = this.connections.size;
+        },
       },
     );
+    const connection: Connection = { session, attachment, mute };
     this.connections.set(ws, connection);
     this.stats.connections = this.connections.size;
     this.stats.connectionsTotal++;
@@ -174,11 +178,11 @@ export class ChannelHubObject {
     const attachment = ws.deserializeAttachment() as Attachment | null;
     if (!attachment?.user || ws.readyState !== 1) return undefined;
     const connection = this.open(ws, attachment);
-    connection.muted = true;
+    connection.mute.on = true;
     for (const channel of attachment.channels) {
       connection.session.receive(JSON.stringify({ event: 'subscribe', channel, payload: {} }));
     }
-    connection.muted = false;
+    connection.mute.on = false;
     return connection;
   }
 

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { signEvent } from '../../src/edge/event-signature';
 import { createTestDatabase, TEST_JWT_SECRET } from '../helpers/test-app';
@@ -42,6 +43,18 @@ async function connect(user: EdgeUser, { answerPings = true } = {}): Promise<WsC
   }
   sockets.push(socket);
   return socket;
+}
+
+/** A user made admin in the database, with a token (from a fresh login) that carries the role. */
+async function promotedAdmin(): Promise<EdgeUser> {
+  const user = await client.register();
+  await database.db.execute(sql`update users set role = 'admin' where id = ${user.user.id}`);
+  const login = await client.call('POST', '/auth/login', {
+    username: user.username,
+    password: 'correct-horse-battery',
+  });
+  const { accessToken } = (await login.json()) as { accessToken: string };
+  return { ...user, accessToken, auth: { authorization: `Bearer ${accessToken}` } };
 }
 
 async function postEvents(messages: unknown[], options: { secret?: string; nowMs?: number } = {}) {
@@ -115,11 +128,13 @@ describe('/ws on the edge (ChannelHub Durable Object)', () => {
   });
 
   it('forwards signed workflow events to the owner of the run only (admins see all)', async () => {
-    const [owner, other] = [await client.register(), await client.register()];
+    const [owner, other, admin] = [await client.register(), await client.register(), await promotedAdmin()];
     const o = await connect(owner);
     const x = await connect(other);
+    const boss = await connect(admin);
     await o.subscribe('workflow');
     await x.subscribe('workflow');
+    await boss.subscribe('workflow');
     const mine = {
       event: 'workflow-status',
       channel: 'workflow',
@@ -137,6 +152,8 @@ describe('/ws on the edge (ChannelHub Durable Object)', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(o.frames.filter((f) => f.event === 'workflow-status')).toHaveLength(1);
     expect(x.frames.filter((f) => f.event === 'workflow-status')).toHaveLength(1);
+    await boss.next((f) => f.payload.runId === 'r2');
+    expect(boss.frames.filter((f) => f.event === 'workflow-status').map((f) => f.payload.runId)).toEqual(['r1', 'r2']);
   });
 
   it('refuses unsigned, forged, stale and replayed event batches', async () => {
