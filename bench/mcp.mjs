@@ -283,10 +283,17 @@ async function main() {
     ),
   ];
   console.log(lines.join('\n'));
-  const worst = Math.max(...rows.map((r) => r.ratio));
-  console.log(
-    `\nworst p50 ratio ${worst.toFixed(2)}× (target ≤ ${TARGET_RATIO}×): ${worst <= TARGET_RATIO ? 'met' : 'NOT met'}`,
-  );
+  console.log('');
+  for (const workload of WORKLOADS) {
+    for (const label of pairs.map((pair) => pair.label)) {
+      const these = rows.filter((r) => r.workload === workload.label && r.label === label);
+      const worst = Math.max(...these.map((r) => r.ratio));
+      const verdict = worst <= TARGET_RATIO ? 'met' : 'not met';
+      console.log(
+        `${workload.label} over ${label}: worst p50 ratio ${worst.toFixed(2)}× (target ≤ ${TARGET_RATIO}×): ${verdict}`,
+      );
+    }
+  }
 }
 
 try {

@@ -1,28 +1,40 @@
+import http from 'node:http';
+import https from 'node:https';
 import type { Config } from '../config/config';
 import type { Logger } from '../logging/logger';
+import type { McpConnector } from '../mcp/tool-client';
+import { redactedUrl } from '../mcp/transports';
 import { McpGateway } from '../mcp-gateway/mcp-gateway';
 import { toolPolicyOf } from '../mcp-gateway/tool-policy';
 import { mcpConnectorFor } from './mcp-client-factory';
+import { NodeStreamableHttpClientTransport } from './node-streamable-http-transport';
 
-type GatewayConfig = Pick<
-  Config,
-  | 'mcpUrl'
-  | 'mcpCommand'
-  | 'mcpAuthToken'
-  | 'mcpAllowedTools'
-  | 'mcpMaxSessionsPerUser'
-  | 'mcpSessionIdleMs'
-  | 'mcpUpstreamTimeoutMs'
->;
+type UpstreamConfig = Pick<Config, 'mcpUrl' | 'mcpCommand' | 'mcpAuthToken'>;
+
+type GatewayConfig = UpstreamConfig &
+  Pick<Config, 'mcpAllowedTools' | 'mcpMaxSessionsPerUser' | 'mcpSessionIdleMs' | 'mcpUpstreamTimeoutMs'>;
 
 /**
- * The `/mcp` gateway of a Node API process: the same upstream selection as the platform's
- * own client (MCP_URL with MCP_AUTH_TOKEN as its credential, else MCP_COMMAND spawned per
- * session, else the built-in server in process), and the limits from the configuration.
+ * The gateway's upstream: the same selection as the platform's own client (MCP_URL with
+ * MCP_AUTH_TOKEN as its credential, else MCP_COMMAND spawned per session, else the built-in
+ * server in process), except that an `http(s)` MCP_URL is reached with the lean `node:http`
+ * transport over keep-alive connections shared by all sessions: every relayed request pays
+ * for this hop, the platform's own client makes few calls.
  */
+export function gatewayUpstreamConnector(config: UpstreamConfig): McpConnector {
+  if (!config.mcpUrl || !/^https?:/i.test(config.mcpUrl)) return mcpConnectorFor(config);
+  const url = new URL(config.mcpUrl);
+  const agent = new (url.protocol === 'https:' ? https.Agent : http.Agent)({ keepAlive: true });
+  const headers: Record<string, string> = config.mcpAuthToken ? { authorization: `Bearer ${config.mcpAuthToken}` } : {};
+  const connector: McpConnector = async () => new NodeStreamableHttpClientTransport(url, { headers, agent });
+  connector.label = `MCP server ${redactedUrl(url)}`;
+  return connector;
+}
+
+/** The `/mcp` gateway of a Node API process, with the limits from the configuration. */
 export function createMcpGateway(config: GatewayConfig, logger: Logger): McpGateway {
   return new McpGateway({
-    connector: mcpConnectorFor(config),
+    connector: gatewayUpstreamConnector(config),
     policy: toolPolicyOf(config),
     logger,
     maxSessionsPerUser: config.mcpMaxSessionsPerUser,

@@ -9,7 +9,7 @@ import type { Logger } from '../../src/logging/logger';
 import type { McpConnector } from '../../src/mcp/tool-client';
 import { McpGateway } from '../../src/mcp-gateway/mcp-gateway';
 import { toolPolicyOf } from '../../src/mcp-gateway/tool-policy';
-import { mcpConnectorFor } from '../../src/node/mcp-client-factory';
+import { gatewayUpstreamConnector } from '../../src/node/mcp-gateway-factory';
 import { createNodeWebSockets } from '../../src/node/node-websockets';
 import { installWebSocketGlobal } from '../../src/node/websocket-global';
 import { registerMcpWebSocket } from '../../src/routes/mcp-websocket';
@@ -39,7 +39,7 @@ export class RecordingLogger implements Logger {
 }
 
 export interface GatewayServerOptions extends TestAppOptions {
-  /** The upstream; default: what the configuration selects (MCP_URL, MCP_COMMAND or the built-in server). */
+  /** The upstream; default: what the Node entry selects from the configuration (MCP_URL, MCP_COMMAND or the built-in server). */
   connector?: McpConnector;
 }
 
@@ -51,7 +51,7 @@ export async function startGatewayServer(options: GatewayServerOptions = {}) {
   const config = testConfig(options.env);
   const logger = (options.logger as RecordingLogger | undefined) ?? new RecordingLogger();
   const gateway = new McpGateway({
-    connector: options.connector ?? mcpConnectorFor(config),
+    connector: options.connector ?? gatewayUpstreamConnector(config),
     policy: toolPolicyOf(config),
     logger,
     maxSessionsPerUser: config.mcpMaxSessionsPerUser,

@@ -2,8 +2,9 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryNoteStore } from '../../src/mcp-server/in-memory-note-store';
 import { type RunningMcpServer, startMcpServer } from '../../src/node/mcp-server-process';
+import { freePort } from '../helpers/servers';
 import { disconnect, eventually, type GatewayServer, startGatewayServer } from './gateway-server';
-import { everythingStdioUpstream, isRunning, startRecordingHttpUpstream } from './upstreams';
+import { everythingStdioUpstream, isRunning, startEverythingHttp, startRecordingHttpUpstream } from './upstreams';
 
 type Session = Awaited<ReturnType<GatewayServer['registerUser']>>;
 const transports = ['http', 'websocket'] as const;
@@ -163,6 +164,40 @@ describe('gateway → @modelcontextprotocol/server-everything over stdio', () =>
       expect(isRunning(child?.pid)).toBe(true);
       await disconnect(client);
       await eventually(() => !isRunning(child?.pid), 5000);
+    });
+  }
+});
+
+describe('gateway → server-everything over HTTP (MCP_URL)', () => {
+  for (const mode of ['streamableHttp', 'sse'] as const) {
+    it(`${mode === 'sse' ? 'legacy HTTP+SSE (fallback after the 4xx to the first POST)' : 'Streamable HTTP with SSE answers'}: calls, errors and progress`, async () => {
+      const everything = await startEverythingHttp(mode, await freePort());
+      const gw = await startGatewayServer({ env: { MCP_URL: everything.url } });
+      try {
+        const user = await gw.registerUser();
+        for (const transport of transports) {
+          const client = await gw.connect(transport, user.accessToken);
+          expect(client.getServerVersion()?.name).toMatch(/everything/i);
+          expect(await client.callTool({ name: 'echo', arguments: { message: mode } })).toMatchObject({
+            content: [{ type: 'text', text: `Echo: ${mode}` }],
+          });
+          const bad = await client.callTool({ name: 'nope', arguments: {} }).catch((e: unknown) => e);
+          if (bad instanceof McpError) expect(bad.message).toMatch(/nope/);
+          else expect(bad).toMatchObject({ isError: true });
+          const progress: number[] = [];
+          await client.callTool(
+            { name: 'trigger-long-running-operation', arguments: { duration: 0.3, steps: 3 } },
+            undefined,
+            { onprogress: (p) => progress.push(p.progress) },
+          );
+          expect(progress.slice(0, 2)).toEqual([1, 2]);
+          await disconnect(client);
+        }
+        await eventually(() => gw.gateway.sessionCount === 0);
+      } finally {
+        await gw.close();
+        await everything.close();
+      }
     });
   }
 });

@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -97,4 +98,32 @@ export function isRunning(pid: number | null | undefined): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * server-everything in one of its HTTP modes (`streamableHttp`: SSE answers to POSTs;
+ * `sse`: the legacy HTTP+SSE transport) on a free port; resolves once it listens.
+ */
+export async function startEverythingHttp(mode: 'streamableHttp' | 'sse', port: number) {
+  const child: ChildProcess = spawn(process.execPath, [everythingEntry, mode], {
+    env: { PATH: process.env.PATH ?? '', PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (/running on port|listening on port/i.test(output)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`everything (${mode}) exited with ${code}: ${output}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}/${mode === 'sse' ? 'sse' : 'mcp'}`,
+    async close() {
+      if (child.exitCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill();
+      await exited;
+    },
+  };
 }
