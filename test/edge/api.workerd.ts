@@ -136,4 +136,36 @@ describe('the API on the Workers runtime', () => {
         `GET /profile ${profile.toFixed(1)} ms (JWT check, new postgres.js connection, one query)`,
     );
   });
+
+  it('prefers a Hyperdrive binding over DATABASE_URL', async () => {
+    const viaHyperdrive = await startEdgeWorker(
+      { JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/unreachable' },
+      // Miniflare wants a password in a Hyperdrive URL; the test server trusts any.
+      { HYPERDRIVE: database.url.replace('//postgres@', '//postgres:unused@') },
+    );
+    try {
+      const { register: registerThere, call: callThere } = edgeClient(viaHyperdrive.url);
+      const user = await registerThere();
+      const [row] = await sql`select count(*)::int as n from users where id = ${user.user.id}`;
+      expect(row?.n).toBe(1);
+      const health = (await (await callThere('GET', '/health')).json()) as { checks: { db: { status: string } } };
+      expect(health.checks.db.status).toBe('up');
+    } finally {
+      await viaHyperdrive.close();
+    }
+  });
+
+  it('answers 503 and names nothing to the client when JWT_SECRET or the database is missing', async () => {
+    const bare = await startEdgeWorker({ DATABASE_URL: database.url });
+    try {
+      const res = await fetch(`${bare.url}/health/live`);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({
+        error: { code: 'service_unavailable', message: 'The service is not configured' },
+      });
+      await expect.poll(() => bare.logs.join('\n')).toMatch(/JWT_SECRET is required/);
+    } finally {
+      await bare.close();
+    }
+  });
 });

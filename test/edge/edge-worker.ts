@@ -17,7 +17,11 @@ export interface EdgeWorker {
  * (workerd, through Miniflare) with the Durable Object binding of wrangler.toml and the given
  * string bindings (vars and secrets).
  */
-export async function startEdgeWorker(bindings: Record<string, string>): Promise<EdgeWorker> {
+export async function startEdgeWorker(
+  bindings: Record<string, string>,
+  /** Hyperdrive bindings (name → local connection string), as `localConnectionString` gives them. */
+  hyperdrives?: Record<string, string>,
+): Promise<EdgeWorker> {
   const scriptPath = inject('edgeBundle');
   const logs: string[] = [];
   const mf = new Miniflare({
@@ -26,6 +30,7 @@ export async function startEdgeWorker(bindings: Record<string, string>): Promise
     modules: [{ type: 'ESModule', path: 'worker.js', contents: readFileSync(scriptPath, 'utf8') }],
     ...wranglerCompatibility(),
     durableObjects: { CHANNEL_HUB: 'ChannelHub' },
+    hyperdrives,
     bindings: { NODE_ENV: 'production', LOG_LEVEL: 'warn', ...bindings },
     handleStructuredLogs: ({ level, message }: { level: string; message: string }) => {
       logs.push(message);
