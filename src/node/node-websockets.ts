@@ -15,6 +15,22 @@ import type { RealtimeTransport } from '../routes/realtime';
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
 const SEC_WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
+const TEXT_FRAME = { binary: false };
+
+/**
+ * A publish reaches every subscriber with the very same string, one after the other: keeping the
+ * last encoding spares `ws` a byte count and a UTF-8 encode per socket. Buffers are never
+ * mutated by a server-side send (no masking), so one can go to many sockets.
+ */
+let lastText: string | undefined;
+let lastBytes: Buffer = Buffer.alloc(0);
+function encodeOnce(text: string): Buffer {
+  if (text !== lastText) {
+    lastBytes = Buffer.from(text, 'utf8');
+    lastText = text;
+  }
+  return lastBytes;
+}
 
 export interface NodeWebSockets extends RealtimeTransport {
   /**
@@ -86,8 +102,8 @@ export function createNodeWebSockets(app: Hono<AppEnv>, logger?: Logger): NodeWe
       const raw = ws.raw as WebSocket;
       raw.on('pong', onPong);
       return {
-        // Straight to `ws`: one fan-out calls this once per subscriber.
-        send: (text) => raw.send(text),
+        // Straight to `ws`, as UTF-8 encoded once per fan-out rather than once per subscriber.
+        send: (text) => raw.send(encodeOnce(text), TEXT_FRAME),
         ping: () => raw.ping(),
         terminate: () => raw.terminate(),
         bufferedAmount: () => raw.bufferedAmount,
