@@ -23,6 +23,8 @@ interface IsolateParts {
   databaseUrl: string;
   logger: Logger;
   mcp: McpToolClient;
+  /** Pure Web Crypto; its cache of verified tokens pays off across the isolate's requests. */
+  accessTokens: AccessTokens;
 }
 
 export interface EdgeRequestDeps {
@@ -52,6 +54,13 @@ function isolateParts(env: EdgeEnv): IsolateParts {
     databaseUrl,
     logger,
     mcp: restrictTools(createPerCallMcpClient(edgeMcpConnector(config), logger), toolPolicyOf(config)),
+    accessTokens: new AccessTokens({
+      secret: config.jwtSecret,
+      issuer: config.jwtIssuer,
+      audience: config.jwtAudience,
+      ttlSeconds: config.accessTtlSeconds,
+      clock: systemClock,
+    }),
   };
   isolates.set(env, parts);
   return parts;
@@ -63,7 +72,7 @@ function isolateParts(env: EdgeEnv): IsolateParts {
  * I/O objects from another. Throws ConfigError for missing or bad bindings.
  */
 export function createEdgeDeps(env: EdgeEnv): EdgeRequestDeps {
-  const { config, databaseUrl, logger, mcp } = isolateParts(env);
+  const { config, databaseUrl, logger, mcp, accessTokens } = isolateParts(env);
   const clock = systemClock;
   const database = openEdgeDatabase(databaseUrl);
   const { db } = database;
@@ -73,13 +82,7 @@ export function createEdgeDeps(env: EdgeEnv): EdgeRequestDeps {
     clock,
     logger,
     passwords: new PasswordHasher(config.bcryptCost),
-    accessTokens: new AccessTokens({
-      secret: config.jwtSecret,
-      issuer: config.jwtIssuer,
-      audience: config.jwtAudience,
-      ttlSeconds: config.accessTtlSeconds,
-      clock,
-    }),
+    accessTokens,
     refreshTokens: new RefreshTokenStore(db, clock, config.refreshTtlSeconds),
     // Postgres is the shared store: every isolate and the Node API count the same failures.
     loginGuard: new PostgresLoginGuard(db, clock),
