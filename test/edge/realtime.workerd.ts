@@ -127,6 +127,19 @@ describe('/ws on the edge (ChannelHub Durable Object)', () => {
     });
   });
 
+  it('rate-limits a flooding connection with one error per burst, keeping it open', async () => {
+    const user = await client.register();
+    const socket = await connect(user);
+    for (let i = 0; i < 300; i++) socket.send({ event: 'ping', channel: '' });
+    const limited = await socket.next((f) => f.event === 'error');
+    expect(limited.payload).toMatchObject({ code: 'rate_limited' });
+    expect(socket.frames.filter((f) => f.payload.code === 'rate_limited')).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 300));
+    const from = socket.frames.length;
+    socket.send({ event: 'ping', channel: '' });
+    await socket.next((f) => f.event === 'pong', 5000, from);
+  });
+
   it('forwards signed workflow events to the owner of the run only (admins see all)', async () => {
     const [owner, other, admin] = [await client.register(), await client.register(), await promotedAdmin()];
     const o = await connect(owner);
