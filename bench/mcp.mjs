@@ -15,7 +15,7 @@
  * Prints a markdown table for bench/RESULTS.md. Everything it starts is stopped at the end.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,15 +109,26 @@ async function connectClient(target) {
   return client;
 }
 
+/** utime + stime of a process in ms, from /proc; 0 where /proc is not available. */
+function cpuMs(pid) {
+  if (!pid || !existsSync(`/proc/${pid}/stat`)) return 0;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+const newRun = () => ({ latencies: [], failures: 0, seconds: 0, cpu: { upstream: 0, api: 0 } });
+
 /** Opens `clients` SDK sessions to a target (initialize done), reused for every slice. */
 async function openSessions(target, clients) {
   return Promise.all(Array.from({ length: clients }, () => connectClient(target)));
 }
 
 /** Every session calls the workload tool in a closed loop for `seconds`; each call's latency (ms) is appended to `into`. */
-async function slice(sessions, seconds, into, workload) {
+async function slice(sessions, seconds, into, workload, pids) {
   const end = performance.now() + seconds * 1000;
   const started = performance.now();
+  const upstreamBefore = cpuMs(pids.upstream);
+  const apiBefore = cpuMs(pids.api);
   await Promise.all(
     sessions.map(async (client, index) => {
       let n = 0;
@@ -134,6 +145,8 @@ async function slice(sessions, seconds, into, workload) {
     }),
   );
   into.seconds += (performance.now() - started) / 1000;
+  into.cpu.upstream += cpuMs(pids.upstream) - upstreamBefore;
+  into.cpu.api += cpuMs(pids.api) - apiBefore;
 }
 
 /**
@@ -143,20 +156,20 @@ async function slice(sessions, seconds, into, workload) {
 async function compare(pair, clients, workload) {
   const direct = await openSessions(pair.direct, clients);
   const gateway = await openSessions(pair.gateway, clients);
-  const warm = { latencies: [], failures: 0, seconds: 0 };
-  await slice(direct, WARMUP_S / 2, warm, workload);
-  await slice(gateway, WARMUP_S / 2, warm, workload);
-  const d = { latencies: [], failures: 0, seconds: 0 };
-  const g = { latencies: [], failures: 0, seconds: 0 };
+  const warm = newRun();
+  await slice(direct, WARMUP_S / 2, warm, workload, pair.pids);
+  await slice(gateway, WARMUP_S / 2, warm, workload, pair.pids);
+  const d = newRun();
+  const g = newRun();
   const slices = Math.max(1, Math.round(DURATION_S / SLICE_S));
   for (let i = 0; i < slices; i++) {
     // Alternate which side goes first, so neither always follows the other.
     if (i % 2 === 0) {
-      await slice(direct, SLICE_S, d, workload);
-      await slice(gateway, SLICE_S, g, workload);
+      await slice(direct, SLICE_S, d, workload, pair.pids);
+      await slice(gateway, SLICE_S, g, workload, pair.pids);
     } else {
-      await slice(gateway, SLICE_S, g, workload);
-      await slice(direct, SLICE_S, d, workload);
+      await slice(gateway, SLICE_S, g, workload, pair.pids);
+      await slice(direct, SLICE_S, d, workload, pair.pids);
     }
   }
   await Promise.all([...direct, ...gateway].map((client) => terminate(client)));
@@ -181,13 +194,15 @@ function summarize(run) {
     rps: latencies.length / run.seconds,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
+    upstreamCpuMs: run.cpu.upstream / Math.max(1, latencies.length),
+    apiCpuMs: run.cpu.api / Math.max(1, latencies.length),
   };
 }
 
 async function main() {
   dataDir = mkdtempSync(join(tmpdir(), 'bench-mcp-'));
   const upstreamPort = await freePort();
-  await startProcess(
+  const upstream = await startProcess(
     'src/node/mcp-server.ts',
     { MCP_SERVER_PORT: String(upstreamPort), MCP_SERVER_HOST: '127.0.0.1' },
     `http://127.0.0.1:${upstreamPort}/health`,
@@ -200,7 +215,7 @@ async function main() {
   const startApi = async (mcpUrl) => {
     const port = await freePort();
     const dir = mkdtempSync(join(dataDir, 'api-'));
-    await startProcess(
+    const child = await startProcess(
       'src/node/server.ts',
       {
         BACKEND_PORT: String(port),
@@ -214,10 +229,12 @@ async function main() {
       },
       `http://127.0.0.1:${port}/health/live`,
     );
-    return port;
+    return { port, pid: child.pid };
   };
-  const httpApiPort = await startApi(upstreamHttp);
-  const wsApiPort = await startApi(upstreamWs);
+  const httpApi = await startApi(upstreamHttp);
+  const wsApi = await startApi(upstreamWs);
+  const httpApiPort = httpApi.port;
+  const wsApiPort = wsApi.port;
   const username = `bench_${Date.now()}`;
   const registered = await fetch(`http://127.0.0.1:${httpApiPort}/auth/register`, {
     method: 'POST',
@@ -231,6 +248,7 @@ async function main() {
   const pairs = [
     {
       label: 'Streamable HTTP',
+      pids: { upstream: upstream.pid, api: httpApi.pid },
       direct: { transport: () => new StreamableHTTPClientTransport(new URL(upstreamHttp)) },
       gateway: {
         transport: () =>
@@ -241,6 +259,7 @@ async function main() {
     },
     {
       label: 'WebSocket',
+      pids: { upstream: upstream.pid, api: wsApi.pid },
       direct: { transport: () => new WebSocketClientTransport(new URL(upstreamWs)) },
       gateway: {
         transport: () =>
@@ -275,11 +294,11 @@ async function main() {
   const lines = [
     `Node ${process.version}, ${cpus().length} CPU (${cpus()[0]?.model.trim() ?? 'unknown'}); the gateway reaches the upstream over the same transport as the client; LOG_LEVEL=${LOG_LEVEL}; ${DURATION_S} s per target in alternating ${SLICE_S} s slices, calls in a closed loop.`,
     '',
-    '| tool | client transport | clients | direct calls/s | direct p50 / p99 ms | gateway calls/s | gateway p50 / p99 ms | added p50 ms | p50 gateway ÷ direct | failures |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| tool | client transport | clients | direct calls/s | direct p50 / p99 ms | gateway calls/s | gateway p50 / p99 ms | added p50 ms | p50 gateway ÷ direct | upstream CPU/call | gateway CPU/call | failures |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.workload} | ${r.label} | ${r.clients} | ${r.direct.rps.toFixed(0)} | ${ms(r.direct.p50)} / ${ms(r.direct.p99)} | ${r.gateway.rps.toFixed(0)} | ${ms(r.gateway.p50)} / ${ms(r.gateway.p99)} | ${ms(r.gateway.p50 - r.direct.p50)} | ${r.ratio.toFixed(2)}× | ${r.direct.failures + r.gateway.failures} |`,
+        `| ${r.workload} | ${r.label} | ${r.clients} | ${r.direct.rps.toFixed(0)} | ${ms(r.direct.p50)} / ${ms(r.direct.p99)} | ${r.gateway.rps.toFixed(0)} | ${ms(r.gateway.p50)} / ${ms(r.gateway.p99)} | ${ms(r.gateway.p50 - r.direct.p50)} | ${r.ratio.toFixed(2)}× | ${ms(r.direct.upstreamCpuMs)} ms | ${ms(r.gateway.apiCpuMs)} ms | ${r.direct.failures + r.gateway.failures} |`,
     ),
   ];
   console.log(lines.join('\n'));
