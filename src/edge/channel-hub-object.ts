@@ -1,11 +1,13 @@
 import type { WebSocket as CfWebSocket, DurableObjectState, WebSocketPair } from '@cloudflare/workers-types/index.ts';
 import { loadConfig } from '../config/config';
+import type { Logger } from '../logging/logger';
 import type { RealtimeUser } from '../realtime/channel-acl';
 import { InMemoryChannelHub } from '../realtime/in-memory-channel-hub';
 import { ProtocolError, parseMessage } from '../realtime/protocol';
 import { RealtimeGateway } from '../realtime/realtime-gateway';
 import type { RealtimeStats } from '../realtime/realtime-stats';
 import { CLOSE_PING_TIMEOUT, type RealtimeLimits, RealtimeSession } from '../realtime/session';
+import { createConsoleLogger } from './console-logger';
 import { CONNECT_PATH, EVENT_ID_HEADER, PUBLISH_PATH, USER_HEADER } from './durable-object-channel-hub';
 import { type EdgeEnv, stringBindings } from './edge-env';
 import { REPLAY_WINDOW_SECONDS } from './event-signature';
@@ -42,6 +44,7 @@ export class ChannelHubObject {
   private readonly limits: RealtimeLimits;
   private readonly stats: RealtimeStats;
   private readonly pingIntervalMs: number;
+  private readonly logger: Logger;
   private readonly connections = new Map<CfWebSocket, Connection>();
   /** Signed event batches seen in the replay window (in memory: a wake-up forgets them). */
   private readonly seenEvents = new Map<string, number>();
@@ -51,6 +54,7 @@ export class ChannelHubObject {
     env: EdgeEnv,
   ) {
     const config = loadConfig(stringBindings(env));
+    this.logger = createConsoleLogger(config.logLevel, { runtime: 'edge', component: 'channel-hub' });
     // The gateway computes the limits exactly as Node does; its timer-driven session set is not used here.
     const gateway = new RealtimeGateway({
       hub: this.hub,
@@ -62,7 +66,7 @@ export class ChannelHubObject {
     this.pingIntervalMs = gateway.pingIntervalMs;
     for (const ws of ctx.getWebSockets()) this.restore(ws);
     if (this.connections.size > 0) {
-      console.log(JSON.stringify({ level: 'info', msg: 'channel hub woke up', sockets: this.connections.size }));
+      this.logger.info({ sockets: this.connections.size }, 'channel hub woke up');
     }
   }
 
@@ -159,7 +163,7 @@ export class ChannelHubObject {
         limits: this.limits,
         stats: this.stats,
         now: Date.now,
-        onError: (error) => console.warn(JSON.stringify({ level: 'warn', msg: 'realtime error', err: String(error) })),
+        onError: (error) => this.logger.warn({ err: { message: String(error) } }, 'realtime error'),
         onEnd: () => {
           this.connections.delete(ws);
           this.stats.connections = this.connections.size;

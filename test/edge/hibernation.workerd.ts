@@ -13,6 +13,8 @@ beforeAll(async () => {
     JWT_SECRET: TEST_JWT_SECRET,
     DATABASE_URL: database.url,
     WS_PING_INTERVAL_MS: '600000',
+    // The object logs its wake-up at info level.
+    LOG_LEVEL: 'info',
   });
 });
 
