@@ -198,6 +198,20 @@ export class McpRelay {
     await client.start();
   }
 
+  /**
+   * Answers every request still waiting with an error, before the client side goes away by
+   * the client's own doing (an HTTP DELETE): afterwards there would be nowhere to answer them,
+   * and their HTTP requests would hang.
+   */
+  async answerPending(message: string): Promise<void> {
+    const answers: Promise<void>[] = [];
+    for (const [id, pending] of [...this.pending]) {
+      this.finish(id, pending, 'cancelled');
+      answers.push(this.toClient(rpcError(id, RpcErrorCode.ConnectionClosed, message)));
+    }
+    await Promise.all(answers);
+  }
+
   /** Ends the session on both sides (idempotent); resolves once the upstream session is closed. */
   close(reason: RelayCloseReason): Promise<void> {
     this.closing ??= this.shutDown(reason);

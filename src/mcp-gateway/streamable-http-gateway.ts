@@ -65,6 +65,7 @@ export class StreamableHttpGateway {
       const held = this.sessions.get(sessionId);
       // Someone else's session is reported exactly like a missing one.
       if (!held || held.userId !== userId) throw new McpHttpRequestError(404, 'MCP session not found');
+      if (request.method === 'DELETE') await held.session.relay.answerPending('The client ended the session');
       return held.transport.handleRequest(request);
     }
     if (request.method !== 'POST') {

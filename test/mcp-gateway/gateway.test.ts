@@ -178,6 +178,19 @@ describe('MCP gateway → built-in server', () => {
     });
   });
 
+  it('answers a request still in flight when the client ends its HTTP session', async () => {
+    const client = await gw.connect('http', alice.accessToken);
+    const sleeping = client.callTool({ name: 'sleep', arguments: { ms: 400 } }).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = Date.now();
+    await (client.transport as { terminateSession(): Promise<void> }).terminateSession();
+    const outcome = await sleeping;
+    expect(outcome).toBeInstanceOf(McpError);
+    expect((outcome as McpError).message).toMatch(/ended the session/);
+    expect(Date.now() - started).toBeLessThan(300);
+    await client.close();
+  });
+
   describe('stateless requests (no Mcp-Session-Id)', () => {
     it('serves a lone tools/call with a JSON answer and leaves no session behind', async () => {
       const before = upstream.live;
