@@ -183,7 +183,7 @@ describe('MCP gateway → built-in server', () => {
     const sleeping = client.callTool({ name: 'sleep', arguments: { ms: 400 } }).catch((e: unknown) => e);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const started = Date.now();
-    await (client.transport as { terminateSession(): Promise<void> }).terminateSession();
+    await (client.transport as { terminateSession?: () => Promise<void> } | undefined)?.terminateSession?.();
     const outcome = await sleeping;
     expect(outcome).toBeInstanceOf(McpError);
     expect((outcome as McpError).message).toMatch(/ended the session/);
