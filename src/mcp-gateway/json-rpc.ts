@@ -16,6 +16,8 @@ export const RpcErrorCode = {
   ConnectionClosed: -32000,
   /** MCP: no answer in time. */
   RequestTimeout: -32001,
+  /** LSP's code for a request its sender cancelled (JSON-RPC has none). */
+  RequestCancelled: -32800,
 } as const;
 
 export function rpcError(id: RequestId, code: number, message: string): JSONRPCMessage {

@@ -46,6 +46,7 @@ export interface OpenSessionRequest {
   /** Stateless requests: the gateway initializes the upstream session itself. */
   handshake?: boolean;
   relatesMessages?: boolean;
+  answersCancelledRequests?: boolean;
   /** How to close the client side when the session ends for another reason than the client leaving. */
   closeClient?(reason: RelayCloseReason): Promise<void>;
   onClose?(reason: RelayCloseReason): void;
@@ -152,6 +153,7 @@ export class McpGateway {
       startTimeoutMs: this.options.connectTimeoutMs,
       handshake: request.handshake,
       relatesMessages: request.relatesMessages,
+      answersCancelledRequests: request.answersCancelledRequests,
       closeClient: request.closeClient,
       onActivity: () => {
         session.lastActiveMs = this.now();

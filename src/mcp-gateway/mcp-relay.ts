@@ -39,6 +39,12 @@ export interface McpRelayOptions {
    * else to the one request in flight when there is exactly one (else to the GET stream).
    */
   relatesMessages?: boolean;
+  /**
+   * Answer a request the client cancels with an error. MCP says not to answer cancelled
+   * requests, but over Streamable HTTP with JSON answers the request's POST stays open until
+   * it gets one (the SDK client ignores answers to requests it cancelled).
+   */
+  answersCancelledRequests?: boolean;
   onToolCall?(call: { tool: string; outcome: ToolCallOutcome; durationMs: number }): void;
   /** Any message either way (the session is not idle). */
   onActivity?(): void;
@@ -235,7 +241,12 @@ export class McpRelay {
       const requestId = isRecord(message.params) ? message.params.requestId : undefined;
       const cancelled = typeof requestId === 'string' || typeof requestId === 'number' ? requestId : undefined;
       const pending = cancelled === undefined ? undefined : this.pending.get(cancelled);
-      if (pending) this.finish(cancelled as RequestId, pending, 'cancelled');
+      if (pending) {
+        this.finish(cancelled as RequestId, pending, 'cancelled');
+        if (this.options.answersCancelledRequests) {
+          void this.toClient(rpcError(cancelled as RequestId, RpcErrorCode.RequestCancelled, 'Request cancelled'));
+        }
+      }
     }
     void this.toUpstream(message);
   }

@@ -125,6 +125,7 @@ export class StreamableHttpGateway {
       client: transport,
       kind: 'streamable-http',
       relatesMessages: false,
+      answersCancelledRequests: true,
       onClose: () => {
         if (transport.sessionId) this.sessions.delete(transport.sessionId);
       },
@@ -137,7 +138,13 @@ export class StreamableHttpGateway {
 
   private async serveStateless(request: Request, body: unknown, handshake: boolean, userId: string): Promise<Response> {
     const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true });
-    const session = await this.gateway.open({ userId, client: transport, kind: 'stateless', handshake });
+    const session = await this.gateway.open({
+      userId,
+      client: transport,
+      kind: 'stateless',
+      handshake,
+      answersCancelledRequests: true,
+    });
     try {
       // With JSON responses this resolves once every request in the body is answered.
       return await transport.handleRequest(request, { parsedBody: body });

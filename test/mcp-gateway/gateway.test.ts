@@ -191,6 +191,41 @@ describe('MCP gateway → built-in server', () => {
     await client.close();
   });
 
+  it('ends the HTTP request of a call the client cancels', async () => {
+    const client = await gw.connect('http', alice.accessToken);
+    const sessionId = (client.transport as { sessionId?: string }).sessionId as string;
+    const headers = {
+      authorization: `Bearer ${alice.accessToken}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-session-id': sessionId,
+      'mcp-protocol-version': '2025-06-18',
+    };
+    const call = fetch(gw.httpUrl, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 'slow',
+        method: 'tools/call',
+        params: { name: 'sleep', arguments: { ms: 3000 } },
+      }),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    const cancel = await fetch(gw.httpUrl, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'slow' } }),
+    });
+    expect(cancel.status).toBe(202);
+    const answer = await call;
+    expect(await answer.json()).toMatchObject({ id: 'slow', error: { code: -32800 } });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(gw.logger.toolCalls()).toContainEqual(expect.objectContaining({ tool: 'sleep', outcome: 'cancelled' }));
+    await disconnect(client);
+  });
+
   describe('stateless requests (no Mcp-Session-Id)', () => {
     it('serves a lone tools/call with a JSON answer and leaves no session behind', async () => {
       const before = upstream.live;
