@@ -18,7 +18,7 @@ import {
 import type { ToolPolicy } from './tool-policy';
 
 /** Why a relayed session ended. */
-export type RelayCloseReason = 'client_closed' | 'upstream_closed' | 'idle' | 'shutdown' | 'done';
+export type RelayCloseReason = 'client_closed' | 'upstream_closed' | 'idle' | 'token_expired' | 'shutdown' | 'done';
 
 export interface McpRelayOptions {
   /** The client-facing side: a server transport (Streamable HTTP, WebSocket). */
@@ -82,6 +82,7 @@ const CLOSE_MESSAGES: Record<RelayCloseReason, string> = {
   client_closed: 'The client closed the session',
   upstream_closed: 'The MCP server closed the session',
   idle: 'The MCP session expired after being idle',
+  token_expired: 'The access token the session was opened with has expired',
   shutdown: 'The gateway is shutting down',
   done: 'The MCP session has ended',
 };

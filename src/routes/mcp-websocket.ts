@@ -1,6 +1,7 @@
 import type { Context, Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { WSEvents } from 'hono/ws';
+import { decodeJwt } from 'jose';
 import type { AppEnv } from '../deps';
 import { ServiceUnavailableError } from '../errors/service-unavailable-error';
 import { UpgradeRequiredError } from '../errors/upgrade-required-error';
@@ -8,14 +9,17 @@ import { McpSessionLimitError } from '../mcp-gateway/mcp-gateway';
 import type { RelayCloseReason } from '../mcp-gateway/mcp-relay';
 import { WebSocketSessionTransport } from '../mcp-gateway/websocket-session-transport';
 import { authenticate, bearerToken } from '../middleware/auth';
+import { CLOSE_TOKEN_EXPIRED } from '../realtime/session';
 import { mcpGatewayHttpError } from './mcp';
 import type { RealtimeTransport } from './realtime';
 
-/** Close codes: 1008 policy (session cap), 1011 upstream closed, 1013 try again later (upstream unreachable), 1001 going away. */
+/** Close codes: 1008 policy (session cap), 1011 upstream closed, 1013 try again later (upstream unreachable), 1001 going away, 4401 token expired. */
 const CLOSE_FOR_REASON: Record<RelayCloseReason, [number, string]> = {
   client_closed: [1000, 'MCP session closed'],
   done: [1000, 'MCP session closed'],
   idle: [1000, 'MCP session idle for too long'],
+  // As on /ws: reconnect with a fresh token.
+  token_expired: [CLOSE_TOKEN_EXPIRED, 'access token expired'],
   upstream_closed: [1011, 'The MCP server closed the session'],
   shutdown: [1001, 'Server shutting down'],
 };
@@ -42,8 +46,11 @@ const authorizeMcpUpgrade = createMiddleware<AppEnv>(async (c, next) => {
 /** Built synchronously (see routes/realtime.ts): frames that arrive early wait in the transport. */
 function mcpSocketEvents(c: Context<AppEnv>): WSEvents {
   const gateway = c.var.deps.mcpGateway;
+  const { clock } = c.var.deps;
   const userId = c.var.user.id;
+  const expiresAtMs = tokenExpiryMs(bearerToken(c.req.header('authorization')) ?? c.req.query('token'));
   let transport: WebSocketSessionTransport | undefined;
+  let expiry: ReturnType<typeof setTimeout> | undefined;
   return {
     onOpen(_event, ws) {
       if (!gateway) return;
@@ -58,6 +65,12 @@ function mcpSocketEvents(c: Context<AppEnv>): WSEvents {
           client: socket,
           kind: 'websocket',
           closeClient: async (reason) => socket.closeWith(...CLOSE_FOR_REASON[reason]),
+          onClose: () => clearTimeout(expiry),
+        })
+        .then((session) => {
+          // The token was checked once, at the upgrade: the session ends when it expires.
+          if (expiresAtMs === undefined || session.relay.closed) return;
+          expiry = setTimeout(() => void session.close('token_expired'), Math.max(0, expiresAtMs - clock().getTime()));
         })
         .catch((error: unknown) => {
           // Another connection of the same user won the last slot between the upgrade and now.
@@ -75,6 +88,16 @@ function mcpSocketEvents(c: Context<AppEnv>): WSEvents {
       transport?.socketClosed();
     },
   };
+}
+
+/** `exp` of a token `authenticate` already verified, in ms; undefined if it has none. */
+function tokenExpiryMs(token: string | undefined): number | undefined {
+  try {
+    const exp = token ? decodeJwt(token).exp : undefined;
+    return typeof exp === 'number' ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { InMemoryNoteStore } from '../../src/mcp-server/in-memory-note-store';
 import {
   disconnect,
@@ -139,5 +140,26 @@ describe('MCP_GATEWAY_MODE=stateless', () => {
     });
     expect(get.status).toBe(405);
     await client.close();
+  });
+});
+
+describe('WebSocket sessions and token expiry (JWT_ACCESS_TTL=2)', () => {
+  let gw: GatewayServer;
+  beforeAll(async () => {
+    gw = await startGatewayServer({ env: { JWT_ACCESS_TTL: '2' } });
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it('closes a WebSocket session with 4401 when the token it was opened with expires', async () => {
+    const { accessToken } = await gw.registerUser();
+    const ws = new WebSocket(gw.wsUrl(accessToken), 'mcp');
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    expect(await closed).toEqual({ code: 4401, reason: 'access token expired' });
+    await eventually(() => gw.gateway.sessionCount === 0);
   });
 });
