@@ -38,6 +38,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  */
 export class RedisChannelHub implements ChannelHub {
   readonly instanceId = crypto.randomUUID();
+  /** Every envelope this instance publishes starts so: its own echoes are skipped unparsed. */
+  private readonly ownEnvelopePrefix = `{"i":${JSON.stringify(this.instanceId)},`;
   readonly stats = { published: 0, publishFailures: 0, received: 0, echoesSkipped: 0 };
   private readonly local = new InMemoryChannelHub();
   private readonly prefix: string;
@@ -61,7 +63,7 @@ export class RedisChannelHub implements ChannelHub {
   async publish(message: ChannelMessage): Promise<void> {
     if (this.closed) return;
     this.local.deliver(message);
-    const envelope = `{"i":${JSON.stringify(this.instanceId)},"m":${encodeMessage(message)}}`;
+    const envelope = `${this.ownEnvelopePrefix}"m":${encodeMessage(message)}}`;
     try {
       await this.publisher.publish(this.prefix + message.channel, envelope);
       this.stats.published++;
@@ -147,6 +149,10 @@ export class RedisChannelHub implements ChannelHub {
 
   private receive(redisChannel: string, text: string): void {
     if (!redisChannel.startsWith(this.prefix)) return;
+    if (text.startsWith(this.ownEnvelopePrefix)) {
+      this.stats.echoesSkipped++;
+      return;
+    }
     const channel = redisChannel.slice(this.prefix.length);
     let envelope: Envelope;
     try {
