@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort } from './helpers/servers';
+import { freePort, type RunningServer, startRedis } from './helpers/servers';
 import { type SpawnedNode, spawnEntry, waitForHttp } from './helpers/spawn-node';
 import { TEST_JWT_SECRET } from './helpers/test-app';
 
@@ -8,19 +8,22 @@ import { TEST_JWT_SECRET } from './helpers/test-app';
 describe('node server process', () => {
   let server: SpawnedNode;
   let base: string;
+  // Its own Redis: this file blocks 127.0.0.1 in the login guard, which must not leak into other files' servers.
+  let redis: RunningServer;
 
   beforeAll(async () => {
     const name = `srv_${crypto.randomUUID().replaceAll('-', '')}`;
     const admin = postgres(inject('postgresUrl'), { max: 1, onnotice: () => {} });
     await admin.unsafe(`create database ${name}`);
     await admin.end();
+    redis = await startRedis();
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     server = spawnEntry('src/node/server.ts', {
       BACKEND_PORT: String(port),
       HOST: '127.0.0.1',
       DATABASE_URL: inject('postgresUrl').replace(/\/postgres$/, `/${name}`),
-      REDIS_URL: inject('redisUrl'),
+      REDIS_URL: redis.url,
       JWT_SECRET: TEST_JWT_SECRET,
       NODE_ENV: 'production',
       ADMIN_USERNAME: 'root_admin',
@@ -31,8 +34,9 @@ describe('node server process', () => {
     await waitForHttp(`${base}/health/live`);
   }, 60_000);
 
-  afterAll(() => {
+  afterAll(async () => {
     if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    await redis?.stop();
   });
 
   const post = (path: string, body: unknown) =>
