@@ -21,8 +21,8 @@ interface HttpSession {
 
 export type McpHttpMode = 'sessions' | 'stateless';
 
-function jsonRpcErrorResponse(status: number, code: number, message: string): Response {
-  return Response.json({ jsonrpc: '2.0', error: { code, message }, id: null }, { status });
+function jsonRpcErrorResponse(status: number, code: number, message: string, headers?: HeadersInit): Response {
+  return Response.json({ jsonrpc: '2.0', error: { code, message }, id: null }, { status, headers });
 }
 
 /**
@@ -70,20 +70,12 @@ export class StreamableHttpGateway {
     }
     if (request.method !== 'POST') {
       if (this.mode === 'stateless') {
-        return new Response(
-          JSON.stringify({
-            jsonrpc: '2.0',
-            error: { code: -32000, message: 'Method not allowed: stateless gateway' },
-            id: null,
-          }),
-          { status: 405, headers: { 'content-type': 'application/json', allow: 'POST' } },
-        );
+        return jsonRpcErrorResponse(405, -32000, 'Method not allowed: stateless gateway', { allow: 'POST' });
       }
       throw new McpHttpRequestError(400, 'Mcp-Session-Id header is required');
     }
     const contentType = request.headers.get('content-type') ?? '';
     // The SDK transport answers a wrong media type (415) or Accept header (406) its usual way.
-    // Let the SDK transport answer a wrong media type (415) or Accept (406) its usual way.
     if (!/^application\/json\b/i.test(contentType)) {
       return new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true }).handleRequest(request);
     }
