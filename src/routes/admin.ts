@@ -1,12 +1,13 @@
-import { count, desc, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { newestFirstPage } from '../db/newest-first-page';
 import { users } from '../db/schema';
 import type { AppEnv } from '../deps';
 import { ConflictError } from '../errors/conflict-error';
 import { NotFoundError } from '../errors/not-found-error';
 import { idParam } from '../http/id-param';
-import { offsetOf, paginationQuery } from '../http/pagination';
+import { paginationQuery } from '../http/pagination';
 import { validate } from '../http/validate';
 import { requireAuth, requireRole } from '../middleware/auth';
 import { adminDocs } from '../openapi/route-docs';
@@ -20,11 +21,7 @@ export const adminRoutes = new Hono<AppEnv>()
   .get('/users', adminDocs.listUsers, validate('query', paginationQuery), async (c) => {
     const { db } = c.var.deps;
     const page = c.req.valid('query');
-    const [rows, [total]] = await Promise.all([
-      db.select().from(users).orderBy(desc(users.createdAt), desc(users.id)).limit(page.limit).offset(offsetOf(page)),
-      db.select({ value: count() }).from(users),
-    ]);
-    return c.json({ items: rows.map(toPublicUser), page: page.page, limit: page.limit, total: total?.value ?? 0 });
+    return c.json(await newestFirstPage(db, users, undefined, page, toPublicUser));
   })
   .patch('/users/:id', adminDocs.setRole, validate('param', idParam), validate('json', roleBody), async (c) => {
     const { db, clock } = c.var.deps;

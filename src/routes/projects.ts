@@ -1,11 +1,12 @@
-import { count, desc } from 'drizzle-orm';
+
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { newestFirstPage } from '../db/newest-first-page';
 import { type Project, projects } from '../db/schema';
 import type { AppEnv } from '../deps';
 import { NotFoundError } from '../errors/not-found-error';
 import { idParam } from '../http/id-param';
-import { offsetOf, paginationQuery } from '../http/pagination';
+import { paginationQuery } from '../http/pagination';
 import { validate } from '../http/validate';
 import { requireAuth } from '../middleware/auth';
 import { projectDocs } from '../openapi/route-docs';
@@ -42,18 +43,7 @@ export const projectRoutes = new Hono<AppEnv>()
   .get('/', projectDocs.list, validate('query', paginationQuery), async (c) => {
     const { db } = c.var.deps;
     const page = c.req.valid('query');
-    const where = visibleProjects(c.var.user);
-    const [rows, [total]] = await Promise.all([
-      db
-        .select()
-        .from(projects)
-        .where(where)
-        .orderBy(desc(projects.createdAt), desc(projects.id))
-        .limit(page.limit)
-        .offset(offsetOf(page)),
-      db.select({ value: count() }).from(projects).where(where),
-    ]);
-    return c.json({ items: rows.map(toProjectJson), page: page.page, limit: page.limit, total: total?.value ?? 0 });
+    return c.json(await newestFirstPage(db, projects, visibleProjects(c.var.user), page, toProjectJson));
   })
   .get('/:id', projectDocs.get, validate('param', idParam), async (c) => {
     const [project] = await c.var.deps.db

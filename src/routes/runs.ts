@@ -1,14 +1,15 @@
-import { and, count, desc, eq, inArray } from 'drizzle-orm';
+import { and, count, eq, inArray } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { isForeignKeyViolation } from '../db/foreign-key-violation';
+import { newestFirstPage } from '../db/newest-first-page';
 import { type RunStatus, runStatus, type WorkflowRun, workflowQueue, workflows } from '../db/schema';
 import type { AppEnv } from '../deps';
 import { ConflictError } from '../errors/conflict-error';
 import { NotFoundError } from '../errors/not-found-error';
 import { ValidationError } from '../errors/validation-error';
 import { idParam } from '../http/id-param';
-import { offsetOf, paginationQuery } from '../http/pagination';
+import { paginationQuery } from '../http/pagination';
 import { validate } from '../http/validate';
 import { requireAuth } from '../middleware/auth';
 import { runDocs } from '../openapi/route-docs';
@@ -57,30 +58,17 @@ export const runRoutes = new Hono<AppEnv>()
     const query = c.req.valid('query');
     const visible = visibleRuns(c.var.user);
     const where = and(visible, query.status ? eq(workflowQueue.status, query.status) : undefined);
-    const [byStatus, rows, [total]] = await Promise.all([
+    const [byStatus, page] = await Promise.all([
       db
         .select({ status: workflowQueue.status, value: count() })
         .from(workflowQueue)
         .where(visible)
         .groupBy(workflowQueue.status),
-      db
-        .select()
-        .from(workflowQueue)
-        .where(where)
-        .orderBy(desc(workflowQueue.createdAt), desc(workflowQueue.id))
-        .limit(query.limit)
-        .offset(offsetOf(query)),
-      db.select({ value: count() }).from(workflowQueue).where(where),
+      newestFirstPage(db, workflowQueue, where, query, toRunSummaryJson),
     ]);
     const counts = emptyCounts();
     for (const row of byStatus) counts[row.status] = row.value;
-    return c.json({
-      counts,
-      items: rows.map(toRunSummaryJson),
-      page: query.page,
-      limit: query.limit,
-      total: total?.value ?? 0,
-    });
+    return c.json({ counts, ...page });
   })
   .get('/runs/:runId', runDocs.get, validate('param', runIdParam), async (c) => {
     const [run] = await c.var.deps.db
@@ -184,26 +172,22 @@ export const runRoutes = new Hono<AppEnv>()
     if (replayed) c.header('Idempotent-Replayed', 'true');
     return c.json({ run: toRunJson(run) }, 202);
   })
-  .get('/:id/runs', runDocs.listForWorkflow, validate('param', idParam), validate('query', paginationQuery), async (c) => {
-    const { db } = c.var.deps;
-    const { id } = c.req.valid('param');
-    const page = c.req.valid('query');
-    const [workflow] = await db
-      .select({ id: workflows.id })
-      .from(workflows)
-      .where(visibleWorkflows(c.var.user, id))
-      .limit(1);
-    if (!workflow) throw new NotFoundError('Workflow not found');
-    const where = and(eq(workflowQueue.workflowId, id), visibleRuns(c.var.user));
-    const [rows, [total]] = await Promise.all([
-      db
-        .select()
-        .from(workflowQueue)
-        .where(where)
-        .orderBy(desc(workflowQueue.createdAt), desc(workflowQueue.id))
-        .limit(page.limit)
-        .offset(offsetOf(page)),
-      db.select({ value: count() }).from(workflowQueue).where(where),
-    ]);
-    return c.json({ items: rows.map(toRunSummaryJson), page: page.page, limit: page.limit, total: total?.value ?? 0 });
-  });
+  .get(
+    '/:id/runs',
+    runDocs.listForWorkflow,
+    validate('param', idParam),
+    validate('query', paginationQuery),
+    async (c) => {
+      const { db } = c.var.deps;
+      const { id } = c.req.valid('param');
+      const page = c.req.valid('query');
+      const [workflow] = await db
+        .select({ id: workflows.id })
+        .from(workflows)
+        .where(visibleWorkflows(c.var.user, id))
+        .limit(1);
+      if (!workflow) throw new NotFoundError('Workflow not found');
+      const where = and(eq(workflowQueue.workflowId, id), visibleRuns(c.var.user));
+      return c.json(await newestFirstPage(db, workflowQueue, where, page, toRunSummaryJson));
+    },
+  );

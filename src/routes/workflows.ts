@@ -1,16 +1,17 @@
-import { and, count, desc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import type { Database } from '../db/database';
+import { newestFirstPage } from '../db/newest-first-page';
 import { projects, type Workflow, workflows } from '../db/schema';
 import type { AppEnv } from '../deps';
 import { NotFoundError } from '../errors/not-found-error';
 import { ValidationError } from '../errors/validation-error';
 import { idParam } from '../http/id-param';
-import { offsetOf, paginationQuery } from '../http/pagination';
+import { paginationQuery } from '../http/pagination';
 import { validate } from '../http/validate';
+import { toolPolicyOf } from '../mcp-gateway/tool-policy';
 import { requireAuth } from '../middleware/auth';
 import { workflowDocs } from '../openapi/route-docs';
-import { toolPolicyOf } from '../mcp-gateway/tool-policy';
 import { assertStepToolsAllowed } from '../workflows/allowed-tools-check';
 import { workflowBody } from '../workflows/step-schema';
 import { toWorkflowJson } from '../workflows/workflow-json';
@@ -56,18 +57,7 @@ export const workflowRoutes = new Hono<AppEnv>()
   .get('/', workflowDocs.list, validate('query', paginationQuery), async (c) => {
     const { db } = c.var.deps;
     const page = c.req.valid('query');
-    const where = visibleWorkflows(c.var.user);
-    const [rows, [total]] = await Promise.all([
-      db
-        .select()
-        .from(workflows)
-        .where(where)
-        .orderBy(desc(workflows.createdAt), desc(workflows.id))
-        .limit(page.limit)
-        .offset(offsetOf(page)),
-      db.select({ value: count() }).from(workflows).where(where),
-    ]);
-    return c.json({ items: rows.map(toWorkflowJson), page: page.page, limit: page.limit, total: total?.value ?? 0 });
+    return c.json(await newestFirstPage(db, workflows, visibleWorkflows(c.var.user), page, toWorkflowJson));
   })
   .get('/:id', workflowDocs.get, validate('param', idParam), async (c) => {
     const [workflow] = await c.var.deps.db
