@@ -5,6 +5,7 @@ import { registerMcpWebSocket } from '../routes/mcp-websocket';
 import { registerRealtime } from '../routes/realtime';
 import { ensureAdmin } from '../users/ensure-admin';
 import { createRunBullQueue } from './bullmq-run-queue';
+import { exitOnStartupFailure, onShutdownSignal } from './graceful-shutdown';
 import { loadOrCreateJwtSecret } from './jwt-secret';
 import { createNodeLogger } from './logger';
 import { createNodeDeps } from './node-deps';
@@ -46,13 +47,8 @@ async function main() {
   });
   websockets.attach(server);
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  onShutdownSignal(logger, 10_000, async (signal) => {
     logger.info({ signal }, 'shutting down');
-    const deadline = setTimeout(() => process.exit(1), 10_000);
-    deadline.unref();
     // WebSocket clients get a close frame with a reason, not a dropped connection.
     await node.deps.realtime?.shutdown(1001, 'server shutting down');
     // Ends /mcp WebSockets (1001) and SSE streams, which would otherwise hold server.close() open.
@@ -60,13 +56,7 @@ async function main() {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await dashboardQueue?.close();
     await node.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  });
 }
 
-main().catch((error) => {
-  console.error(`fatal: ${(error as Error)?.message ?? error}`);
-  process.exit(1);
-});
+main().catch(exitOnStartupFailure);

@@ -2,12 +2,14 @@
  * `npm run worker`: executes workflow runs from BullMQ (REDIS_URL is required) and keeps
  * BullMQ in line with `workflow_queue` (reconciler). Scale by running more of them.
  */
+
 import { ConfigError, loadConfig } from '../config/config';
 import { withCallMetrics } from '../observability/instrumented-mcp-client';
 import { createRunBullQueue } from './bullmq-run-queue';
 import { openDatabase, runMigrations } from './database';
 import { withEdgeEvents } from './edge-event-forwarder';
 import { createExecutor } from './executor-factory';
+import { exitOnStartupFailure, onShutdownSignal } from './graceful-shutdown';
 import { createNodeLogger } from './logger';
 import { createMcpClient } from './mcp-client-factory';
 import { createNodeChannelHub } from './node-channel-hub';
@@ -91,14 +93,10 @@ async function main() {
     'worker started',
   );
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  // Past the deadline even the release of running runs is abandoned: their leases run out and
+  // the stalled-job check plus the reconciler hand them to another worker.
+  onShutdownSignal(logger, settings.WORKER_SHUTDOWN_TIMEOUT_MS + 10_000, async (signal) => {
     logger.info({ signal, deadlineMs: settings.WORKER_SHUTDOWN_TIMEOUT_MS }, 'worker shutting down');
-    // Past this even the release of running runs is abandoned: their leases run out and the
-    // stalled-job check plus the reconciler hand them to another worker.
-    setTimeout(() => process.exit(1), settings.WORKER_SHUTDOWN_TIMEOUT_MS + 10_000).unref();
     await runNotifications?.close();
     await reconciler.stop();
     await runWorker.close(settings.WORKER_SHUTDOWN_TIMEOUT_MS);
@@ -106,13 +104,7 @@ async function main() {
     await redis.quit().catch(() => redis.disconnect());
     await database.close();
     logger.info({}, 'worker stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  });
 }
 
-main().catch((error) => {
-  console.error(`fatal: ${(error as Error)?.message ?? error}`);
-  process.exit(1);
-});
+main().catch(exitOnStartupFailure);
