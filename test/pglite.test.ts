@@ -6,7 +6,7 @@ import { openDatabase, runMigrations } from '../src/node/database';
 import { createTestApp } from './helpers/test-app';
 
 describe('embedded PGlite database (the zero-config `npm start` mode)', () => {
-  it('migrates and serves the same API, and keeps data across reopen', async () => {
+  it('migrates and serves the same API, and keeps data across reopen', { timeout: 90_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wfp-pglite-'));
     try {
       const first = await openDatabase({ dataDir: dir });

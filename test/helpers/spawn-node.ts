@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 
-const TSX = 'node_modules/.bin/tsx';
 
 export interface SpawnedNode {
   child: ChildProcess;
@@ -10,7 +9,9 @@ export interface SpawnedNode {
 
 /** Runs a TypeScript entry point (`src/node/*.ts`) as a real child process, capturing its output. */
 export function spawnEntry(entry: string, env: Record<string, string | undefined>): SpawnedNode {
-  const child = spawn(TSX, [entry], {
+  // `node --import tsx`, not the tsx wrapper: a signal sent to the wrapper (SIGKILL above all)
+  // would not reach the server, leaving it running after the test.
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
