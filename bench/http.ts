@@ -22,7 +22,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { freePort, type RunningServer, startPostgres } from '../test/helpers/servers';
+import { freePort, type RunningServer, startPostgres, stopProcess } from '../test/helpers/servers';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -116,20 +116,8 @@ async function startServer(
   throw new Error(`${file} did not answer within 60 s:\n${stderr}`);
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
 async function cleanup() {
-  await Promise.all(children.map(stopChild));
+  await Promise.all(children.map((child) => stopProcess(child)));
   await postgres?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 }

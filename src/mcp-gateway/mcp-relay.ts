@@ -5,6 +5,7 @@ import {
   LATEST_PROTOCOL_VERSION,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
+import { settleWithin } from '../mcp/settle-within';
 import type { ToolCallOutcome } from './gateway-stats';
 import {
   isErrorMessage,
@@ -128,17 +129,6 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
   } finally {
     clearTimeout(timer);
   }
-}
-
-async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    promise.catch(() => {}),
-    new Promise((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
 }
 
 /**

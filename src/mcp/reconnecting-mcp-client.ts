@@ -3,6 +3,7 @@ import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type CallToolResult, ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { McpRequestTimeoutError, McpUnavailableError } from './errors';
+import { settleWithin } from './settle-within';
 import type { CallToolRequest, McpConnector, McpTool, McpToolClient } from './tool-client';
 
 export interface ReconnectingMcpClientOptions {
@@ -79,18 +80,6 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
       },
     );
   });
-}
-
-/** Waits for `promise` to settle, but at most `ms`; its outcome is ignored. */
-async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    promise.catch(() => {}),
-    new Promise((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
 }
 
 class ReconnectingMcpClient implements McpToolClient {

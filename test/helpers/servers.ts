@@ -65,7 +65,7 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+export function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
@@ -137,7 +137,10 @@ export async function startPostgres(): Promise<RunningServer> {
 }
 
 export async function startRedis(options: { port?: number; appendOnly?: boolean } = {}): Promise<RunningServer> {
-  if (!existsSync('/usr/bin/redis-server') && !process.env.PATH?.split(':').some((p) => existsSync(join(p, 'redis-server')))) {
+  if (
+    !existsSync('/usr/bin/redis-server') &&
+    !process.env.PATH?.split(':').some((p) => existsSync(join(p, 'redis-server')))
+  ) {
     throw new Error('redis-server not found: apt-get install -y redis-server (see .ci/run)');
   }
   const dir = mkdtempSync(join(tmpdir(), 'wfp-redis-'));
