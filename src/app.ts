@@ -1,6 +1,5 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { secureHeaders } from 'hono/secure-headers';
 import type { AppDeps, AppEnv } from './deps';
 import { NotFoundError } from './errors/not-found-error';
 import { PayloadTooLargeError } from './errors/payload-too-large-error';
@@ -10,6 +9,7 @@ import { jsonOnly } from './middleware/json-only';
 import { requestId } from './middleware/request-id';
 import { httpMetrics } from './middleware/http-metrics';
 import { requestLogger } from './middleware/request-logger';
+import { secureResponseHeaders } from './middleware/secure-response-headers';
 import { skipBodyless } from './middleware/skip-bodyless';
 import { skipUpgrades } from './middleware/skip-upgrades';
 import { adminRoutes } from './routes/admin';
@@ -58,7 +58,7 @@ export function createApp(deps: AppDeps) {
       }),
     ),
   );
-  app.use(skipUpgrades(secureHeaders()));
+  app.use(secureResponseHeaders);
   app.use(
     skipBodyless(
       bodyLimit({

@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory';
 import { InvalidAccessTokenError } from '../auth/access-tokens';
-import type { AppEnv, AuthUser } from '../deps';
+import type { AppDeps, AppEnv, AuthUser } from '../deps';
 import { ForbiddenError } from '../errors/forbidden-error';
 import { UnauthorizedError } from '../errors/unauthorized-error';
 
@@ -10,10 +10,14 @@ export function bearerToken(authorization: string | undefined): string | undefin
   return match?.[1];
 }
 
-export async function authenticate(c: { var: AppEnv['Variables'] }, token: string | undefined): Promise<AuthUser> {
+export function authenticate(c: { var: AppEnv['Variables'] }, token: string | undefined): Promise<AuthUser> {
+  return authenticateWith(c.var.deps, token);
+}
+
+async function authenticateWith(deps: AppDeps, token: string | undefined): Promise<AuthUser> {
   if (!token) throw new UnauthorizedError('Missing bearer token');
   try {
-    const claims = await c.var.deps.accessTokens.verify(token);
+    const claims = await deps.accessTokens.verify(token);
     return { id: claims.userId, username: claims.username, role: claims.role };
   } catch (error) {
     if (error instanceof InvalidAccessTokenError) throw new UnauthorizedError('Invalid or expired access token');
@@ -22,13 +26,14 @@ export async function authenticate(c: { var: AppEnv['Variables'] }, token: strin
 }
 
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
-  c.set('user', await authenticate(c, bearerToken(c.req.header('authorization'))));
+  // c.get, not c.var: hono builds a fresh object on every c.var read.
+  c.set('user', await authenticateWith(c.get('deps'), bearerToken(c.req.header('authorization'))));
   await next();
 });
 
 export function requireRole(role: AuthUser['role']) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    if (c.var.user?.role !== role) throw new ForbiddenError(`Requires the ${role} role`);
+    if (c.get('user')?.role !== role) throw new ForbiddenError(`Requires the ${role} role`);
     await next();
   });
 }

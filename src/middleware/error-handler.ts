@@ -34,13 +34,13 @@ export function renderError(err: Error, c: Context<AppEnv>): Response {
     return c.json(errorBody(CODE_FOR_STATUS[status] ?? 'bad_request', err.message || 'Bad request'), status);
   }
   if (isDatabaseUnavailable(err)) {
-    c.var.deps?.logger.error({ requestId: c.var.requestId, err: describeError(err) }, 'database unavailable');
+    c.get('deps')?.logger.error({ requestId: c.get('requestId'), err: describeError(err) }, 'database unavailable');
     return c.json(errorBody('service_unavailable', 'The database is unavailable, try again shortly'), 503, {
       'Retry-After': '5',
     });
   }
-  c.var.deps?.logger.error(
-    { requestId: c.var.requestId, err: describeError(err) },
+  c.get('deps')?.logger.error(
+    { requestId: c.get('requestId'), err: describeError(err) },
     'unhandled error',
   );
   return c.json(errorBody('internal_error', 'Internal server error'), 500);

@@ -23,7 +23,7 @@ export function routeLabel(c: Context): string {
 
 /** Times every request into `http_request_duration_seconds{method,route,status}`. */
 export const httpMetrics = createMiddleware<AppEnv>(async (c, next) => {
-  const metrics = c.var.deps.metrics;
+  const metrics = c.get('deps').metrics;
   if (!metrics) return next();
   const started = performance.now();
   try {

@@ -7,7 +7,7 @@ import { toPublicUser } from '../users/public-user';
 import { findUserById } from '../users/user-queries';
 
 export const profileRoutes = new Hono<AppEnv>().get('/', profileDocs.get, requireAuth, async (c) => {
-  const user = await findUserById(c.var.deps.db, c.var.user.id);
+  const user = await findUserById(c.get('deps').db, c.get('user').id);
   // A valid token for a deleted user: the account is gone, say so without detail.
   if (!user) throw new NotFoundError('User not found');
   return c.json({ user: toPublicUser(user) });
