@@ -1,17 +1,9 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { AppDeps, AppEnv } from './deps';
 import { NotFoundError } from './errors/not-found-error';
-import { PayloadTooLargeError } from './errors/payload-too-large-error';
-import { browserCors } from './middleware/browser-cors';
+import { bodyGuard } from './middleware/body-guard';
 import { renderError } from './middleware/error-handler';
-import { jsonOnly } from './middleware/json-only';
-import { requestId } from './middleware/request-id';
-import { httpMetrics } from './middleware/http-metrics';
-import { requestLogger } from './middleware/request-logger';
-import { secureResponseHeaders } from './middleware/secure-response-headers';
-import { skipBodyless } from './middleware/skip-bodyless';
-import { skipUpgrades } from './middleware/skip-upgrades';
+import { requestEnvelope } from './middleware/request-envelope';
 import { adminRoutes } from './routes/admin';
 import { registerApiDocs } from './routes/api-docs';
 import { authRoutes } from './routes/auth';
@@ -33,43 +25,24 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
 export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
 
-  app.use(async (c, next) => {
-    c.set('deps', deps);
-    await next();
-  });
-  app.use(requestId);
-  app.use(requestLogger);
-  app.use(httpMetrics);
   app.use(
-    skipUpgrades(
-      browserCors({
-        origin: (origin) => (deps.config.corsOrigins.includes(origin) ? origin : null),
-        allowHeaders: [
-          'Authorization',
-          'Content-Type',
-          'Idempotency-Key',
-          'X-Request-Id',
-          'Mcp-Session-Id',
-          'Mcp-Protocol-Version',
-        ],
-        allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-        exposeHeaders: ['X-Request-Id', 'Retry-After', 'Mcp-Session-Id'],
-        maxAge: 600,
-      }),
-    ),
+    requestEnvelope(deps, {
+      origin: (origin) => (deps.config.corsOrigins.includes(origin) ? origin : null),
+      allowHeaders: [
+        'Authorization',
+        'Content-Type',
+        'Idempotency-Key',
+        'X-Request-Id',
+        'Mcp-Session-Id',
+        'Mcp-Protocol-Version',
+      ],
+      allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+      exposeHeaders: ['X-Request-Id', 'Retry-After', 'Mcp-Session-Id'],
+      maxAge: 600,
+    }),
   );
-  app.use(secureResponseHeaders);
-  app.use(
-    skipBodyless(
-      bodyLimit({
-        maxSize: BODY_LIMIT_BYTES,
-        onError: () => {
-          throw new PayloadTooLargeError(`Request body is larger than ${BODY_LIMIT_BYTES} bytes`);
-        },
-      }),
-    ),
-  );
-  app.use(jsonOnly({ except: (path) => path === '/mcp' || path.startsWith('/mcp/') }));
+  // /mcp speaks MCP's own transports, whose bodies are not ours to type-check.
+  app.use(bodyGuard({ maxBytes: BODY_LIMIT_BYTES, acceptsAnyType: (path) => path === '/mcp' || path.startsWith('/mcp/') }));
 
   app.route('/health', healthRoutes);
   app.route('/auth', authRoutes);

@@ -6,6 +6,7 @@ import type { RefreshTokenStore } from './auth/refresh-tokens';
 import type { Clock } from './clock';
 import type { Config } from './config/config';
 import type { Database } from './db/database';
+import type { PresetResponseHeaders } from './http/baseline-headers';
 import type { Logger } from './logging/logger';
 import type { McpToolClient } from './mcp/tool-client';
 import type { McpGateway } from './mcp-gateway/mcp-gateway';
@@ -36,6 +37,8 @@ export interface AppDeps {
   accessTokens: AccessTokens;
   refreshTokens: RefreshTokenStore;
   loginGuard: LoginGuard;
+  /** How this runtime gives a response its baseline headers; absent: Hono's prepared headers (portable). */
+  presetResponseHeaders?: PresetResponseHeaders;
   /** The peer address of the connection, as the runtime sees it (socket, CF-Connecting-IP). */
   socketAddress(c: Context): string | undefined;
   healthChecks: HealthCheck[];

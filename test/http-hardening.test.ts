@@ -100,7 +100,9 @@ describe('request hygiene', () => {
   it('sets secure headers', async () => {
     const res = await t.app.request('/health/live');
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('content-security-policy')).toBe("frame-ancestors 'none'");
     expect(res.headers.get('strict-transport-security')).toContain('max-age');
   });
 

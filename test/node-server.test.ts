@@ -78,6 +78,37 @@ describe('node server process', () => {
     expect(server.output()).not.toContain(TEST_JWT_SECRET);
   });
 
+  it('puts the baseline headers on the wire for every kind of response; a handler’s own header wins', async () => {
+    const docsAsset = (await (await fetch(`${base}/docs`)).text()).match(/assets\/([\w.-]+\.css)/)?.[1];
+    const responses = {
+      json: await fetch(`${base}/health/live`, { headers: { 'x-request-id': 'wire-1' } }),
+      error: await fetch(`${base}/no-such-route`),
+      unauthorized: await fetch(`${base}/profile`),
+      html: await fetch(`${base}/docs`),
+      asset: await fetch(`${base}/docs/assets/${docsAsset}`),
+    };
+    for (const [kind, res] of Object.entries(responses)) {
+      await res.arrayBuffer();
+      expect({ kind, nosniff: res.headers.get('x-content-type-options') }).toEqual({ kind, nosniff: 'nosniff' });
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+      expect(res.headers.get('strict-transport-security')).toContain('max-age=');
+      expect(res.headers.get('x-request-id')).toBeTruthy();
+      // Each header once: the runtime's defaults and the app's own must not both go out.
+      expect(res.headers.get('x-request-id')).not.toContain(',');
+      expect(res.headers.get('content-type')).not.toContain(',');
+    }
+    expect(responses.json.headers.get('x-request-id')).toBe('wire-1');
+    expect(responses.json.headers.get('cache-control')).toBe('no-store');
+    expect(responses.json.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(responses.error.status).toBe(404);
+    expect(responses.unauthorized.status).toBe(401);
+    expect(responses.html.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(responses.html.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(docsAsset).toBeTruthy();
+    expect(responses.asset.status).toBe(200);
+    expect(responses.asset.headers.get('cache-control')).toBe('public, max-age=86400');
+  });
+
   it('stops cleanly on SIGTERM', async () => {
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);

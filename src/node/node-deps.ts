@@ -18,6 +18,7 @@ import type { McpGateway } from '../mcp-gateway/mcp-gateway';
 import { withEdgeEvents } from './edge-event-forwarder';
 import { createBuiltinMcpClient } from './mcp-client-factory';
 import { createMcpGateway } from './mcp-gateway-factory';
+import { presetOnServerResponse } from './preset-on-server-response';
 import { createPromMetrics } from './prom-metrics';
 import { swaggerUiAssets } from './swagger-ui-assets';
 import { createWorkflowRuntime } from './workflow-runtime';
@@ -135,6 +136,7 @@ export function createAppDeps(parts: {
     refreshTokens: new RefreshTokenStore(db, clock, config.refreshTtlSeconds),
     loginGuard: redis ? new RedisLoginGuard(redis, clock) : new PostgresLoginGuard(db, clock),
     socketAddress: (c) => getConnInfo(c).remote.address,
+    presetResponseHeaders: presetOnServerResponse,
     healthChecks,
     hub,
     realtime: new RealtimeGateway({

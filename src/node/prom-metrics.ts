@@ -76,6 +76,7 @@ export function createPromMetrics(options: { process?: string; defaultMetrics?: 
     registers: [registry],
   });
 
+  const httpChildren = new Map<string, { observe(seconds: number): void }>();
   const tools = new Set<string>();
   const toolLabel = (tool: string) => {
     if (!TOOL_LABEL.test(tool)) return 'other';
@@ -94,7 +95,15 @@ export function createPromMetrics(options: { process?: string; defaultMetrics?: 
   return {
     registry,
     observeHttp({ method, route, status, seconds }) {
-      http.observe({ method, route, status: String(status) }, seconds);
+      // A child per label set, looked up by one string: prom-client would otherwise hash the
+      // label object on every request. Routes and methods are bounded, so is this map.
+      const key = `${method} ${status} ${route}`;
+      let child = httpChildren.get(key);
+      if (!child) {
+        child = http.labels({ method, route, status: String(status) });
+        httpChildren.set(key, child);
+      }
+      child.observe(seconds);
     },
     observeRun({ outcome, seconds }: { outcome: RunMetricOutcome; seconds: number }) {
       runs.inc({ outcome });

@@ -72,7 +72,14 @@ export function registerApiDocs(app: Hono<AppEnv>): void {
       defaultValidationErrorResponse: errorResponse(400),
     }),
   );
-  app.get('/docs', (c) => c.html(DOCS_HTML, 200, { 'Content-Security-Policy': DOCS_CSP }));
+  // An HTML document, unlike the JSON routes: it also gets the headers meant for documents.
+  app.get('/docs', (c) =>
+    c.html(DOCS_HTML, 200, {
+      'Content-Security-Policy': DOCS_CSP,
+      'Referrer-Policy': 'no-referrer',
+      'Cross-Origin-Opener-Policy': 'same-origin',
+    }),
+  );
   app.get('/docs/init.js', (c) =>
     c.body(DOCS_INIT, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }),
   );

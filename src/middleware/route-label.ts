@@ -1,7 +1,5 @@
 import type { Context } from 'hono';
-import { createMiddleware } from 'hono/factory';
 import { matchedRoutes } from 'hono/route';
-import type { AppEnv } from '../deps';
 
 /**
  * The route pattern that answered (`/projects/:id`), never the raw path: label values stay
@@ -20,20 +18,3 @@ export function routeLabel(c: Context): string {
   }
   return 'unmatched';
 }
-
-/** Times every request into `http_request_duration_seconds{method,route,status}`. */
-export const httpMetrics = createMiddleware<AppEnv>(async (c, next) => {
-  const metrics = c.get('deps').metrics;
-  if (!metrics) return next();
-  const started = performance.now();
-  try {
-    await next();
-  } finally {
-    metrics.observeHttp({
-      method: c.req.method,
-      route: routeLabel(c),
-      status: c.res.status,
-      seconds: (performance.now() - started) / 1000,
-    });
-  }
-});
