@@ -7,6 +7,7 @@ import type { Clock } from './clock';
 import type { Config } from './config/config';
 import type { Database } from './db/database';
 import type { PresetResponseHeaders } from './http/baseline-headers';
+import type { ReadRequestHeader } from './http/request-header';
 import type { Logger } from './logging/logger';
 import type { McpToolClient } from './mcp/tool-client';
 import type { McpGateway } from './mcp-gateway/mcp-gateway';
@@ -39,6 +40,8 @@ export interface AppDeps {
   loginGuard: LoginGuard;
   /** How this runtime gives a response its baseline headers; absent: Hono's prepared headers (portable). */
   presetResponseHeaders?: PresetResponseHeaders;
+  /** How this runtime reads a request header cheaply; absent: `c.req.header`. */
+  readRequestHeader?: ReadRequestHeader;
   /** The peer address of the connection, as the runtime sees it (socket, CF-Connecting-IP). */
   socketAddress(c: Context): string | undefined;
   healthChecks: HealthCheck[];

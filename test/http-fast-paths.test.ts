@@ -1,5 +1,9 @@
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessTokens } from '../src/auth/access-tokens';
+import { BASELINE_RESPONSE_HEADERS } from '../src/http/baseline-headers';
 import { createTestApp, TestClock } from './helpers/test-app';
 
 // The shortcuts bench/http.ts led to (browserCors, skipBodyless, the prepared user lookup)
@@ -54,6 +58,83 @@ describe('HTTP fast paths', () => {
     }
     // A valid token from the other database's user is not a user here.
     expect((await b.app.request('/profile', { headers: ua.auth })).status).toBe(404);
+  });
+});
+
+/** A raw HTTP/1.1 request: header values given as arrays go out as repeated header lines. */
+function rawGet(url: string, headers: Record<string, string | string[]>) {
+  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
+    const req = httpRequest(url, { headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+// The Node runtime reads request headers from the IncomingMessage and writes the baseline
+// headers onto the ServerResponse (src/node/read-incoming-header.ts, preset-on-server-response.ts):
+// served over a real socket, a client must see exactly what app.request() shows.
+describe('HTTP fast paths on @hono/node-server', () => {
+  let t: Awaited<ReturnType<typeof createTestApp>>;
+  let server: ServerType;
+  let base: string;
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: { CORS_ORIGINS: 'https://app.example.com' } });
+    await new Promise<void>((resolve) => {
+      server = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve());
+    });
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server?.close(resolve));
+    await t?.close();
+  });
+
+  it('every response carries each baseline header exactly once', async () => {
+    for (const path of ['/health/live', '/no-such-route', '/profile', '/openapi.json']) {
+      const res = await rawGet(`${base}${path}`, {});
+      for (const [name, value] of BASELINE_RESPONSE_HEADERS) {
+        expect({ path, name, value: res.headers[name.toLowerCase()] }).toEqual({ path, name, value });
+      }
+      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
+  it('reads headers case-insensitively and joins duplicates, as Headers.get does', async () => {
+    const user = await t.registerUser();
+    const token = user.auth.authorization;
+    expect((await rawGet(`${base}/profile`, { AUTHORIZATION: token })).status).toBe(200);
+    // Two Authorization lines are one ambiguous header: refused, as on every other runtime.
+    expect((await rawGet(`${base}/profile`, { authorization: [token, token] })).status).toBe(401);
+    expect((await rawGet(`${base}/health/live`, { 'X-Request-ID': 'wire-2' })).headers['x-request-id']).toBe('wire-2');
+    const joined = await rawGet(`${base}/health/live`, { 'x-request-id': ['a', 'b'] });
+    expect(joined.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers a CORS preflight and a CORS GET with their headers and the baseline', async () => {
+    const origin = 'https://app.example.com';
+    const preflight = await new Promise<{ status: number; headers: Record<string, unknown> }>((resolve, reject) => {
+      const req = httpRequest(
+        `${base}/projects`,
+        { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe(origin);
+    expect(preflight.headers['x-content-type-options']).toBe('nosniff');
+    const get = await rawGet(`${base}/health/live`, { origin });
+    expect(get.headers['access-control-allow-origin']).toBe(origin);
+    expect(get.headers.vary).toContain('Origin');
+    expect(get.headers['x-frame-options']).toBe('DENY');
   });
 });
 

@@ -3,6 +3,7 @@ import { InvalidAccessTokenError } from '../auth/access-tokens';
 import type { AppDeps, AppEnv, AuthUser } from '../deps';
 import { ForbiddenError } from '../errors/forbidden-error';
 import { UnauthorizedError } from '../errors/unauthorized-error';
+import { requestHeader } from '../http/request-header';
 
 /** `Authorization: Bearer <jwt>`; `?token=` is accepted only where a client cannot set headers (WebSocket upgrades). */
 export function bearerToken(authorization: string | undefined): string | undefined {
@@ -27,7 +28,7 @@ async function authenticateWith(deps: AppDeps, token: string | undefined): Promi
 
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   // c.get, not c.var: hono builds a fresh object on every c.var read.
-  c.set('user', await authenticateWith(c.get('deps'), bearerToken(c.req.header('authorization'))));
+  c.set('user', await authenticateWith(c.get('deps'), bearerToken(requestHeader(c, 'authorization'))));
   await next();
 });
 

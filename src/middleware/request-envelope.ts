@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import type { AppDeps, AppEnv } from '../deps';
 import { BASELINE_RESPONSE_HEADERS, type HeaderList, presetOnContext } from '../http/baseline-headers';
+import { requestHeader } from '../http/request-header';
 import { routeLabel } from './route-label';
 
 type CorsOptions = NonNullable<Parameters<typeof cors>[0]>;
@@ -29,15 +30,15 @@ export function requestEnvelope(deps: AppDeps, corsOptions: CorsOptions): Middle
   return async (c, next) => {
     const started = performance.now();
     c.set('deps', deps);
-    const incoming = c.req.header('x-request-id');
+    const incoming = requestHeader(c, 'x-request-id');
     const id = incoming && ACCEPTED_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set('requestId', id);
     try {
-      if (c.req.header('upgrade')?.toLowerCase() === 'websocket') {
+      if (requestHeader(c, 'upgrade')?.toLowerCase() === 'websocket') {
         await next();
       } else {
         const headers: HeaderList = [...BASELINE_RESPONSE_HEADERS, ['X-Request-Id', id]];
-        await preset(c, headers, c.req.header('origin') === undefined ? next : () => corsThen(c, next));
+        await preset(c, headers, requestHeader(c, 'origin') === undefined ? next : () => corsThen(c, next));
       }
     } finally {
       record(c, deps, id, performance.now() - started);

@@ -19,6 +19,7 @@ import { withEdgeEvents } from './edge-event-forwarder';
 import { createBuiltinMcpClient } from './mcp-client-factory';
 import { createMcpGateway } from './mcp-gateway-factory';
 import { presetOnServerResponse } from './preset-on-server-response';
+import { readIncomingHeader } from './read-incoming-header';
 import { createPromMetrics } from './prom-metrics';
 import { swaggerUiAssets } from './swagger-ui-assets';
 import { createWorkflowRuntime } from './workflow-runtime';
@@ -137,6 +138,7 @@ export function createAppDeps(parts: {
     loginGuard: redis ? new RedisLoginGuard(redis, clock) : new PostgresLoginGuard(db, clock),
     socketAddress: (c) => getConnInfo(c).remote.address,
     presetResponseHeaders: presetOnServerResponse,
+    readRequestHeader: readIncomingHeader,
     healthChecks,
     hub,
     realtime: new RealtimeGateway({
