@@ -14,7 +14,9 @@
  *
  * Env: RUNS (under load, default 1000), ROUNDS (default 4), SEQUENTIAL (one at a time, default
  * 200), CONCURRENCY (worker, default 16), INFLIGHT (client requests in flight, default 32),
- * BENCH_CPU_PROF=1 (write .cpuprofile files of every child to /tmp/prof).
+ * BENCH_CPU_PROF=1 (write .cpuprofile files of every child to /tmp/prof). Besides CPU per run, it prints
+ * read/write system calls per run by process (from /proc/<pid>/io) and Postgres transactions and Redis
+ * commands per run, since on this VM each system call, a loopback socket write above all, is dear.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -73,7 +75,17 @@ async function waitForHttp(url) {
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
-/** CPU time (ms) used so far by every process, keyed by pid, with its command name. */
+/** Read and write system calls made so far by a process (socket reads and writes, mostly). */
+function syscalls(pid) {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return Number(/syscr: (\d+)/.exec(io)?.[1] ?? 0) + Number(/syscw: (\d+)/.exec(io)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time (ms) and system calls used so far by every process, keyed by pid, with its command name. */
 function cpuSnapshot() {
   const out = new Map();
   for (const entry of readdirSync('/proc')) {
@@ -82,7 +94,11 @@ function cpuSnapshot() {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(entry), { comm, ms: (Number(fields[11]) + Number(fields[12])) * TICK_MS });
+      out.set(Number(entry), {
+        comm,
+        ms: (Number(fields[11]) + Number(fields[12])) * TICK_MS,
+        syscalls: syscalls(entry),
+      });
     } catch {
       // the process ended meanwhile
     }
@@ -90,8 +106,11 @@ function cpuSnapshot() {
   return out;
 }
 
-/** Adds the CPU ms used between two snapshots to `totals`, by part; anything else on the machine is "other". */
-function addCpu(totals, before, after) {
+/**
+ * Adds the CPU ms used between two snapshots to `totals`, by part; anything else on the machine is
+ * "other". System calls go to `calls` (on this VM each one, a loopback socket write above all, is dear).
+ */
+function addCpu(totals, before, after, calls = {}) {
   const named = new Map([[process.pid, 'bench client'], ...children.map(({ name, child }) => [child.pid, name])]);
   for (const [pid, { comm, ms }] of after) {
     const used = ms - (before.get(pid)?.ms ?? 0);
@@ -106,7 +125,24 @@ function addCpu(totals, before, after) {
             ? `other:${comm}`
             : 'other');
     totals[name] = (totals[name] ?? 0) + used;
+    if (name !== 'other') calls[name] = (calls[name] ?? 0) + syscallsUsed(before.get(pid), after.get(pid));
   }
+}
+
+function syscallsUsed(before, after) {
+  return Math.max(0, (after?.syscalls ?? 0) - (before?.syscalls ?? 0));
+}
+
+/** Statements committed in Postgres and commands processed by Redis so far (the bench's own polling included). */
+async function serverCounters(sql, redis) {
+  const [{ xacts }] =
+    await sql`select (xact_commit + xact_rollback)::bigint::text as xacts from pg_stat_database where datname = current_database()`;
+  const info = await redis.info('stats');
+  return { pgXacts: Number(xacts), redisCommands: Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? 0) };
+}
+
+function addCounters(totals, before, after) {
+  for (const key of Object.keys(after)) totals[key] = (totals[key] ?? 0) + after[key] - before[key];
 }
 
 function percentile(sorted, p) {
@@ -266,23 +302,31 @@ async function main() {
     const bareRounds = [];
     const ourCpu = {};
     const bareCpu = {};
+    const ourCalls = {};
+    const bareCalls = {};
+    const ourCounters = {};
+    const bareCounters = {};
     for (let round = 0; round < ROUNDS; round++) {
+      let counters = await serverCounters(sql, connection);
       let before = cpuSnapshot();
       const sent = [];
       await pool(per, INFLIGHT, async () => {
         sent.push(await executeOne());
       });
       await waitAllDone(sent.map((s) => s.id));
-      addCpu(ourCpu, before, cpuSnapshot());
+      addCpu(ourCpu, before, cpuSnapshot(), ourCalls);
+      addCounters(ourCounters, counters, await serverCounters(sql, connection));
       ourRounds.push(await ourSamples(sent));
 
+      counters = await serverCounters(sql, connection);
       before = cpuSnapshot();
       const added = [];
       await pool(per, INFLIGHT, async (i) => {
         added.push(await addOne(i));
       });
       const samples = await bareSamples(added);
-      addCpu(bareCpu, before, cpuSnapshot());
+      addCpu(bareCpu, before, cpuSnapshot(), bareCalls);
+      addCounters(bareCounters, counters, await serverCounters(sql, connection));
       bareRounds.push(samples);
     }
     const ourHigh = summarize(`ours, ${INFLIGHT} in flight`, ourRounds, ourCpu);
@@ -307,6 +351,14 @@ async function main() {
     console.log('\nCPU ms per run under load, by process ("other" = anything else running on the machine):');
     console.log(`  ours: ${JSON.stringify(ourHigh.cpuPerRun)}`);
     console.log(`  bare: ${JSON.stringify(bareHigh.cpuPerRun)}`);
+    const perRun = (counts, runs) =>
+      JSON.stringify(Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, +(v / runs).toFixed(1)])));
+    console.log('\nRead/write system calls per run under load, by process:');
+    console.log(`  ours: ${perRun(ourCalls, ourHigh.runs)}`);
+    console.log(`  bare: ${perRun(bareCalls, bareHigh.runs)}`);
+    console.log("\nPostgres transactions and Redis commands per run under load (the bench's own polling included):");
+    console.log(`  ours: ${perRun(ourCounters, ourHigh.runs)}`);
+    console.log(`  bare: ${perRun(bareCounters, bareHigh.runs)}`);
   } finally {
     for (const { child } of children) child.kill(PROFILE ? 'SIGINT' : 'SIGKILL');
     if (PROFILE) await new Promise((r) => setTimeout(r, 3000));

@@ -17,6 +17,7 @@ import { WORKFLOW_CHANNEL, WORKFLOW_STATUS_EVENT } from '../realtime/channel-hub
 import { initialStepStates, type RunStepState, type WorkflowStatusPayload } from '../runs/run-state';
 import { sameJson } from '../runs/same-json';
 import type { WorkflowStep } from '../workflows/step-schema';
+import { findWorkflowToRun, insertQueuedRun } from '../workflows/execute-statements';
 import { toRunJson, toRunSummaryJson } from '../workflows/workflow-json';
 import { visibleRuns, visibleWorkflows } from '../workflows/workflow-queries';
 
@@ -126,23 +127,18 @@ export const runRoutes = new Hono<AppEnv>()
     }
     const key = keyCheck?.data;
     const { input } = await readExecuteBody(c.req.raw);
-    const [workflow] = await db
-      .select({ id: workflows.id, steps: workflows.steps })
-      .from(workflows)
-      .where(visibleWorkflows(c.var.user, id))
-      .limit(1);
+    const workflow = await findWorkflowToRun(db, c.var.user, id);
     if (!workflow) throw new NotFoundError('Workflow not found');
 
-    const values = {
-      workflowId: workflow.id,
-      ownerId: c.var.user.id,
-      input,
-      steps: initialStepStates(workflow.steps as WorkflowStep[]),
-      idempotencyKey: key ?? null,
-    };
     let run: WorkflowRun | undefined;
     try {
-      [run] = await db.insert(workflowQueue).values(values).onConflictDoNothing().returning();
+      run = await insertQueuedRun(db, {
+        workflowId: workflow.id,
+        ownerId: c.var.user.id,
+        input,
+        steps: initialStepStates(workflow.steps as WorkflowStep[]),
+        idempotencyKey: key ?? null,
+      });
     } catch (error) {
       // The workflow was deleted between the read and the insert.
       if (isForeignKeyViolation(error)) throw new NotFoundError('Workflow not found');

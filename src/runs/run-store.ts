@@ -1,7 +1,9 @@
-import { and, asc, eq, inArray, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, or, type Placeholder, type SQL, sql } from 'drizzle-orm';
+import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { Clock } from '../clock';
 import type { Database } from '../db/database';
 import { type RunStatus, type WorkflowRun, workflowQueue, workflows } from '../db/schema';
+import { prepareSql } from './prepared-sql';
 import { completedCount, type RunStepState } from './run-state';
 
 export type ClaimResult =
@@ -12,6 +14,12 @@ export type ClaimResult =
   | { kind: 'done'; status?: RunStatus };
 
 const leaseUntil = (leaseMs: number) => sql`now() + ${leaseMs} * interval '1 millisecond'`;
+
+/** Values given to a prepared statement at each execution. */
+const runIdValue = sql.placeholder('runId');
+const nowValue = sql`${sql.placeholder('now')}::timestamptz`;
+const stepsValue = sql`${sql.placeholder('steps')}::jsonb`;
+const progressValue = sql`${sql.placeholder('progress')}::integer`;
 
 /** A row an executor may take: queued, or running under a lease that ran out (its executor died). */
 const claimable = (): SQL =>
@@ -29,26 +37,88 @@ const claimable = (): SQL =>
  * run (cancelled, taken over after its lease ran out, deleted) can never overwrite it.
  */
 export class RunStore {
+  /**
+   * The statements every run executes, prepared once per store: drizzle does not rebuild their
+   * SQL, and postgres.js sends each as one Bind/Execute round trip instead of drizzle's default
+   * unnamed statement, which costs a Parse/Describe round trip first (bench/queue.mjs).
+   */
+  private readonly statements;
+
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly executorId: string,
     private readonly leaseMs: number,
-  ) {}
+  ) {
+    const claimWhere = (orOwnLease: boolean) =>
+      and(eq(workflowQueue.id, runIdValue), orOwnLease ? or(claimable(), this.ownLease()) : claimable());
+    const fencedUpdate = (name: string, set: PgUpdateSetSource<typeof workflowQueue>) =>
+      db
+        .update(workflowQueue)
+        .set(set)
+        .where(this.fenced(runIdValue))
+        .returning({ id: workflowQueue.id })
+        .prepare(name);
+    this.statements = {
+      claim: db.update(workflowQueue).set(this.claimSet()).where(claimWhere(false)).returning().prepare('run_claim'),
+      claimOwn: db
+        .update(workflowQueue)
+        .set(this.claimSet())
+        .where(claimWhere(true))
+        .returning()
+        .prepare('run_claim_own'),
+      claimNext: db
+        .update(workflowQueue)
+        .set(this.claimSet())
+        .where(
+          and(
+            inArray(
+              workflowQueue.id,
+              db
+                .select({ id: workflowQueue.id })
+                .from(workflowQueue)
+                .where(claimable())
+                .orderBy(asc(workflowQueue.createdAt))
+                .limit(sql.placeholder('limit'))
+                .for('update', { skipLocked: true }),
+            ),
+            claimable(),
+          ),
+        )
+        .returning()
+        .prepare('run_claim_next'),
+      renewLease: fencedUpdate('run_renew_lease', { lockExpiresAt: leaseUntil(leaseMs) }),
+      saveSteps: fencedUpdate('run_save_steps', {
+        steps: stepsValue,
+        progress: progressValue,
+        lockExpiresAt: leaseUntil(leaseMs),
+        updatedAt: nowValue,
+      }),
+      finish: this.prepareFinish(),
+      status: db
+        .select({ status: workflowQueue.status })
+        .from(workflowQueue)
+        .where(eq(workflowQueue.id, runIdValue))
+        .prepare('run_status'),
+    };
+  }
 
   private claimSet() {
-    const now = this.clock();
     return {
       status: 'running' as const,
       lockedBy: this.executorId,
       lockExpiresAt: leaseUntil(this.leaseMs),
       attempts: sql`${workflowQueue.attempts} + 1`,
-      startedAt: sql`coalesce(${workflowQueue.startedAt}, ${now.toISOString()}::timestamptz)`,
-      updatedAt: now,
+      startedAt: sql`coalesce(${workflowQueue.startedAt}, ${nowValue})`,
+      updatedAt: nowValue,
     };
   }
 
-  private fenced(runId: string): SQL {
+  private ownLease(): SQL {
+    return and(eq(workflowQueue.status, 'running'), eq(workflowQueue.lockedBy, this.executorId)) as SQL;
+  }
+
+  private fenced(runId: string | Placeholder): SQL {
     return and(
       eq(workflowQueue.id, runId),
       eq(workflowQueue.lockedBy, this.executorId),
@@ -56,14 +126,47 @@ export class RunStore {
     ) as SQL;
   }
 
+  /**
+   * Ends the run; on success also moves the workflow's `last_run` forward. One statement (two
+   * data-modifying CTEs), so both happen or neither, in a single round trip.
+   */
+  private prepareFinish() {
+    const q = workflowQueue;
+    const now = nowValue;
+    return prepareSql<{ id: string }>(
+      this.db,
+      'run_finish',
+      sql`
+      with done as (
+        update ${q} set
+          ${sql.identifier(q.status.name)} = ${sql.placeholder('status')}::run_status,
+          ${sql.identifier(q.steps.name)} = ${stepsValue},
+          ${sql.identifier(q.progress.name)} = ${progressValue},
+          ${sql.identifier(q.error.name)} = ${sql.placeholder('error')}::text,
+          ${sql.identifier(q.finishedAt.name)} = ${now},
+          ${sql.identifier(q.updatedAt.name)} = ${now},
+          ${sql.identifier(q.lockedBy.name)} = null,
+          ${sql.identifier(q.lockExpiresAt.name)} = null
+        where ${this.fenced(runIdValue)}
+        returning ${q.id}
+      ), last_run as (
+        update ${workflows} set ${sql.identifier(workflows.lastRun.name)} =
+          greatest(${workflows.lastRun}, ${now})
+        where ${workflows.id} = ${sql.placeholder('workflowId')}::uuid
+          and ${sql.placeholder('completed')}::boolean and exists (select 1 from done)
+      )
+      select id from done`,
+    );
+  }
+
+  private now(): string {
+    return this.clock().toISOString();
+  }
+
   /** Takes one run by id (a BullMQ job names it); `orOwnLease` also takes it back from this executor's own lease. */
   async claim(runId: string, orOwnLease = false): Promise<ClaimResult> {
-    const own = and(eq(workflowQueue.status, 'running'), eq(workflowQueue.lockedBy, this.executorId));
-    const [run] = await this.db
-      .update(workflowQueue)
-      .set(this.claimSet())
-      .where(and(eq(workflowQueue.id, runId), orOwnLease ? or(claimable(), own) : claimable()))
-      .returning();
+    const statement = orOwnLease ? this.statements.claimOwn : this.statements.claim;
+    const [run] = await statement.execute({ runId, now: this.now() });
     if (run) return { kind: 'claimed', run };
     const [current] = await this.db
       .select({
@@ -79,77 +182,41 @@ export class RunStore {
   /** Takes up to `limit` of the oldest claimable runs; concurrent executors skip each other's rows. */
   async claimNext(limit: number): Promise<WorkflowRun[]> {
     if (limit <= 0) return [];
-    const candidates = this.db
-      .select({ id: workflowQueue.id })
-      .from(workflowQueue)
-      .where(claimable())
-      .orderBy(asc(workflowQueue.createdAt))
-      .limit(limit)
-      .for('update', { skipLocked: true });
-    return this.db
-      .update(workflowQueue)
-      .set(this.claimSet())
-      .where(and(inArray(workflowQueue.id, candidates), claimable()))
-      .returning();
+    return this.statements.claimNext.execute({ limit, now: this.now() });
   }
 
   /** Extends the lease; false when the run is no longer ours to run (cancelled, taken over, deleted). */
   async renewLease(runId: string): Promise<boolean> {
-    const rows = await this.db
-      .update(workflowQueue)
-      .set({ lockExpiresAt: leaseUntil(this.leaseMs) })
-      .where(this.fenced(runId))
-      .returning({ id: workflowQueue.id });
+    const rows = await this.statements.renewLease.execute({ runId });
     return rows.length > 0;
   }
 
   /** Checkpoints the step states (and renews the lease); false when the run is no longer ours. */
   async saveSteps(runId: string, steps: RunStepState[]): Promise<boolean> {
-    const rows = await this.db
-      .update(workflowQueue)
-      .set({
-        steps,
-        progress: completedCount(steps),
-        lockExpiresAt: leaseUntil(this.leaseMs),
-        updatedAt: this.clock(),
-      })
-      .where(this.fenced(runId))
-      .returning({ id: workflowQueue.id });
+    const rows = await this.statements.saveSteps.execute({
+      runId,
+      steps: JSON.stringify(steps),
+      progress: completedCount(steps),
+      now: this.now(),
+    });
     return rows.length > 0;
   }
 
-  /**
-   * Ends the run; on success also moves the workflow's `last_run` forward. One statement (two
-   * data-modifying CTEs), so both happen or neither, in a single round trip. False when the run
-   * is no longer ours.
-   */
+  /** Ends the run (see prepareFinish); false when the run is no longer ours. */
   async finish(
     run: Pick<WorkflowRun, 'id' | 'workflowId'>,
     outcome: { status: 'completed' | 'failed'; steps: RunStepState[]; error?: string },
   ): Promise<boolean> {
-    const now = this.clock().toISOString();
-    const q = workflowQueue;
-    const result = await this.db.execute<{ id: string }>(sql`
-      with done as (
-        update ${q} set
-          ${sql.identifier(q.status.name)} = ${outcome.status},
-          ${sql.identifier(q.steps.name)} = ${JSON.stringify(outcome.steps)}::jsonb,
-          ${sql.identifier(q.progress.name)} = ${completedCount(outcome.steps)},
-          ${sql.identifier(q.error.name)} = ${outcome.error ?? null},
-          ${sql.identifier(q.finishedAt.name)} = ${now}::timestamptz,
-          ${sql.identifier(q.updatedAt.name)} = ${now}::timestamptz,
-          ${sql.identifier(q.lockedBy.name)} = null,
-          ${sql.identifier(q.lockExpiresAt.name)} = null
-        where ${this.fenced(run.id)}
-        returning ${q.id}
-      ), last_run as (
-        update ${workflows} set ${sql.identifier(workflows.lastRun.name)} =
-          greatest(${workflows.lastRun}, ${now}::timestamptz)
-        where ${workflows.id} = ${run.workflowId} and ${outcome.status === 'completed'} and exists (select 1 from done)
-      )
-      select id from done`);
-    // postgres.js returns the rows, PGlite a result object holding them.
-    const rows = Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? []);
+    const rows = await this.statements.finish({
+      runId: run.id,
+      workflowId: run.workflowId,
+      status: outcome.status,
+      completed: outcome.status === 'completed',
+      steps: JSON.stringify(outcome.steps),
+      progress: completedCount(outcome.steps),
+      error: outcome.error ?? null,
+      now: this.now(),
+    });
     return rows.length > 0;
   }
 
@@ -185,10 +252,7 @@ export class RunStore {
   }
 
   async status(runId: string): Promise<RunStatus | undefined> {
-    const [row] = await this.db
-      .select({ status: workflowQueue.status })
-      .from(workflowQueue)
-      .where(eq(workflowQueue.id, runId));
+    const [row] = await this.statements.status.execute({ runId });
     return row?.status;
   }
 }
