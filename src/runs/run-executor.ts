@@ -67,6 +67,16 @@ function toolErrorText(result: CallToolResult): string {
 
 type Failure = { message: string; unavailable: boolean };
 
+/** One run being executed here. */
+interface Execution {
+  run: WorkflowRun;
+  /** The run's steps as this executor has them (written back at each checkpoint). */
+  steps: RunStepState[];
+  signal: AbortSignal;
+  /** The step the claim started (attempt counted) until its tool is called; see RunStore. */
+  startedByClaim: RunStepState | undefined;
+}
+
 /**
  * Runs a workflow run: claims its `workflow_queue` row, runs the remaining steps in order
  * as MCP `tools/call`, checkpoints every step in the row, and publishes `workflow-status`
@@ -113,9 +123,13 @@ export class RunExecutor {
     return this.executeClaimed(claim.run, signal);
   }
 
-  /** Runs a row this executor has already claimed. */
+  /**
+   * Runs a row this executor has already claimed. The claim started the first step that is not
+   * completed (RunStore): its attempt is recorded, the call not made yet.
+   */
   async executeClaimed(run: WorkflowRun, signal?: AbortSignal): Promise<RunOutcome> {
     const steps = structuredClone(run.steps as RunStepState[]);
+    const claimedStep = steps.find((s) => s.status !== 'completed');
     this.active.add(run.id);
     const control = new AbortController();
     const onShutdown = () => control.abort(new RunInterrupted('shutdown'));
@@ -131,11 +145,12 @@ export class RunExecutor {
         (err: unknown) => this.options.logger.warn({ runId: run.id, err: String(err) }, 'lease renewal failed'),
       );
     }, this.heartbeatMs);
+    const execution: Execution = { run, steps, signal: control.signal, startedByClaim: claimedStep };
     try {
-      return this.recordEnd(run, await this.runSteps(run, steps, control.signal));
+      return this.recordEnd(run, await this.runSteps(execution));
     } catch (error) {
       if (!(error instanceof RunInterrupted)) throw error;
-      return this.recordEnd(run, await this.interrupted(run, steps, error.why));
+      return this.recordEnd(run, await this.interrupted(execution, error.why));
     } finally {
       clearInterval(heartbeat);
       signal?.removeEventListener('abort', onShutdown);
@@ -143,14 +158,15 @@ export class RunExecutor {
     }
   }
 
-  private async runSteps(run: WorkflowRun, steps: RunStepState[], signal: AbortSignal): Promise<RunOutcome> {
+  private async runSteps(execution: Execution): Promise<RunOutcome> {
+    const { run, steps } = execution;
     const outputs: Record<string, unknown> = {};
     for (const step of steps) if (step.status === 'completed') outputs[step.id] = step.result;
     // No separate "run started" event: the first step's `running` event says it (one publish less per run).
 
     for (const [index, step] of steps.entries()) {
       if (step.status === 'completed') continue;
-      const failure = await this.runStep(run, steps, index, outputs, signal);
+      const failure = await this.runStep(execution, index, outputs);
       if (failure) {
         const how =
           step.attempts === 0
@@ -158,49 +174,54 @@ export class RunExecutor {
             : `failed after ${step.attempts} attempt${step.attempts === 1 ? '' : 's'}`;
         const error = `Step "${step.id}" (${step.tool}) ${how}: ${failure}`;
         const done = await this.store.finish(run, { status: 'failed', steps, error });
-        if (!done) return this.afterLostWrite(run, steps);
+        if (!done) return this.afterLostWrite(execution);
         this.publish(run, steps, { status: 'failed', stepIndex: index, stepId: step.id, stepStatus: 'failed', error });
         return { outcome: 'failed' };
       }
       outputs[step.id] = step.result;
       // The last checkpoint is written together with the run's end.
       if (index < steps.length - 1) {
-        if (!(await this.store.saveSteps(run.id, steps))) return this.afterLostWrite(run, steps);
+        if (!(await this.store.saveSteps(run.id, steps))) return this.afterLostWrite(execution);
         this.publish(run, steps, { status: 'running', stepIndex: index, stepId: step.id, stepStatus: 'completed' });
       }
     }
     const done = await this.store.finish(run, { status: 'completed', steps });
-    if (!done) return this.afterLostWrite(run, steps);
+    if (!done) return this.afterLostWrite(execution);
     this.publish(run, steps, { status: 'completed', stepIndex: steps.length });
     return { outcome: 'completed' };
   }
 
   /** Runs one step with its retries; resolves with an error message when it failed for good. */
   private async runStep(
-    run: WorkflowRun,
-    steps: RunStepState[],
+    execution: Execution,
     index: number,
     outputs: Record<string, unknown>,
-    signal: AbortSignal,
   ): Promise<string | undefined> {
+    const { run, steps, signal } = execution;
     const step = steps[index] as RunStepState;
     let args: Record<string, unknown>;
     try {
       args = resolveTemplates(step.arguments ?? {}, { input: run.input, steps: outputs }) as Record<string, unknown>;
     } catch (error) {
       if (!(error instanceof TemplateError)) throw error;
+      this.giveBackClaimedAttempt(execution);
       Object.assign(step, { status: 'failed', error: error.message, finishedAt: this.now() });
       return error.message;
     }
     const timeoutMs = step.timeoutMs ?? this.defaultStepTimeoutMs;
     for (let tries = 1; ; tries++) {
       signal.throwIfAborted();
-      step.status = 'running';
-      step.attempts += 1;
-      step.startedAt ??= this.now();
-      delete step.error;
-      // Recorded before the call: a crash mid-call leaves a visible attempt behind.
-      if (!(await this.store.saveSteps(run.id, steps))) throw new RunInterrupted(await this.lostWhy(run.id));
+      if (execution.startedByClaim === step) {
+        // The claim recorded this attempt already (RunStore).
+        execution.startedByClaim = undefined;
+      } else {
+        step.status = 'running';
+        step.attempts += 1;
+        step.startedAt ??= this.now();
+        delete step.error;
+        // Recorded before the call: a crash mid-call leaves a visible attempt behind.
+        if (!(await this.store.saveSteps(run.id, steps))) throw new RunInterrupted(await this.lostWhy(run.id));
+      }
       this.publish(run, steps, { status: 'running', stepIndex: index, stepId: step.id, stepStatus: 'running' });
 
       const started = performance.now();
@@ -277,15 +298,23 @@ export class RunExecutor {
     return (await this.store.status(runId)) === 'cancelled' ? 'cancelled' : 'lost';
   }
 
-  private async afterLostWrite(run: WorkflowRun, steps: RunStepState[]): Promise<RunOutcome> {
-    return this.interrupted(run, steps, await this.lostWhy(run.id));
+  private async afterLostWrite(execution: Execution): Promise<RunOutcome> {
+    return this.interrupted(execution, await this.lostWhy(execution.run.id));
   }
 
-  private async interrupted(
-    run: WorkflowRun,
-    steps: RunStepState[],
-    why: 'cancelled' | 'lost' | 'shutdown',
-  ): Promise<RunOutcome> {
+  /** The claim counted an attempt of a step whose tool was then never called: the step is as it was before. */
+  private giveBackClaimedAttempt(execution: Execution): void {
+    const step = execution.startedByClaim;
+    if (!step) return;
+    execution.startedByClaim = undefined;
+    step.attempts -= 1;
+    step.status = 'pending';
+    if (step.attempts === 0) delete step.startedAt;
+  }
+
+  private async interrupted(execution: Execution, why: 'cancelled' | 'lost' | 'shutdown'): Promise<RunOutcome> {
+    const { run, steps } = execution;
+    this.giveBackClaimedAttempt(execution);
     const inFlight = steps.find((s) => s.status === 'running');
     // The host aborts for shutdown or for a cancel it saw first: the row says which.
     if (why === 'shutdown' && (await this.store.status(run.id)) === 'cancelled') why = 'cancelled';

@@ -32,6 +32,27 @@ const claimable = (): SQL =>
   ) as SQL;
 
 /**
+ * The claim also starts the run's first step that is not completed, as the executor would
+ * before calling its tool (status `running`, one attempt more, `startedAt` if unset, last
+ * error dropped): that checkpoint then needs no statement of its own. The executor gives the
+ * attempt back if it never makes the call (see RunExecutor). `steps` stays as it is when every
+ * step is completed.
+ */
+const startFirstOpenStep = (): SQL => {
+  const steps = workflowQueue.steps;
+  return sql`coalesce((
+    select jsonb_set(${steps}, array[(open.i - 1)::text], (open.step - 'error') || jsonb_build_object(
+      'status', 'running',
+      'attempts', coalesce((open.step ->> 'attempts')::integer, 0) + 1,
+      'startedAt', coalesce(open.step -> 'startedAt', to_jsonb(${sql.placeholder('now')}::text))))
+    from jsonb_array_elements(${steps}) with ordinality as open(step, i)
+    where open.step ->> 'status' is distinct from 'completed'
+    order by open.i
+    limit 1
+  ), ${steps})`;
+};
+
+/**
  * The `workflow_queue` writes of an executor. Every write after the claim is fenced by the
  * lease (`locked_by` = this executor, status still `running`), so an executor that lost its
  * run (cancelled, taken over after its lease ran out, deleted) can never overwrite it.
@@ -111,6 +132,7 @@ export class RunStore {
       attempts: sql`${workflowQueue.attempts} + 1`,
       startedAt: sql`coalesce(${workflowQueue.startedAt}, ${nowValue})`,
       updatedAt: nowValue,
+      steps: startFirstOpenStep(),
     };
   }
 

@@ -103,6 +103,17 @@ describe('runs in single-process mode (built-in MCP server over Streamable HTTP)
     expect(run.steps[1]).toMatchObject({ status: 'failed', attempts: 0 });
   });
 
+  it('a first step that cannot start counts no attempt (the claim that started it gives it back)', async () => {
+    const wf = await createWorkflow(t.json, alice.auth, [
+      { id: 'a', tool: 'echo', arguments: { text: '{{input.who}}' } },
+    ]);
+    const run = await waitForRun(t.json, alice.auth, (await execute(t.json, alice.auth, wf.id, { input: {} })).id);
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(/^Step "a" \(echo\) could not start: \{\{input\.who\}\}/);
+    expect(run.steps[0]).toMatchObject({ status: 'failed', attempts: 0, startedAt: null });
+    expect(mcpServer.callsOf(run.id, 'a')).toBe(0);
+  });
+
   it('an unknown tool fails the run clearly', async () => {
     const wf = await createWorkflow(t.json, alice.auth, [{ id: 'x', tool: 'no_such_tool' }]);
     const run = await waitForRun(t.json, alice.auth, (await execute(t.json, alice.auth, wf.id)).id);
