@@ -1,8 +1,10 @@
 /**
  * HTTP benchmark (npm run bench:http). Starts everything it needs on 127.0.0.1 — a real
- * Postgres (test/helpers/servers.ts), the API (src/node/server.ts, as `npm start` runs it) and
- * a bare Fastify hello-world as the baseline — then measures one target at a time with
- * autocannon and prints markdown tables for bench/RESULTS.md. It stops everything it started.
+ * Postgres (test/helpers/servers.ts), the API (src/node/server.ts, as `npm start` runs it),
+ * a bare Fastify hello-world as the baseline and two references (bench/hono-hello.ts: Hono with
+ * one route; bench/fastify-profile.ts: the /profile work by hand on Fastify + postgres.js) — then
+ * measures one target at a time with autocannon and prints markdown tables for bench/RESULTS.md.
+ * It stops everything it started.
  *
  * Options (flag or environment variable):
  *   --duration=10            BENCH_DURATION            seconds measured per target
@@ -108,7 +110,7 @@ async function startServer(
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${file} exited with ${child.exitCode}:\n${stderr}`);
     const ok = await fetch(url + readyPath)
-      .then((r) => r.ok)
+      .then((r) => r.status < 500)
       .catch(() => false);
     if (ok) return { url, child, stderr: () => stderr };
     await new Promise((r) => setTimeout(r, 200));
@@ -185,9 +187,11 @@ async function main() {
 
   // Both servers run for the whole bench, but only one is under load at any time.
   const fastify = await startServer('bench/fastify-hello.ts', '/', {});
+  const honoHello = await startServer('bench/hono-hello.ts', '/', {});
+  const jwtSecret = randomBytes(32).toString('hex');
   const api = await startServer('src/node/server.ts', '/health/live', {
     DATABASE_URL: postgres.url,
-    JWT_SECRET: randomBytes(32).toString('hex'),
+    JWT_SECRET: jwtSecret,
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
@@ -202,15 +206,34 @@ async function main() {
   if (registered.status !== 201) throw new Error(`register failed: ${registered.status} ${await registered.text()}`);
   const { accessToken } = (await registered.json()) as { accessToken: string };
 
+  // Started after the API: it reads the users table the API's migrations created.
+  const fastifyProfile = await startServer('bench/fastify-profile.ts', '/profile', {
+    DATABASE_URL: postgres.url,
+    JWT_SECRET: jwtSecret,
+    JWT_ISSUER: 'workflow-platform',
+    JWT_AUDIENCE: 'workflow-platform-api',
+  });
+  const bearer = { authorization: `Bearer ${accessToken}` };
+
+  // Two references without targets: the framework floor (Hono with one route) and the /profile
+  // work written by hand on Fastify + postgres.js, so the table shows where the gaps come from.
   const targets = [
     { key: 'baseline', name: 'Fastify `GET /` (baseline)', server: fastify, path: '/', headers: {} },
+    { key: 'hono', name: 'reference: bare Hono `GET /` on @hono/node-server', server: honoHello, path: '/', headers: {} },
     { key: 'live', name: 'API `GET /health/live`', server: api, path: '/health/live', headers: {} },
+    {
+      key: 'fastify-profile',
+      name: 'reference: Fastify + jose + postgres.js `GET /profile`',
+      server: fastifyProfile,
+      path: '/profile',
+      headers: bearer,
+    },
     {
       key: 'profile',
       name: 'API `GET /profile` (JWT + indexed query)',
       server: api,
       path: '/profile',
-      headers: { authorization: `Bearer ${accessToken}` },
+      headers: bearer,
     },
   ];
   const rounds = new Map<string, Measurement[]>(targets.map((t) => [t.key, []]));
@@ -249,10 +272,19 @@ async function main() {
       const ratio = m.rps / baseline.rps;
       const goal = TARGETS[t.key];
       const verdict = goal === undefined ? '' : `≥ ${goal}× ${ratio >= goal ? 'met' : '**missed**'}`;
-      const pg = t.key === 'profile' ? us(m.postgresCpuUs) : '';
+      const pg = t.key.endsWith('profile') ? us(m.postgresCpuUs) : '';
       // What the ratio would be if both servers were CPU-bound: steadier than req/s on a busy machine.
       const cpuRatio = m.serverCpuUs && baseline.serverCpuUs ? (baseline.serverCpuUs / m.serverCpuUs).toFixed(2) : '–';
       return `| ${t.name} | ${Math.round(m.rps)} | ${ms(m.p50)} | ${ms(m.p99)} | ${ratio.toFixed(2)} | ${verdict} | ${us(m.serverCpuUs)} | ${cpuRatio} | ${pg} | ${m.failures} |`;
+    }),
+    '',
+    ...[
+      ['`/health/live` ÷ bare Hono', 'live', 'hono'],
+      ['`/profile` ÷ the Fastify + postgres.js reference', 'profile', 'fastify-profile'],
+    ].map(([label, ours, reference]) => {
+      const a = results.get(ours as string) as Measurement;
+      const b = results.get(reference as string) as Measurement;
+      return `${label}: ${(a.rps / b.rps).toFixed(2)}× by req/s, ${a.serverCpuUs && b.serverCpuUs ? (b.serverCpuUs / a.serverCpuUs).toFixed(2) : '–'}× by server CPU.`;
     }),
     '',
     `| API \`GET /health\` (db + MCP checks), ${HEALTH_CONNECTIONS} connections | req/s | p50 | p99 | failures |`,
