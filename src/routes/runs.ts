@@ -14,9 +14,8 @@ import { validate } from '../http/validate';
 import { requireAuth } from '../middleware/auth';
 import { runDocs } from '../openapi/route-docs';
 import { WORKFLOW_CHANNEL, WORKFLOW_STATUS_EVENT } from '../realtime/channel-hub';
-import { initialStepStates, type RunStepState, type WorkflowStatusPayload } from '../runs/run-state';
+import type { RunStepState, WorkflowStatusPayload } from '../runs/run-state';
 import { sameJson } from '../runs/same-json';
-import type { WorkflowStep } from '../workflows/step-schema';
 import { findWorkflowToRun, insertQueuedRun } from '../workflows/execute-statements';
 import { toRunJson, toRunSummaryJson } from '../workflows/workflow-json';
 import { visibleRuns, visibleWorkflows } from '../workflows/workflow-queries';
@@ -127,32 +126,26 @@ export const runRoutes = new Hono<AppEnv>()
     }
     const key = keyCheck?.data;
     const { input } = await readExecuteBody(c.req.raw);
-    const workflow = await findWorkflowToRun(db, c.var.user, id);
-    if (!workflow) throw new NotFoundError('Workflow not found');
-
     let run: WorkflowRun | undefined;
     try {
-      run = await insertQueuedRun(db, {
-        workflowId: workflow.id,
-        ownerId: c.var.user.id,
-        input,
-        steps: initialStepStates(workflow.steps as WorkflowStep[]),
-        idempotencyKey: key ?? null,
-      });
+      run = await insertQueuedRun(db, c.var.user, { workflowId: id, input, idempotencyKey: key ?? null });
     } catch (error) {
-      // The workflow was deleted between the read and the insert.
+      // The workflow was deleted while the run was written.
       if (isForeignKeyViolation(error)) throw new NotFoundError('Workflow not found');
       throw error;
     }
     let replayed = false;
-    if (!run && key) {
+    if (!run) {
+      // Nothing written: the workflow is not the caller's to run, or the key was used before.
+      if (!key || !(await findWorkflowToRun(db, c.var.user, id))) throw new NotFoundError('Workflow not found');
       [run] = await db
         .select()
         .from(workflowQueue)
         .where(and(eq(workflowQueue.ownerId, c.var.user.id), eq(workflowQueue.idempotencyKey, key)))
         .limit(1);
       if (!run) throw new ConflictError('A request with this Idempotency-Key is in progress; retry');
-      if (run.workflowId !== workflow.id || !sameJson(run.input, input)) {
+      // Postgres writes uuids in lower case; the path may not.
+      if (run.workflowId !== id.toLowerCase() || !sameJson(run.input, input)) {
         throw new ConflictError('This Idempotency-Key was already used for a different request');
       }
       replayed = true;

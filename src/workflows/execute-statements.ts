@@ -1,8 +1,21 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { type WorkflowRun, workflowQueue, workflows } from '../db/schema';
 import type { AuthUser } from '../deps';
-import type { RunStepState } from '../runs/run-state';
+import { prepareSql } from '../runs/prepared-sql';
+import { INITIAL_STEP_STATE } from '../runs/run-state';
+
+const runColumns = Object.entries(getTableColumns(workflowQueue));
+
+/** A `workflow_queue` row as a raw statement returns it (column names, driver values), as drizzle would map it. */
+function toWorkflowRun(row: Record<string, unknown>): WorkflowRun {
+  return Object.fromEntries(
+    runColumns.map(([key, column]) => {
+      const value = row[column.name];
+      return [key, value === null || value === undefined ? null : column.mapFromDriverValue(value)];
+    }),
+  ) as WorkflowRun;
+}
 
 function prepareExecuteStatements(db: Database) {
   const workflowOf = (ownerFilter: boolean) =>
@@ -16,21 +29,31 @@ function prepareExecuteStatements(db: Database) {
         ),
       )
       .limit(1);
+  // The run's steps are the workflow's, each in its initial state (as initialStepStates makes them).
+  const insertRun = (ownerFilter: boolean, name: string) => {
+    const q = workflowQueue;
+    const column = (c: { name: string }) => sql.identifier(c.name);
+    return prepareSql<Record<string, unknown>>(
+      db,
+      name,
+      sql`
+      insert into ${q} (${column(q.workflowId)}, ${column(q.ownerId)}, ${column(q.input)}, ${column(q.steps)}, ${column(q.idempotencyKey)})
+      select ${workflows.id}, ${sql.placeholder('userId')}::uuid, ${sql.placeholder('input')}::jsonb,
+        (select jsonb_agg(step || ${JSON.stringify(INITIAL_STEP_STATE)}::jsonb order by i)
+          from jsonb_array_elements(${workflows.steps}) with ordinality as definition(step, i)),
+        ${sql.placeholder('idempotencyKey')}::varchar
+      from ${workflows}
+      where ${workflows.id} = ${sql.placeholder('workflowId')}::uuid
+        ${ownerFilter ? sql`and ${workflows.ownerId} = ${sql.placeholder('userId')}::uuid` : sql``}
+      on conflict do nothing
+      returning *`,
+    );
+  };
   return {
     ownWorkflow: workflowOf(true).prepare('execute_own_workflow'),
     anyWorkflow: workflowOf(false).prepare('execute_any_workflow'),
-    insertRun: db
-      .insert(workflowQueue)
-      .values({
-        workflowId: sql.placeholder('workflowId'),
-        ownerId: sql.placeholder('ownerId'),
-        input: sql.placeholder('input'),
-        steps: sql.placeholder('steps'),
-        idempotencyKey: sql.placeholder('idempotencyKey'),
-      })
-      .onConflictDoNothing()
-      .returning()
-      .prepare('execute_insert_run'),
+    insertOwnRun: insertRun(true, 'execute_insert_own_run'),
+    insertAnyRun: insertRun(false, 'execute_insert_any_run'),
   };
 }
 
@@ -60,11 +83,18 @@ export async function findWorkflowToRun(
   return workflow;
 }
 
-/** Writes a queued run; resolves with nothing when the owner already used the idempotency key. */
+/**
+ * Writes a queued run of the workflow for the user, in one statement that also reads the
+ * workflow. Resolves with nothing when nothing was written: the user may not run that workflow
+ * (see findWorkflowToRun), or they already used the idempotency key.
+ */
 export async function insertQueuedRun(
   db: Database,
-  values: { workflowId: string; ownerId: string; input: unknown; steps: RunStepState[]; idempotencyKey: string | null },
+  user: AuthUser,
+  values: { workflowId: string; input: unknown; idempotencyKey: string | null },
 ): Promise<WorkflowRun | undefined> {
-  const [run] = await statementsFor(db).insertRun.execute(values);
-  return run;
+  const statements = statementsFor(db);
+  const statement = user.role === 'admin' ? statements.insertAnyRun : statements.insertOwnRun;
+  const [row] = await statement({ ...values, input: JSON.stringify(values.input), userId: user.id });
+  return row ? toWorkflowRun(row) : undefined;
 }

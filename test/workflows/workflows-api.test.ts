@@ -170,6 +170,39 @@ describe('/api/workflows CRUD', () => {
     expect((await t.json('GET', '/api/workflows', undefined, {})).status).toBe(401);
   });
 
+  it('executes only workflows the caller may run; a used Idempotency-Key does not turn a 404 into a replay', async () => {
+    const wf = await createWorkflow(t.json, alice.auth, [echo('a'), echo('b', { retries: 2 })]);
+    const bobs = await createWorkflow(t.json, bob.auth, [echo('x')]);
+    const key = { 'idempotency-key': `key-${crypto.randomUUID()}` };
+    expect((await t.json('POST', `/api/workflows/${bobs.id}/execute`, {}, { ...bob.auth, ...key })).status).toBe(202);
+    for (const headers of [bob.auth, { ...bob.auth, ...key }]) {
+      const res = await t.json('POST', `/api/workflows/${wf.id}/execute`, {}, headers);
+      expect(res.status).toBe(404);
+      expect((await errorOf(res)).message).toBe('Workflow not found');
+    }
+
+    // An admin may run anyone's workflow; the run is the admin's. The run starts from the workflow's steps.
+    const res = await t.json('POST', `/api/workflows/${wf.id}/execute`, { input: { n: 1 } }, { ...admin.auth, ...key });
+    expect(res.status).toBe(202);
+    const { run } = (await res.json()) as { run: Record<string, unknown> & { steps: unknown[] } };
+    expect(run).toMatchObject({ workflowId: wf.id, ownerId: admin.user.id, status: 'queued', input: { n: 1 } });
+    expect(run.steps).toEqual([
+      expect.objectContaining({ id: 'a', tool: 'echo', status: 'pending', attempts: 0 }),
+      expect.objectContaining({ id: 'b', tool: 'echo', status: 'pending', attempts: 0 }),
+    ]);
+    expect(new Date(run.createdAt as string).getTime()).not.toBeNaN();
+    // Replayed with the same key, the workflow id spelled in upper case.
+    const again = await t.json(
+      'POST',
+      `/api/workflows/${wf.id.toUpperCase()}/execute`,
+      { input: { n: 1 } },
+      { ...admin.auth, ...key },
+    );
+    expect(again.status).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(((await again.json()) as { run: { id: string } }).run.id).toBe(run.id);
+  });
+
   it('lets an admin see and edit any workflow', async () => {
     const wf = await createWorkflow(t.json, alice.auth, [echo('a')]);
     expect((await t.json('GET', `/api/workflows/${wf.id}`, undefined, admin.auth)).status).toBe(200);
