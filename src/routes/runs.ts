@@ -1,5 +1,5 @@
 import { and, count, eq, inArray } from 'drizzle-orm';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { isForeignKeyViolation } from '../db/foreign-key-violation';
 import { newestFirstPage } from '../db/newest-first-page';
@@ -10,6 +10,7 @@ import { NotFoundError } from '../errors/not-found-error';
 import { ValidationError } from '../errors/validation-error';
 import { idParam } from '../http/id-param';
 import { paginationQuery } from '../http/pagination';
+import { requestHeader } from '../http/request-header';
 import { validate } from '../http/validate';
 import { requireAuth } from '../middleware/auth';
 import { runDocs } from '../openapi/route-docs';
@@ -27,9 +28,12 @@ const queueQuery = paginationQuery.extend({ status: z.enum(runStatus.enumValues)
 
 const RUN_NOT_FOUND = 'Run not found';
 
-/** `{input?}`; the body may be empty (no content at all), unlike other routes' bodies. */
-async function readExecuteBody(req: Request): Promise<z.infer<typeof executeBody>> {
-  const text = await req.text();
+/**
+ * `{input?}`; the body may be empty (no content at all), unlike other routes' bodies. A body
+ * declared empty is not read: on @hono/node-server reading builds a whole undici Request.
+ */
+async function readExecuteBody(c: Context<AppEnv>): Promise<z.infer<typeof executeBody>> {
+  const text = requestHeader(c, 'content-length') === '0' ? '' : await c.req.raw.text();
   let raw: unknown = {};
   if (text.trim()) {
     try {
@@ -119,13 +123,13 @@ export const runRoutes = new Hono<AppEnv>()
   .post('/:id/execute', runDocs.execute(executeBody), validate('param', idParam), async (c) => {
     const { db, runQueue, logger } = c.var.deps;
     const { id } = c.req.valid('param');
-    const rawKey = c.req.header('idempotency-key');
+    const rawKey = requestHeader(c, 'idempotency-key');
     const keyCheck = rawKey === undefined ? undefined : idempotencyKey.safeParse(rawKey);
     if (keyCheck && !keyCheck.success) {
       throw new ValidationError('Invalid Idempotency-Key header: must be 1-255 visible ASCII characters');
     }
     const key = keyCheck?.data;
-    const { input } = await readExecuteBody(c.req.raw);
+    const { input } = await readExecuteBody(c);
     let run: WorkflowRun | undefined;
     try {
       run = await insertQueuedRun(db, c.var.user, { workflowId: id, input, idempotencyKey: key ?? null });

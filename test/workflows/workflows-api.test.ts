@@ -191,6 +191,13 @@ describe('/api/workflows CRUD', () => {
       expect.objectContaining({ id: 'b', tool: 'echo', status: 'pending', attempts: 0 }),
     ]);
     expect(new Date(run.createdAt as string).getTime()).not.toBeNaN();
+    // A body declared empty is no body: input {}.
+    const empty = await t.app.request(`/api/workflows/${wf.id}/execute`, {
+      method: 'POST',
+      headers: { ...alice.auth, 'content-length': '0' },
+    });
+    expect(empty.status).toBe(202);
+    expect(((await empty.json()) as { run: { input: unknown } }).run.input).toEqual({});
     // Replayed with the same key, the workflow id spelled in upper case.
     const again = await t.json(
       'POST',
