@@ -45,9 +45,71 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-// Structural guards for messages a transport has already validated against the SDK's
-// JSONRPCMessage schema: the SDK's own `isJSONRPC*` guards run a zod parse on every call,
-// several times per relayed message.
+const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
+const NOTIFICATION_KEYS = new Set(['jsonrpc', 'method', 'params']);
+const RESULT_KEYS = new Set(['jsonrpc', 'id', 'result']);
+const ERROR_KEYS = new Set(['jsonrpc', 'id', 'error']);
+const RELATED_TASK_META_KEY = 'io.modelcontextprotocol/related-task';
+
+function hasOnlyKeys(value: Record<string, unknown>, allowed: Set<string>): boolean {
+  for (const key in value) if (!allowed.has(key)) return false;
+  return true;
+}
+
+function isRequestId(value: unknown): value is RequestId {
+  return typeof value === 'string' || Number.isSafeInteger(value);
+}
+
+/** The SDK's `RequestMetaSchema`: an object whose `progressToken` and related-task entries, if any, are well-formed. */
+function isValidMeta(meta: unknown): boolean {
+  if (meta === undefined) return true;
+  if (!isRecord(meta)) return false;
+  if (meta.progressToken !== undefined && !isRequestId(meta.progressToken)) return false;
+  const task = meta[RELATED_TASK_META_KEY];
+  return task === undefined || (isRecord(task) && typeof task.taskId === 'string');
+}
+
+function isValidParams(params: unknown): boolean {
+  return params === undefined || (isRecord(params) && isValidMeta(params._meta));
+}
+
+/**
+ * `value` as a JSON-RPC message if the SDK's `JSONRPCMessageSchema` accepts it (the same
+ * rules, test/mcp-gateway/json-rpc.test.ts checks them against the schema), else undefined.
+ * A few property reads instead of a zod union parse: the relay checks every message that
+ * crosses it, and zod's cost (most of all building the errors of the union's failed
+ * branches) showed up on every relayed call. The message is returned as is, not copied.
+ */
+export function toJsonRpcMessage(value: unknown): JSONRPCMessage | undefined {
+  if (!isRecord(value) || value.jsonrpc !== '2.0') return undefined;
+  if ('method' in value) {
+    if (typeof value.method !== 'string' || !isValidParams(value.params)) return undefined;
+    const valid =
+      value.id === undefined
+        ? hasOnlyKeys(value, NOTIFICATION_KEYS)
+        : isRequestId(value.id) && hasOnlyKeys(value, REQUEST_KEYS);
+    return valid ? (value as JSONRPCMessage) : undefined;
+  }
+  if ('result' in value) {
+    const valid =
+      isRequestId(value.id) &&
+      isRecord(value.result) &&
+      isValidMeta(value.result._meta) &&
+      hasOnlyKeys(value, RESULT_KEYS);
+    return valid ? (value as JSONRPCMessage) : undefined;
+  }
+  const error = value.error;
+  const valid =
+    (value.id === undefined || isRequestId(value.id)) &&
+    isRecord(error) &&
+    Number.isSafeInteger(error.code) &&
+    typeof error.message === 'string' &&
+    hasOnlyKeys(value, ERROR_KEYS);
+  return valid ? (value as JSONRPCMessage) : undefined;
+}
+
+// Structural guards for messages already validated (by `toJsonRpcMessage` or the SDK's
+// schema): the SDK's own `isJSONRPC*` guards run a zod parse on every call.
 type Validated = JSONRPCMessage;
 
 export function isRequestMessage(message: Validated): message is JSONRPCRequest {

@@ -24,6 +24,8 @@ export interface McpGatewayOptions {
   stats?: McpGatewayStats;
   /** Wall-clock milliseconds, for idle expiry. Default `Date.now`. */
   now?: () => number;
+  /** See `McpRelayOptions.defer`; Node passes `afterIo` (src/node/mcp-gateway-factory.ts). */
+  defer?: (task: () => void) => void;
 }
 
 /** Refused because the user (or the gateway as a whole) already holds the most sessions allowed. */
@@ -155,6 +157,7 @@ export class McpGateway {
       relatesMessages: request.relatesMessages,
       answersCancelledRequests: request.answersCancelledRequests,
       closeClient: request.closeClient,
+      defer: this.options.defer,
       onActivity: () => {
         session.lastActiveMs = this.now();
       },

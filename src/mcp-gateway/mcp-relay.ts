@@ -47,6 +47,12 @@ export interface McpRelayOptions {
    */
   answersCancelledRequests?: boolean;
   onToolCall?(call: { tool: string; outcome: ToolCallOutcome; durationMs: number }): void;
+  /**
+   * Runs `onToolCall` for a call the upstream answered once the answer is on its way (a log
+   * line costs about as much as relaying a small call). It must run before the client can
+   * have read the answer. Default: at once, before answering.
+   */
+  defer?: (task: () => void) => void;
   /** Any message either way (the session is not idle). */
   onActivity?(): void;
   /** Out-of-band upstream transport errors (a dropped SSE stream...), for logging. */
@@ -295,7 +301,7 @@ export class McpRelay {
         if (pending.method === 'initialize') this.adoptProtocolVersion(message.result.protocolVersion);
         if (pending.method === 'tools/list') answer = this.allowedToolsOnly(message);
       }
-      this.finish(id, pending, outcome);
+      this.finish(id, pending, outcome, this.options.defer);
       void this.toClient(answer);
       return;
     }
@@ -346,16 +352,20 @@ export class McpRelay {
     pending.timer = setTimeout(() => this.timedOut(id), this.options.requestTimeoutMs);
   }
 
-  private finish(id: RequestId, pending: PendingRequest, outcome: ToolCallOutcome): void {
+  /** Forgets a request; a tool call is reported to `onToolCall`, through `record` if given. */
+  private finish(
+    id: RequestId,
+    pending: PendingRequest,
+    outcome: ToolCallOutcome,
+    record: (task: () => void) => void = (task) => task(),
+  ): void {
     clearTimeout(pending.timer);
     this.pending.delete(id);
     if (pending.progressToken !== undefined) this.progress.delete(pending.progressToken);
-    if (pending.tool !== undefined) {
-      this.options.onToolCall?.({
-        tool: pending.tool,
-        outcome,
-        durationMs: Math.round((this.now() - pending.startedMs) * 10) / 10,
-      });
+    const { onToolCall } = this.options;
+    if (pending.tool !== undefined && onToolCall) {
+      const call = { tool: pending.tool, outcome, durationMs: Math.round((this.now() - pending.startedMs) * 10) / 10 };
+      record(() => onToolCall(call));
     }
   }
 

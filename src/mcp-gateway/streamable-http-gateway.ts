@@ -1,5 +1,7 @@
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { isInitializeRequest, isJSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { HttpSessionTransport } from './http-session-transport';
+import { isRecord, isRequestMessage, toJsonRpcMessage } from './json-rpc';
 import type { GatewaySession, McpGateway } from './mcp-gateway';
 
 /** A client-side problem the route renders as its usual JSON error (404 unknown session, 400...). */
@@ -15,11 +17,21 @@ export class McpHttpRequestError extends Error {
 
 interface HttpSession {
   userId: string;
-  transport: WebStandardStreamableHTTPServerTransport;
+  transport: HttpSessionTransport;
   session: GatewaySession;
 }
 
 export type McpHttpMode = 'sessions' | 'stateless';
+
+function methodOf(message: unknown): unknown {
+  return isRecord(message) ? message.method : undefined;
+}
+
+/** The SDK's `isJSONRPCRequest`, without its zod parse. */
+function isRequest(message: unknown): boolean {
+  const valid = toJsonRpcMessage(message);
+  return valid !== undefined && isRequestMessage(valid);
+}
 
 function jsonRpcErrorResponse(status: number, code: number, message: string, headers?: HeadersInit): Response {
   return Response.json({ jsonrpc: '2.0', error: { code, message }, id: null }, { status, headers });
@@ -85,10 +97,11 @@ export class StreamableHttpGateway {
     } catch {
       return jsonRpcErrorResponse(400, -32700, 'Parse error: invalid JSON');
     }
-    const messages = Array.isArray(body) ? body : [body];
-    const initialize = messages.some((message) => isInitializeRequest(message));
+    const messages: unknown[] = Array.isArray(body) ? body : [body];
+    // The method first: the SDK's guards are zod parses, and a failing one is costly.
+    const initialize = messages.some((message) => methodOf(message) === 'initialize' && isInitializeRequest(message));
     if (initialize && this.mode === 'sessions') return this.startSession(request, body, userId);
-    if (!messages.some((message) => isJSONRPCRequest(message))) {
+    if (!messages.some(isRequest)) {
       // Only notifications or responses, and no session they could belong to: nothing to forward.
       return new Response(null, { status: 202 });
     }
@@ -104,9 +117,7 @@ export class StreamableHttpGateway {
 
   private async startSession(request: Request, body: unknown, userId: string): Promise<Response> {
     let registered = false;
-    const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => crypto.randomUUID(),
-      enableJsonResponse: true,
+    const transport: HttpSessionTransport = new HttpSessionTransport({
       onsessioninitialized: (id) => {
         registered = true;
         this.sessions.set(id, { userId, transport, session });

@@ -1,6 +1,6 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { type JSONRPCMessage, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
-import { idOf, RpcErrorCode, rpcError, rpcErrorWithoutId } from './json-rpc';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { idOf, RpcErrorCode, rpcError, rpcErrorWithoutId, toJsonRpcMessage } from './json-rpc';
 
 /** What the transport needs from a server-side WebSocket (Hono's `WSContext` has both). */
 export interface WebSocketSink {
@@ -91,8 +91,8 @@ export class WebSocketSessionTransport implements Transport {
       this.answer(rpcErrorWithoutId(RpcErrorCode.ParseError, 'Parse error: invalid JSON'));
       return;
     }
-    const result = JSONRPCMessageSchema.safeParse(parsed);
-    if (!result.success) {
+    const message = toJsonRpcMessage(parsed);
+    if (!message) {
       const id = idOf(parsed);
       const text = 'Invalid Request: send one JSON-RPC 2.0 message per frame';
       this.answer(
@@ -102,8 +102,8 @@ export class WebSocketSessionTransport implements Transport {
       );
       return;
     }
-    if (this.started) this.onmessage?.(result.data);
-    else this.queued.push(result.data);
+    if (this.started) this.onmessage?.(message);
+    else this.queued.push(message);
   }
 
   /** The socket closed (either side) or failed. */

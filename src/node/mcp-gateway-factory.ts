@@ -31,6 +31,25 @@ export function gatewayUpstreamConnector(config: UpstreamConfig): McpConnector {
   return connector;
 }
 
+/**
+ * Runs tasks in the check phase of the current event-loop turn (`setImmediate`), in one
+ * batch: after the answers written during this turn, before any further I/O is read. So the
+ * log line of a relayed call never delays its answer, yet is written before the client can
+ * possibly have the answer (in-process tests rely on that).
+ */
+export function afterIo(): (task: () => void) => void {
+  let batch: Array<() => void> = [];
+  const run = () => {
+    const tasks = batch;
+    batch = [];
+    for (const task of tasks) task();
+  };
+  return (task) => {
+    batch.push(task);
+    if (batch.length === 1) setImmediate(run);
+  };
+}
+
 /** The `/mcp` gateway of a Node API process, with the limits from the configuration. */
 export function createMcpGateway(config: GatewayConfig, logger: Logger): McpGateway {
   return new McpGateway({
@@ -40,5 +59,6 @@ export function createMcpGateway(config: GatewayConfig, logger: Logger): McpGate
     maxSessionsPerUser: config.mcpMaxSessionsPerUser,
     sessionIdleMs: config.mcpSessionIdleMs,
     requestTimeoutMs: config.mcpUpstreamTimeoutMs,
+    defer: afterIo(),
   });
 }

@@ -1,9 +1,11 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { urlToHttpOptions } from 'node:url';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { type JSONRPCMessage, JSONRPCMessageSchema, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { redactedUrl } from '../mcp/transports';
+import { toJsonRpcMessage } from '../mcp-gateway/json-rpc';
 
 /** An HTTP status from the MCP server; `code` as on the SDK's `StreamableHTTPError` (the relay reads it). */
 export class McpHttpStatusError extends Error {
@@ -98,11 +100,15 @@ export class NodeStreamableHttpClientTransport implements Transport {
   private started = false;
   private fallback?: SSEClientTransport;
   private decided = false;
+  /** The URL as request options, converted once rather than on every request. */
+  private readonly target: http.RequestOptions;
 
   constructor(
     private readonly url: URL,
     private readonly options: NodeStreamableHttpOptions = {},
-  ) {}
+  ) {
+    this.target = { ...urlToHttpOptions(url), agent: options.agent };
+  }
 
   async start(): Promise<void> {
     if (this.started) throw new Error('NodeStreamableHttpClientTransport already started');
@@ -184,7 +190,7 @@ export class NodeStreamableHttpClientTransport implements Transport {
     }
     const client = this.url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
-      const request = client.request(this.url, { method, headers, agent: this.options.agent }, (response) => {
+      const request = client.request({ ...this.target, method, headers }, (response) => {
         response.once('close', () => this.requests.delete(request));
         resolve(response);
       });
@@ -199,13 +205,12 @@ export class NodeStreamableHttpClientTransport implements Transport {
   }
 
   private deliver(raw: unknown): RequestId | undefined {
-    const parsed = JSONRPCMessageSchema.safeParse(raw);
-    if (!parsed.success) {
+    const message = toJsonRpcMessage(raw);
+    if (!message) {
       this.onerror?.(new Error('MCP server sent something that is not a JSON-RPC message'));
       return undefined;
     }
-    this.onmessage?.(parsed.data);
-    const message = parsed.data;
+    this.onmessage?.(message);
     return 'id' in message && !('method' in message) ? message.id : undefined;
   }
 

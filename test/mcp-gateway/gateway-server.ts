@@ -9,7 +9,7 @@ import type { Logger } from '../../src/logging/logger';
 import type { McpConnector } from '../../src/mcp/tool-client';
 import { McpGateway } from '../../src/mcp-gateway/mcp-gateway';
 import { toolPolicyOf } from '../../src/mcp-gateway/tool-policy';
-import { gatewayUpstreamConnector } from '../../src/node/mcp-gateway-factory';
+import { afterIo, gatewayUpstreamConnector } from '../../src/node/mcp-gateway-factory';
 import { createNodeWebSockets } from '../../src/node/node-websockets';
 import { installWebSocketGlobal } from '../../src/node/websocket-global';
 import { registerMcpWebSocket } from '../../src/routes/mcp-websocket';
@@ -58,6 +58,7 @@ export async function startGatewayServer(options: GatewayServerOptions = {}) {
     sessionIdleMs: config.mcpSessionIdleMs,
     requestTimeoutMs: config.mcpUpstreamTimeoutMs,
     connectTimeoutMs: 5000,
+    defer: afterIo(),
   });
   const testApp = await createTestApp({
     ...options,
@@ -137,6 +138,17 @@ export async function postJson(url: string, token: string, body: unknown): Promi
     },
     body: JSON.stringify(body),
   });
+}
+
+/** The headers an SDK client sends on the POSTs of an open Streamable HTTP session. */
+export function sessionHeaders(token: string, sessionId: string): Record<string, string> {
+  return {
+    authorization: `Bearer ${token}`,
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-session-id': sessionId,
+    'mcp-protocol-version': '2025-06-18',
+  };
 }
 
 /** The HTTP status a WebSocket upgrade was refused with (or 101). */

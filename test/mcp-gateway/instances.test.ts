@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../helpers/test-app';
-import { disconnect, type GatewayServer, postJson, startGatewayServer } from './gateway-server';
+import { disconnect, type GatewayServer, postJson, sessionHeaders, startGatewayServer } from './gateway-server';
 
 /**
  * Two API instances on one database, as behind a load balancer. A session lives in the
@@ -52,13 +52,7 @@ describe('several API instances', () => {
     const sessionId = (onA.transport as { sessionId?: string }).sessionId as string;
     const misrouted = await fetch(b.httpUrl, {
       method: 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-session-id': sessionId,
-        'mcp-protocol-version': '2025-06-18',
-      },
+      headers: sessionHeaders(token, sessionId),
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
     });
     expect(misrouted.status).toBe(404);
