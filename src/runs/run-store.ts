@@ -71,8 +71,13 @@ export class RunStore {
     private readonly executorId: string,
     private readonly leaseMs: number,
   ) {
-    const claimWhere = (orOwnLease: boolean) =>
-      and(eq(workflowQueue.id, runIdValue), orOwnLease ? or(claimable(), this.ownLease()) : claimable());
+    const claimById = (orOwnLease: boolean, name: string) =>
+      db
+        .update(workflowQueue)
+        .set(this.claimSet())
+        .where(and(eq(workflowQueue.id, runIdValue), orOwnLease ? or(claimable(), this.ownLease()) : claimable()))
+        .returning()
+        .prepare(name);
     const fencedUpdate = (name: string, set: PgUpdateSetSource<typeof workflowQueue>) =>
       db
         .update(workflowQueue)
@@ -81,13 +86,8 @@ export class RunStore {
         .returning({ id: workflowQueue.id })
         .prepare(name);
     this.statements = {
-      claim: db.update(workflowQueue).set(this.claimSet()).where(claimWhere(false)).returning().prepare('run_claim'),
-      claimOwn: db
-        .update(workflowQueue)
-        .set(this.claimSet())
-        .where(claimWhere(true))
-        .returning()
-        .prepare('run_claim_own'),
+      claim: claimById(false, 'run_claim'),
+      claimOwn: claimById(true, 'run_claim_own'),
       claimNext: db
         .update(workflowQueue)
         .set(this.claimSet())
