@@ -114,6 +114,36 @@ describe('HTTP fast paths on @hono/node-server', () => {
     expect(joined.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('decides body size and type from the headers when it can, and counts bodies of unknown length', async () => {
+    const post = (path: string, body: string | Buffer, headers: Record<string, string>) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest(`${base}${path}`, { method: 'POST', headers }, (res) => {
+          let text = '';
+          res.on('data', (chunk) => {
+            text += chunk;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        });
+        req.on('error', reject);
+        // Without Content-Length Node sends the body chunked.
+        req.end(body);
+      });
+    const big = Buffer.alloc(1024 * 1024 + 1, 'a');
+    const json = { 'content-type': 'application/json' };
+    expect((await post('/auth/login', big, { ...json, 'content-length': String(big.length) })).status).toBe(413);
+    expect((await post('/auth/login', big, json)).status).toBe(413);
+    const login = JSON.stringify({ username: 'nobody_here', password: 'wrong-password-1' });
+    expect((await post('/auth/login', login, { ...json, 'content-length': String(login.length) })).status).toBe(401);
+    expect((await post('/auth/login', login, json)).status).toBe(401);
+    expect((await post('/auth/login', login, { 'content-type': 'text/plain' })).status).toBe(415);
+    const plain = { 'content-type': 'text/plain', 'content-length': String(login.length) };
+    expect((await post('/auth/login', login, plain)).status).toBe(415);
+    // An empty body needs no type; the route then says what is missing.
+    const empty = await post('/auth/logout', '', { 'content-length': '0' });
+    expect(empty.status).toBe(400);
+    expect(JSON.parse(empty.body).error.code).toBe('validation_error');
+  });
+
   it('answers a CORS preflight and a CORS GET with their headers and the baseline', async () => {
     const origin = 'https://app.example.com';
     const preflight = await new Promise<{ status: number; headers: Record<string, unknown> }>((resolve, reject) => {
