@@ -2,6 +2,7 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { type JSONRPCMessage, type RequestId, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { isRequestMessage, RpcErrorCode, rpcError, toJsonRpcMessage } from './json-rpc';
+import { type RequestReader, webRequestReader } from './request-reader';
 
 function jsonResponse(body: unknown, status: number, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
@@ -52,13 +53,22 @@ export class HttpSessionTransport implements Transport {
     await this.sdk.start();
   }
 
-  /** Serves one request of this session (`parsedBody`: the POST body, when the caller already read it). */
-  async handleRequest(request: Request, options?: { parsedBody?: unknown }): Promise<Response> {
-    if (!this.takesShortWay(request)) return this.sdk.handleRequest(request, options);
-    let body = options?.parsedBody;
+  /**
+   * Serves one request of this session. `parsedBody`: the POST body, when the caller already
+   * read it; `read`: how to read the request's headers and body (default: through `request`).
+   */
+  async handleRequest(
+    request: Request,
+    options: { parsedBody?: unknown; read?: RequestReader } = {},
+  ): Promise<Response> {
+    const read = options.read ?? webRequestReader(request);
+    if (!this.takesShortWay(request.method, read)) {
+      return this.sdk.handleRequest(request, { parsedBody: options.parsedBody });
+    }
+    let body = options.parsedBody;
     if (body === undefined) {
       try {
-        body = JSON.parse(await request.text());
+        body = JSON.parse(await read.text());
       } catch {
         this.onerror?.(new Error('Parse error: Invalid JSON'));
         return jsonResponse(
@@ -104,15 +114,15 @@ export class HttpSessionTransport implements Transport {
   }
 
   /** A POST of this open session whose headers the SDK would accept; its body decides the rest. */
-  private takesShortWay(request: Request): boolean {
-    if (request.method !== 'POST' || this.closed || this.sdk.sessionId === undefined) return false;
-    const accept = request.headers.get('accept');
+  private takesShortWay(method: string, read: RequestReader): boolean {
+    if (method !== 'POST' || this.closed || this.sdk.sessionId === undefined) return false;
+    const accept = read.header('accept');
     if (!accept?.includes('application/json') || !accept.includes('text/event-stream')) return false;
     // What SDK clients send; other spellings of JSON are left to the SDK's media type parser.
-    if (request.headers.get('content-type') !== 'application/json') return false;
-    if (request.headers.get('mcp-session-id') !== this.sdk.sessionId) return false;
-    const version = request.headers.get('mcp-protocol-version');
-    return version === null || SUPPORTED_PROTOCOL_VERSIONS.includes(version);
+    if (read.header('content-type') !== 'application/json') return false;
+    if (read.header('mcp-session-id') !== this.sdk.sessionId) return false;
+    const version = read.header('mcp-protocol-version');
+    return version === undefined || SUPPORTED_PROTOCOL_VERSIONS.includes(version);
   }
 
   private answer(message: JSONRPCMessage): Response {

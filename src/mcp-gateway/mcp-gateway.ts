@@ -4,6 +4,7 @@ import { McpUnavailableError } from '../mcp/errors';
 import type { McpConnector } from '../mcp/tool-client';
 import { type GatewayTransportKind, McpGatewayStats } from './gateway-stats';
 import { McpRelay, type RelayCloseReason } from './mcp-relay';
+import type { RuntimeBodyReader } from './request-reader';
 import type { ToolPolicy } from './tool-policy';
 
 export interface McpGatewayOptions {
@@ -26,6 +27,8 @@ export interface McpGatewayOptions {
   now?: () => number;
   /** See `McpRelayOptions.defer`; Node passes `afterIo` (src/node/mcp-gateway-factory.ts). */
   defer?: (task: () => void) => void;
+  /** How the Streamable HTTP front may read request bodies on this runtime; Node passes `readIncomingBody`. */
+  readBody?: RuntimeBodyReader;
 }
 
 /** Refused because the user (or the gateway as a whole) already holds the most sessions allowed. */
@@ -96,6 +99,10 @@ export class McpGateway {
 
   get policy(): ToolPolicy {
     return this.options.policy;
+  }
+
+  get readBody(): RuntimeBodyReader | undefined {
+    return this.options.readBody;
   }
 
   /** Open sessions of all users. */

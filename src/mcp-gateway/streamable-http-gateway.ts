@@ -3,6 +3,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { HttpSessionTransport } from './http-session-transport';
 import { isRecord, isRequestMessage, toJsonRpcMessage } from './json-rpc';
 import type { GatewaySession, McpGateway } from './mcp-gateway';
+import { type RequestReader, webRequestReader } from './request-reader';
 
 /** A client-side problem the route renders as its usual JSON error (404 unknown session, 400...). */
 export class McpHttpRequestError extends Error {
@@ -70,15 +71,18 @@ export class StreamableHttpGateway {
     return this.sessions.size;
   }
 
-  /** Serves one authenticated request. Throws McpSessionLimitError, McpUnavailableError or McpHttpRequestError. */
-  async handle(request: Request, userId: string): Promise<Response> {
-    const sessionId = request.headers.get('mcp-session-id');
+  /**
+   * Serves one authenticated request, reading its headers and body through `read`. Throws
+   * McpSessionLimitError, McpUnavailableError or McpHttpRequestError.
+   */
+  async handle(request: Request, userId: string, read: RequestReader = webRequestReader(request)): Promise<Response> {
+    const sessionId = read.header('mcp-session-id');
     if (sessionId && this.mode === 'sessions') {
       const held = this.sessions.get(sessionId);
       // Someone else's session is reported exactly like a missing one.
       if (!held || held.userId !== userId) throw new McpHttpRequestError(404, 'MCP session not found');
       if (request.method === 'DELETE') await held.session.relay.answerPending('The client ended the session');
-      return held.transport.handleRequest(request);
+      return held.transport.handleRequest(request, { read });
     }
     if (request.method !== 'POST') {
       if (this.mode === 'stateless') {
@@ -86,14 +90,14 @@ export class StreamableHttpGateway {
       }
       throw new McpHttpRequestError(400, 'Mcp-Session-Id header is required');
     }
-    const contentType = request.headers.get('content-type') ?? '';
+    const contentType = read.header('content-type') ?? '';
     // The SDK transport answers a wrong media type (415) or Accept header (406) its usual way.
     if (!/^application\/json\b/i.test(contentType)) {
       return new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true }).handleRequest(request);
     }
     let body: unknown;
     try {
-      body = await request.json();
+      body = JSON.parse(await read.text());
     } catch {
       return jsonRpcErrorResponse(400, -32700, 'Parse error: invalid JSON');
     }

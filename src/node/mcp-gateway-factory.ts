@@ -8,6 +8,7 @@ import { McpGateway } from '../mcp-gateway/mcp-gateway';
 import { toolPolicyOf } from '../mcp-gateway/tool-policy';
 import { mcpConnectorFor } from './mcp-client-factory';
 import { NodeStreamableHttpClientTransport } from './node-streamable-http-transport';
+import { readIncomingBody } from './read-incoming-body';
 
 type UpstreamConfig = Pick<Config, 'mcpUrl' | 'mcpCommand' | 'mcpAuthToken'>;
 
@@ -60,5 +61,6 @@ export function createMcpGateway(config: GatewayConfig, logger: Logger): McpGate
     sessionIdleMs: config.mcpSessionIdleMs,
     requestTimeoutMs: config.mcpUpstreamTimeoutMs,
     defer: afterIo(),
+    readBody: readIncomingBody,
   });
 }

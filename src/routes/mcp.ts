@@ -1,16 +1,17 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import type { AppEnv } from '../deps';
+import type { AppEnv, AuthUser } from '../deps';
 import { BadRequestError } from '../errors/bad-request-error';
 import { NotFoundError } from '../errors/not-found-error';
 import { ServiceUnavailableError } from '../errors/service-unavailable-error';
 import { TooManyRequestsError } from '../errors/too-many-requests-error';
+import { requestHeader } from '../http/request-header';
 import { McpUnavailableError } from '../mcp/errors';
 import { AccessTokenCache } from '../mcp-gateway/access-token-cache';
 import { type McpGateway, McpSessionLimitError } from '../mcp-gateway/mcp-gateway';
+import type { RequestReader } from '../mcp-gateway/request-reader';
 import { McpHttpRequestError, StreamableHttpGateway } from '../mcp-gateway/streamable-http-gateway';
 import { bearerToken } from '../middleware/auth';
-import { skipUpgrades } from '../middleware/skip-upgrades';
 import { mcpDocs } from '../openapi/route-docs';
 
 /** Seconds a client over the session cap is told to wait (sessions end when clients leave or idle out). */
@@ -45,21 +46,33 @@ function frontFor(gateway: McpGateway, mode: 'sessions' | 'stateless'): Streamab
 const tokenCaches = new WeakMap<object, AccessTokenCache>();
 
 /** `requireAuth` for /mcp, remembering verified tokens: an MCP session sends many small POSTs. */
-const requireMcpAuth = createMiddleware<AppEnv>(async (c, next) => {
-  let cache = tokenCaches.get(c.var.deps);
+function authenticateMcp(c: Context<AppEnv>): Promise<AuthUser> {
+  const deps = c.get('deps');
+  let cache = tokenCaches.get(deps);
   if (!cache) {
     cache = new AccessTokenCache();
-    tokenCaches.set(c.var.deps, cache);
+    tokenCaches.set(deps, cache);
   }
-  c.set('user', await cache.authenticate(c, bearerToken(c.req.header('authorization'))));
-  await next();
-});
+  return cache.authenticate(c, bearerToken(requestHeader(c, 'authorization')));
+}
 
-const serveStreamableHttp = createMiddleware<AppEnv>(async (c) => {
-  const { mcpGateway, config } = c.var.deps;
+/**
+ * Authenticates, then serves Streamable HTTP; one layer, and headers and body read the
+ * runtime's cheap way where it has one (see mcp-gateway/request-reader.ts).
+ */
+const serveStreamableHttp = createMiddleware<AppEnv>(async (c, next) => {
+  // A WebSocket upgrade of GET /mcp is the WebSocket route's (as `skipUpgrades`, without building Headers).
+  if (requestHeader(c, 'upgrade')?.toLowerCase() === 'websocket') return next();
+  const user = await authenticateMcp(c);
+  c.set('user', user);
+  const { mcpGateway, config } = c.get('deps');
   if (!mcpGateway) throw new ServiceUnavailableError('The MCP gateway is not available in this runtime');
+  const read: RequestReader = {
+    header: (name) => requestHeader(c, name),
+    text: () => mcpGateway.readBody?.(c.env) ?? c.req.text(),
+  };
   try {
-    return await frontFor(mcpGateway, config.mcpGatewayMode).handle(c.req.raw, c.var.user.id);
+    return await frontFor(mcpGateway, config.mcpGatewayMode).handle(c.req.raw, user.id, read);
   } catch (error) {
     throw mcpGatewayHttpError(error);
   }
@@ -74,6 +87,5 @@ export const mcpRoutes = new Hono<AppEnv>().on(
   ['GET', 'POST', 'DELETE'],
   '/',
   mcpDocs.streamableHttp,
-  skipUpgrades(requireMcpAuth),
-  skipUpgrades(serveStreamableHttp),
+  serveStreamableHttp,
 );

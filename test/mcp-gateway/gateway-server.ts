@@ -11,6 +11,7 @@ import { McpGateway } from '../../src/mcp-gateway/mcp-gateway';
 import { toolPolicyOf } from '../../src/mcp-gateway/tool-policy';
 import { afterIo, gatewayUpstreamConnector } from '../../src/node/mcp-gateway-factory';
 import { createNodeWebSockets } from '../../src/node/node-websockets';
+import { readIncomingBody } from '../../src/node/read-incoming-body';
 import { installWebSocketGlobal } from '../../src/node/websocket-global';
 import { registerMcpWebSocket } from '../../src/routes/mcp-websocket';
 import { registerRealtime } from '../../src/routes/realtime';
@@ -59,6 +60,7 @@ export async function startGatewayServer(options: GatewayServerOptions = {}) {
     requestTimeoutMs: config.mcpUpstreamTimeoutMs,
     connectTimeoutMs: 5000,
     defer: afterIo(),
+    readBody: readIncomingBody,
   });
   const testApp = await createTestApp({
     ...options,
