@@ -40,7 +40,8 @@ function jsonRpcErrorResponse(status: number, code: number, message: string, hea
 
 /**
  * The Streamable HTTP face of the gateway (`POST|GET|DELETE /mcp`), on the SDK's
- * web-standard server transport.
+ * web-standard server transport (sessions: wrapped in `HttpSessionTransport`, which serves
+ * their ordinary POSTs itself).
  *
  * - `sessions` mode: an `initialize` POST opens a gateway session (and its upstream
  *   session) under a new `Mcp-Session-Id`; later requests with that id reach it, GET opens
