@@ -40,6 +40,8 @@ export interface AppDeps {
   loginGuard: LoginGuard;
   /** How this runtime gives a response its baseline headers; absent: Hono's prepared headers (portable). */
   presetResponseHeaders?: PresetResponseHeaders;
+  /** Runs work that must not delay the response (the request's log line) once it is written; absent: at once. */
+  afterResponse?: (task: () => void) => void;
   /** How this runtime reads a request header cheaply; absent: `c.req.header`. */
   readRequestHeader?: ReadRequestHeader;
   /** The peer address of the connection, as the runtime sees it (socket, CF-Connecting-IP). */

@@ -129,6 +129,8 @@ describe('request hygiene', () => {
     await t.json('POST', '/auth/login', { username: u.username, password: u.password });
     await t.json('POST', '/auth/refresh', { refreshToken: u.refreshToken });
     await t.app.request('/profile', { headers: u.auth });
+    // Request lines are written after the response, in the same event-loop turn's check phase.
+    await new Promise((resolve) => setImmediate(resolve));
     const text = JSON.stringify(logged);
     expect(logged.length).toBeGreaterThanOrEqual(4);
     expect(text).toContain(u.user.id);

@@ -46,13 +46,14 @@ export function requestEnvelope(deps: AppDeps, corsOptions: CorsOptions): Middle
   };
 }
 
-/** The log line (skipped cheaply when its level is off) and the latency histogram. */
+/** The latency histogram and the log line (skipped cheaply when its level is off, written after the response). */
 function record(c: Context<AppEnv>, deps: AppDeps, requestId: string, durationMs: number): void {
   const status = c.res.status;
   deps.metrics?.observeHttp({ method: c.req.method, route: routeLabel(c), status, seconds: durationMs / 1000 });
   const { logger } = deps;
   const level = status >= 500 ? 'error' : 'info';
   if (logger.isLevelEnabled && !logger.isLevelEnabled(level)) return;
+  // Fields now (the context is reused once the response is out), the write when it costs nobody a wait.
   const fields = {
     requestId,
     method: c.req.method,
@@ -62,6 +63,8 @@ function record(c: Context<AppEnv>, deps: AppDeps, requestId: string, durationMs
     durationMs: Math.round(durationMs * 100) / 100,
     userId: c.get('user')?.id,
   };
-  if (level === 'error') logger.error(fields, 'request failed');
-  else logger.info(fields, 'request');
+  const write =
+    level === 'error' ? () => logger.error(fields, 'request failed') : () => logger.info(fields, 'request');
+  if (deps.afterResponse) deps.afterResponse(write);
+  else write();
 }

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Config } from '../config/config';
+import { afterIo } from './after-io';
 import type { Logger } from '../logging/logger';
 import type { McpConnector } from '../mcp/tool-client';
 import { redactedUrl } from '../mcp/transports';
@@ -38,25 +39,6 @@ export function gatewayUpstreamConnector(config: UpstreamConfig): McpConnector {
   const connector: McpConnector = async () => new NodeStreamableHttpClientTransport(url, { headers, agent });
   connector.label = `MCP server ${redactedUrl(url)}`;
   return connector;
-}
-
-/**
- * Runs tasks in the check phase of the current event-loop turn (`setImmediate`), in one
- * batch: after the answers written during this turn, before any further I/O is read. So the
- * log line of a relayed call never delays its answer, yet is written before the client can
- * possibly have the answer (in-process tests rely on that).
- */
-export function afterIo(): (task: () => void) => void {
-  let batch: Array<() => void> = [];
-  const run = () => {
-    const tasks = batch;
-    batch = [];
-    for (const task of tasks) task();
-  };
-  return (task) => {
-    batch.push(task);
-    if (batch.length === 1) setImmediate(run);
-  };
 }
 
 /** The `/mcp` gateway of a Node API process, with the limits from the configuration. */

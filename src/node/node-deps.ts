@@ -18,6 +18,7 @@ import type { McpGateway } from '../mcp-gateway/mcp-gateway';
 import { withEdgeEvents } from './edge-event-forwarder';
 import { createBuiltinMcpClient } from './mcp-client-factory';
 import { createMcpGateway } from './mcp-gateway-factory';
+import { afterIo } from './after-io';
 import { presetOnServerResponse } from './preset-on-server-response';
 import { readIncomingHeader } from './read-incoming-header';
 import { createPromMetrics } from './prom-metrics';
@@ -138,6 +139,7 @@ export function createAppDeps(parts: {
     loginGuard: redis ? new RedisLoginGuard(redis, clock) : new PostgresLoginGuard(db, clock),
     socketAddress: (c) => getConnInfo(c).remote.address,
     presetResponseHeaders: presetOnServerResponse,
+    afterResponse: afterIo(),
     readRequestHeader: readIncomingHeader,
     healthChecks,
     hub,
