@@ -257,8 +257,10 @@ async function main() {
     // Bare: add() and the job's finishedOn.
     const connection = new Redis(redisServer.url, { maxRetriesPerRequest: null });
     const queue = new Queue(queueName, { connection });
+    // BullMQ leaves connections it was given open: both are closed by hand below.
+    const eventsConnection = new Redis(redisServer.url, { maxRetriesPerRequest: null });
     const events = new QueueEvents(queueName, {
-      connection: new Redis(redisServer.url, { maxRetriesPerRequest: null }),
+      connection: eventsConnection,
     });
     await events.waitUntilReady();
     const addOne = async (i) => {
@@ -334,6 +336,7 @@ async function main() {
     await events.close();
     await queue.close();
     connection.disconnect();
+    eventsConnection.disconnect();
 
     console.log(
       `\nQueue benchmark: ${per * ROUNDS} runs under load (${ROUNDS} alternating rounds), ${SEQUENTIAL} one at a time, worker concurrency ${CONCURRENCY}\n`,
