@@ -35,6 +35,9 @@ export function requestEnvelope(deps: AppDeps, corsOptions: CorsOptions): Middle
     c.set('requestId', id);
     try {
       if (requestHeader(c, 'upgrade')?.toLowerCase() === 'websocket') {
+        // Prepared only: a refused upgrade's JSON answer (401...) echoes the id, while a 101,
+        // a Response the upgrade helper returns itself, is never touched.
+        c.header('X-Request-Id', id);
         await next();
       } else {
         const headers: HeaderList = [...BASELINE_RESPONSE_HEADERS, ['X-Request-Id', id]];

@@ -100,6 +100,13 @@ describe('/ws handshake', () => {
     expect(res.headers.upgrade).toBeUndefined();
   });
 
+  it('a refused upgrade still echoes the request id, so the client can find its log line', async () => {
+    const res = await refusedUpgrade(server.wsUrl, { 'x-request-id': 'refused-upgrade-1' });
+    expect(res.status).toBe(401);
+    expect(res.headers['x-request-id']).toBe('refused-upgrade-1');
+    expect((await refusedUpgrade(server.wsUrl)).headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('refuses an empty ?token=', async () => {
     expect((await refusedUpgrade(`${server.wsUrl}?token=`)).status).toBe(401);
   });
