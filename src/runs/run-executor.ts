@@ -136,13 +136,10 @@ export class RunExecutor {
     if (signal?.aborted) onShutdown();
     signal?.addEventListener('abort', onShutdown, { once: true });
     const heartbeat = setInterval(() => {
-      this.store.renewLease(run.id).then(
-        async (ours) => {
-          if (ours || control.signal.aborted) return;
-          const status = await this.store.status(run.id);
-          control.abort(new RunInterrupted(status === 'cancelled' ? 'cancelled' : 'lost'));
-        },
-        (err: unknown) => this.options.logger.warn({ runId: run.id, err: String(err) }, 'lease renewal failed'),
+      // Any failure here (renewal or the status read after a lost lease) is logged: a rejection
+      // left unhandled in a timer would take the whole process down.
+      this.keepLease(run.id, control).catch((err: unknown) =>
+        this.options.logger.warn({ runId: run.id, err: String(err) }, 'lease renewal failed'),
       );
     }, this.heartbeatMs);
     const execution: Execution = { run, steps, signal: control.signal, startedByClaim: claimedStep };
@@ -156,6 +153,14 @@ export class RunExecutor {
       signal?.removeEventListener('abort', onShutdown);
       this.active.delete(run.id);
     }
+  }
+
+  /** Renews the lease; when another executor has it, or the run was cancelled, interrupts this one. */
+  private async keepLease(runId: string, control: AbortController): Promise<void> {
+    const ours = await this.store.renewLease(runId);
+    if (ours || control.signal.aborted) return;
+    const status = await this.store.status(runId);
+    control.abort(new RunInterrupted(status === 'cancelled' ? 'cancelled' : 'lost'));
   }
 
   private async runSteps(execution: Execution): Promise<RunOutcome> {

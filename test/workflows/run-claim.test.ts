@@ -107,3 +107,44 @@ describe('claiming a run', () => {
     expect(mcpServer.callsOf(runId, 'a') + mcpServer.callsOf(runId, 'b')).toBe(0);
   });
 });
+
+describe('the lease heartbeat', () => {
+  it('logs a failure to read the status after a lost lease instead of leaving the rejection unhandled', async () => {
+    const [wf] = await t.db
+      .insert(workflows)
+      .values({ ownerId, name: 'slow', steps: [{ id: 's', tool: 'sleep', arguments: { ms: 300 } }] })
+      .returning();
+    const [row] = await t.db
+      .insert(workflowQueue)
+      .values({ workflowId: wf?.id as string, ownerId, steps: initialStepStates([{ id: 's', tool: 'sleep' }]) })
+      .returning();
+    const warnings: string[] = [];
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const run = new RunExecutor({
+        db: t.db,
+        mcp,
+        hub: new InMemoryChannelHub(),
+        clock: () => new Date(),
+        logger: { ...silentLogger, warn: (_fields: unknown, msg?: string) => void warnings.push(msg ?? '') },
+        executorId: 'test:heartbeat',
+        heartbeatMs: 20,
+      });
+      // The database answers the claim, then the lease is gone and the status read fails.
+      const claim = await run.runStore.claim(row?.id as string);
+      if (claim.kind !== 'claimed') throw new Error(`not claimed: ${claim.kind}`);
+      run.runStore.renewLease = async () => false;
+      run.runStore.status = async () => {
+        throw new Error('database went away');
+      };
+      await run.executeClaimed(claim.run).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(warnings).toContain('lease renewal failed');
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});
