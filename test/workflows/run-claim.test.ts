@@ -110,13 +110,11 @@ describe('claiming a run', () => {
 
 describe('the lease heartbeat', () => {
   it('logs a failure to read the status after a lost lease instead of leaving the rejection unhandled', async () => {
-    const [wf] = await t.db
-      .insert(workflows)
-      .values({ ownerId, name: 'slow', steps: [{ id: 's', tool: 'sleep', arguments: { ms: 300 } }] })
-      .returning();
+    const steps = [{ id: 's', tool: 'sleep', arguments: { ms: 2000 } }];
+    const [wf] = await t.db.insert(workflows).values({ ownerId, name: 'slow', steps }).returning();
     const [row] = await t.db
       .insert(workflowQueue)
-      .values({ workflowId: wf?.id as string, ownerId, steps: initialStepStates([{ id: 's', tool: 'sleep' }]) })
+      .values({ workflowId: wf?.id as string, ownerId, steps: initialStepStates(steps) })
       .returning();
     const warnings: string[] = [];
     const unhandled: unknown[] = [];
@@ -139,8 +137,13 @@ describe('the lease heartbeat', () => {
       run.runStore.status = async () => {
         throw new Error('database went away');
       };
-      await run.executeClaimed(claim.run).catch(() => undefined);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      const stop = new AbortController();
+      const execution = run.executeClaimed(claim.run, stop.signal).catch(() => undefined);
+      for (let waited = 0; waited < 5000 && !warnings.includes('lease renewal failed'); waited += 20) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      stop.abort();
+      await execution;
       expect(warnings).toContain('lease renewal failed');
       expect(unhandled).toEqual([]);
     } finally {
