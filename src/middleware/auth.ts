@@ -1,6 +1,7 @@
+import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { InvalidAccessTokenError } from '../auth/access-tokens';
-import type { AppDeps, AppEnv, AuthUser } from '../deps';
+import type { AppEnv, AuthUser } from '../deps';
 import { ForbiddenError } from '../errors/forbidden-error';
 import { UnauthorizedError } from '../errors/unauthorized-error';
 import { requestHeader } from '../http/request-header';
@@ -11,14 +12,12 @@ export function bearerToken(authorization: string | undefined): string | undefin
   return match?.[1];
 }
 
-export function authenticate(c: { var: AppEnv['Variables'] }, token: string | undefined): Promise<AuthUser> {
-  return authenticateWith(c.var.deps, token);
-}
-
-async function authenticateWith(deps: AppDeps, token: string | undefined): Promise<AuthUser> {
+/** The user a bearer token names, or 401. Verified tokens are remembered by `AccessTokens` until they expire. */
+export async function authenticate(c: Context<AppEnv>, token: string | undefined): Promise<AuthUser> {
   if (!token) throw new UnauthorizedError('Missing bearer token');
   try {
-    const claims = await deps.accessTokens.verify(token);
+    // c.get, not c.var: hono builds a fresh object on every c.var read.
+    const claims = await c.get('deps').accessTokens.verify(token);
     return { id: claims.userId, username: claims.username, role: claims.role };
   } catch (error) {
     if (error instanceof InvalidAccessTokenError) throw new UnauthorizedError('Invalid or expired access token');
@@ -27,8 +26,7 @@ async function authenticateWith(deps: AppDeps, token: string | undefined): Promi
 }
 
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
-  // c.get, not c.var: hono builds a fresh object on every c.var read.
-  c.set('user', await authenticateWith(c.get('deps'), bearerToken(requestHeader(c, 'authorization'))));
+  c.set('user', await authenticate(c, bearerToken(requestHeader(c, 'authorization'))));
   await next();
 });
 

@@ -1,17 +1,16 @@
-import { type Context, Hono } from 'hono';
+import { Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import type { AppEnv, AuthUser } from '../deps';
+import type { AppEnv } from '../deps';
 import { BadRequestError } from '../errors/bad-request-error';
 import { NotFoundError } from '../errors/not-found-error';
 import { ServiceUnavailableError } from '../errors/service-unavailable-error';
 import { TooManyRequestsError } from '../errors/too-many-requests-error';
 import { requestHeader } from '../http/request-header';
 import { McpUnavailableError } from '../mcp/errors';
-import { AccessTokenCache } from '../mcp-gateway/access-token-cache';
 import { type McpGateway, McpSessionLimitError } from '../mcp-gateway/mcp-gateway';
 import type { RequestReader } from '../mcp-gateway/request-reader';
 import { McpHttpRequestError, StreamableHttpGateway } from '../mcp-gateway/streamable-http-gateway';
-import { bearerToken } from '../middleware/auth';
+import { authenticate, bearerToken } from '../middleware/auth';
 import { mcpDocs } from '../openapi/route-docs';
 
 /** Seconds a client over the session cap is told to wait (sessions end when clients leave or idle out). */
@@ -42,20 +41,6 @@ function frontFor(gateway: McpGateway, mode: 'sessions' | 'stateless'): Streamab
   return front;
 }
 
-// Per app (its deps hold the token key and clock).
-const tokenCaches = new WeakMap<object, AccessTokenCache>();
-
-/** `requireAuth` for /mcp, remembering verified tokens: an MCP session sends many small POSTs. */
-function authenticateMcp(c: Context<AppEnv>): Promise<AuthUser> {
-  const deps = c.get('deps');
-  let cache = tokenCaches.get(deps);
-  if (!cache) {
-    cache = new AccessTokenCache();
-    tokenCaches.set(deps, cache);
-  }
-  return cache.authenticate(c, bearerToken(requestHeader(c, 'authorization')));
-}
-
 /**
  * Authenticates, then serves Streamable HTTP; one layer, and headers and body read the
  * runtime's cheap way where it has one (see mcp-gateway/request-reader.ts).
@@ -63,7 +48,7 @@ function authenticateMcp(c: Context<AppEnv>): Promise<AuthUser> {
 const serveStreamableHttp = createMiddleware<AppEnv>(async (c, next) => {
   // A WebSocket upgrade of GET /mcp is the WebSocket route's (as `skipUpgrades`, without building Headers).
   if (requestHeader(c, 'upgrade')?.toLowerCase() === 'websocket') return next();
-  const user = await authenticateMcp(c);
+  const user = await authenticate(c, bearerToken(requestHeader(c, 'authorization')));
   c.set('user', user);
   const { mcpGateway, config } = c.get('deps');
   if (!mcpGateway) throw new ServiceUnavailableError('The MCP gateway is not available in this runtime');
