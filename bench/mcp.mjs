@@ -16,14 +16,17 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { WebSocketClientTransport } from '@modelcontextprotocol/sdk/client/websocket.js';
+import { tsImport } from 'tsx/esm/api';
 import { WebSocket } from 'ws';
+
+// The test harness's helpers (TypeScript), loaded through tsx: this script itself runs on plain node.
+const { freePort, stopProcess } = await tsImport('../test/helpers/servers.ts', import.meta.url);
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 globalThis.WebSocket ??= WebSocket;
@@ -53,17 +56,6 @@ const TARGET_RATIO = 1.3;
 const children = [];
 let dataDir;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** Runs a TypeScript entry under tsx (as `npm start` does) and waits until `readyUrl` answers. */
 async function startProcess(file, env, readyUrl) {
   const child = spawn(process.execPath, ['--import', 'tsx', file], {
@@ -89,18 +81,6 @@ async function startProcess(file, env, readyUrl) {
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${file} did not answer within 60 s:\n${stderr}`);
-}
-
-function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 async function connectClient(target) {
@@ -318,6 +298,6 @@ async function main() {
 try {
   await main();
 } finally {
-  await Promise.all(children.map(stop));
+  await Promise.all(children.map((child) => stopProcess(child)));
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 }

@@ -25,6 +25,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { freePort, startPostgres, startRedis } from '../test/helpers/servers.ts';
+import { waitForHttp } from '../test/helpers/spawn-node.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.env.RUNS ?? 1000);
@@ -56,21 +57,6 @@ function startProcess(name, file, env, readyLine) {
     if (!readyLine) resolve(child);
     setTimeout(() => reject(new Error(`${file} did not start:\n${output}`)), 60_000).unref();
   });
-}
-
-async function waitForHttp(url) {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (
-      await fetch(url).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not answer`);
 }
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
@@ -201,7 +187,7 @@ async function main() {
   try {
     await startProcess('mcp server', 'src/node/mcp-server.ts', { MCP_SERVER_PORT: String(mcpPort) }, 'listening');
     await startProcess('api', 'src/node/server.ts', { ...common, BACKEND_PORT: String(apiPort), LOG_LEVEL: 'warn' });
-    await waitForHttp(`${api}/health/live`);
+    await waitForHttp(`${api}/health/live`, 60_000);
     await startProcess(
       'worker',
       'src/node/worker.ts',

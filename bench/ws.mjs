@@ -19,7 +19,6 @@
 // The API runs on a real Postgres (test/helpers/servers.ts, from the system binaries).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +26,8 @@ import { SignJWT } from 'jose';
 import { tsImport } from 'tsx/esm/api';
 import WebSocket from 'ws';
 
-const { startPostgres } = await tsImport('../test/helpers/servers.ts', import.meta.url);
+// The test harness's helpers (TypeScript), loaded through tsx: this script itself runs on plain node.
+const { freePort, startPostgres } = await tsImport('../test/helpers/servers.ts', import.meta.url);
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CONNECTIONS = Number(process.env.WS_BENCH_CONNECTIONS ?? 1000);
@@ -38,17 +38,6 @@ const SECRET = 'bench-secret-that-is-at-least-32-bytes-long';
 const TEXT = 'x'.repeat(64);
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function rssBytes(pid) {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { freePort, type RunningServer, startPostgres, startRedis } from '../test/helpers/servers';
+import { waitForHttp } from '../test/helpers/spawn-node';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUT_DIR = join(process.cwd(), 'docs', 'screenshots');
@@ -29,21 +30,6 @@ function startEntry(entry: string, env: Record<string, string>): ChildProcess {
     stdio: ['ignore', process.env.SCREENSHOTS_VERBOSE ? 'inherit' : 'ignore', 'inherit'],
   });
   return child;
-}
-
-async function waitForHttp(url: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (
-      await fetch(url).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
 }
 
 async function api<T>(base: string, method: string, path: string, token?: string, body?: unknown): Promise<T> {
