@@ -1,12 +1,11 @@
-import http from 'node:http';
-import https from 'node:https';
+import { Pool } from 'undici';
 import type { Config } from '../config/config';
-import { afterIo } from './after-io';
 import type { Logger } from '../logging/logger';
 import type { McpConnector } from '../mcp/tool-client';
 import { redactedUrl } from '../mcp/transports';
 import { McpGateway } from '../mcp-gateway/mcp-gateway';
 import { toolPolicyOf } from '../mcp-gateway/tool-policy';
+import { afterIo } from './after-io';
 import { mcpConnectorFor } from './mcp-client-factory';
 import { NodeStreamableHttpClientTransport } from './node-streamable-http-transport';
 import { NodeWebSocketClientTransport } from './node-websocket-client-transport';
@@ -20,7 +19,7 @@ type GatewayConfig = UpstreamConfig &
 /**
  * The gateway's upstream: the same selection as the platform's own client (MCP_URL with
  * MCP_AUTH_TOKEN as its credential, else MCP_COMMAND spawned per session, else the built-in
- * server in process), except that an `http(s)` MCP_URL is reached with the lean `node:http`
+ * server in process), except that an `http(s)` MCP_URL is reached with the lean undici-based
  * transport over keep-alive connections shared by all sessions, and a `ws(s)` one straight on
  * `ws`: every relayed request pays for this hop, the platform's own client makes few calls.
  */
@@ -34,9 +33,16 @@ export function gatewayUpstreamConnector(config: UpstreamConfig): McpConnector {
   }
   if (!config.mcpUrl || !/^https?:/i.test(config.mcpUrl)) return mcpConnectorFor(config);
   const url = new URL(config.mcpUrl);
-  const agent = new (url.protocol === 'https:' ? https.Agent : http.Agent)({ keepAlive: true });
-  const headers: Record<string, string> = config.mcpAuthToken ? { authorization: `Bearer ${config.mcpAuthToken}` } : {};
-  const connector: McpConnector = async () => new NodeStreamableHttpClientTransport(url, { headers, agent });
+  // No undici timeouts: a GET stream may be quiet for hours, and the relay times requests out itself.
+  const pool = new Pool(url.origin, { headersTimeout: 0, bodyTimeout: 0 });
+  const headers: Record<string, string> = {};
+  if (config.mcpAuthToken) headers.authorization = `Bearer ${config.mcpAuthToken}`;
+  else if (url.username) {
+    // Credentials in the URL go as Basic auth, as any HTTP client sends them.
+    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    headers.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
+  }
+  const connector: McpConnector = async () => new NodeStreamableHttpClientTransport(url, { headers, pool });
   connector.label = `MCP server ${redactedUrl(url)}`;
   return connector;
 }

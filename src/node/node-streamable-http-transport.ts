@@ -1,9 +1,8 @@
-import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
-import { urlToHttpOptions } from 'node:url';
+import type { Readable } from 'node:stream';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { Dispatcher } from 'undici';
 import { redactedUrl } from '../mcp/transports';
 import { toJsonRpcMessage } from '../mcp-gateway/json-rpc';
 
@@ -21,9 +20,11 @@ export class McpHttpStatusError extends Error {
 export interface NodeStreamableHttpOptions {
   /** The platform's own upstream credentials (e.g. Authorization), sent on every request. */
   headers?: Record<string, string>;
-  /** Keep-alive connections shared by the sessions of one connector. */
-  agent?: http.Agent;
+  /** Keep-alive connections to the server's origin, shared by the sessions of one connector (an undici `Pool`). */
+  pool: Dispatcher;
 }
+
+type UpstreamResponse = Dispatcher.ResponseData;
 
 const GET_STREAM_RETRY_MS = 1000;
 
@@ -33,30 +34,18 @@ function meansNoStreamableHttp(status: number): boolean {
   return status >= 400 && status < 500 && ![401, 403, 429].includes(status);
 }
 
-function readText(response: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    response.setEncoding('utf8');
-    response.on('data', (chunk: string) => {
-      text += chunk;
-    });
-    response.once('end', () => resolve(text));
-    response.once('error', reject);
-  });
-}
-
 /**
- * Calls `onEvent(data)` for each Server-Sent Event's data as it arrives on `response`
+ * Calls `onEvent(data)` for each Server-Sent Event's data as it arrives on `body`
  * (`event:` other than `message` and `id:` are ignored; comments are keep-alives).
- * Resolves when the stream ends.
+ * Resolves when the stream ends; rejects if the connection fails first.
  */
-function readSse(response: IncomingMessage, onEvent: (data: string) => void): Promise<void> {
+function readSse(body: Readable, onEvent: (data: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     let buffer = '';
     let data: string[] = [];
     let event = 'message';
-    response.setEncoding('utf8');
-    response.on('data', (chunk: string) => {
+    body.setEncoding('utf8');
+    body.on('data', (chunk: string) => {
       buffer += chunk;
       for (let end = buffer.search(/\r\n|\r|\n/); end !== -1; end = buffer.search(/\r\n|\r|\n/)) {
         const line = buffer.slice(0, end);
@@ -72,21 +61,20 @@ function readSse(response: IncomingMessage, onEvent: (data: string) => void): Pr
         }
       }
     });
-    response.once('end', () => resolve());
-    response.once('error', reject);
-    response.once('aborted', () => resolve());
+    body.once('end', () => resolve());
+    body.once('error', reject);
   });
 }
 
 /**
- * MCP Streamable HTTP, client side, on `node:http` with keep-alive connections: the
+ * MCP Streamable HTTP, client side, on an undici `Pool` of keep-alive connections: the
  * gateway's upstream hop. It speaks the same protocol as the SDK's
  * `StreamableHTTPClientTransport` (JSON or SSE answers to POST, `Mcp-Session-Id`,
  * `Mcp-Protocol-Version`, a GET stream for server messages, DELETE to end the session) but
- * writes each request in one go and parses responses on Node streams; the fetch-based one
- * costs the gateway several times the CPU of the server it calls. Servers that only speak
- * the old HTTP+SSE transport get the SDK's `SSEClientTransport`, chosen on the first POST
- * as the platform's own client does.
+ * without fetch: the fetch-based one costs the gateway several times the CPU of the server it
+ * calls, and undici's own request API about half of what `node:http` does per call (measured:
+ * bench/RESULTS.md). Servers that only speak the old HTTP+SSE transport get the SDK's
+ * `SSEClientTransport`, chosen on the first POST as the platform's own client does.
  */
 export class NodeStreamableHttpClientTransport implements Transport {
   onclose?: () => void;
@@ -95,19 +83,19 @@ export class NodeStreamableHttpClientTransport implements Transport {
   sessionId?: string;
 
   private protocolVersion?: string;
-  private readonly requests = new Set<http.ClientRequest>();
+  /** Ends whatever this session still has in flight (its GET stream, pending POSTs) on close. */
+  private readonly aborter = new AbortController();
   private closed = false;
   private started = false;
   private fallback?: SSEClientTransport;
   private decided = false;
-  /** The URL as request options, converted once rather than on every request. */
-  private readonly target: http.RequestOptions;
+  private readonly path: string;
 
   constructor(
     private readonly url: URL,
-    private readonly options: NodeStreamableHttpOptions = {},
+    private readonly options: NodeStreamableHttpOptions,
   ) {
-    this.target = { ...urlToHttpOptions(url), agent: options.agent };
+    this.path = url.pathname + url.search;
   }
 
   async start(): Promise<void> {
@@ -125,9 +113,9 @@ export class NodeStreamableHttpClientTransport implements Transport {
     if (this.fallback) return this.fallback.send(message);
     const body = JSON.stringify(message);
     const response = await this.request('POST', body, 'application/json, text/event-stream');
-    const status = response.statusCode ?? 0;
+    const status = response.statusCode;
     if (status < 200 || status >= 300) {
-      const text = await readText(response).catch(() => '');
+      const text = await response.body.text().catch(() => '');
       if (!this.decided && meansNoStreamableHttp(status)) {
         const sse = await this.switchToSse();
         return sse.send(message);
@@ -138,7 +126,7 @@ export class NodeStreamableHttpClientTransport implements Transport {
     const sessionId = response.headers['mcp-session-id'];
     if (typeof sessionId === 'string' && sessionId) this.sessionId = sessionId;
     if (status === 202) {
-      response.resume();
+      response.body.resume();
       if ('method' in message && message.method === 'notifications/initialized') this.openGetStream();
       return;
     }
@@ -149,7 +137,7 @@ export class NodeStreamableHttpClientTransport implements Transport {
       void this.consumeSse(response, awaited);
       return;
     }
-    const text = await readText(response);
+    const text = await response.body.text();
     if (!text.trim()) return;
     const parsed: unknown = JSON.parse(text);
     for (const item of Array.isArray(parsed) ? parsed : [parsed]) this.deliver(item);
@@ -159,8 +147,8 @@ export class NodeStreamableHttpClientTransport implements Transport {
   async terminateSession(): Promise<void> {
     if (this.fallback || !this.sessionId || this.closed) return;
     const response = await this.request('DELETE', undefined, 'application/json, text/event-stream');
-    response.resume();
-    const status = response.statusCode ?? 0;
+    response.body.resume();
+    const status = response.statusCode;
     if ((status < 200 || status >= 300) && status !== 405 && status !== 404) {
       throw new McpHttpStatusError(status, `MCP server refused to end the session: HTTP ${status}`);
     }
@@ -170,38 +158,25 @@ export class NodeStreamableHttpClientTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const request of this.requests) request.destroy();
-    this.requests.clear();
+    this.aborter.abort();
     await this.fallback?.close().catch(() => {});
     this.onclose?.();
   }
 
-  private request(
+  private async request(
     method: 'POST' | 'GET' | 'DELETE',
     body: string | undefined,
     accept: string,
-  ): Promise<IncomingMessage> {
+  ): Promise<UpstreamResponse> {
     const headers: Record<string, string> = { ...this.options.headers, accept };
     if (this.sessionId) headers['mcp-session-id'] = this.sessionId;
     if (this.protocolVersion) headers['mcp-protocol-version'] = this.protocolVersion;
-    if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = String(Buffer.byteLength(body));
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    try {
+      return await this.options.pool.request({ path: this.path, method, headers, body, signal: this.aborter.signal });
+    } catch (error) {
+      throw new Error(`${method} ${redactedUrl(this.url)} failed: ${(error as Error).message}`, { cause: error });
     }
-    const client = this.url.protocol === 'https:' ? https : http;
-    return new Promise((resolve, reject) => {
-      const request = client.request({ ...this.target, method, headers }, (response) => {
-        response.once('close', () => this.requests.delete(request));
-        resolve(response);
-      });
-      this.requests.add(request);
-      request.once('error', (error) => {
-        this.requests.delete(request);
-        reject(new Error(`${method} ${redactedUrl(this.url)} failed: ${error.message}`, { cause: error }));
-      });
-      // Headers and body leave in one write.
-      request.end(body);
-    });
   }
 
   private deliver(raw: unknown): RequestId | undefined {
@@ -218,10 +193,10 @@ export class NodeStreamableHttpClientTransport implements Transport {
    * A POST's SSE stream. If it ends before answering the request it carried, the request
    * gets an error answer now rather than a timeout later (this transport does not resume streams).
    */
-  private async consumeSse(response: IncomingMessage, awaited: RequestId[]): Promise<void> {
+  private async consumeSse(response: UpstreamResponse, awaited: RequestId[]): Promise<void> {
     const answered = new Set<RequestId>();
     try {
-      await readSse(response, (data) => {
+      await readSse(response.body, (data) => {
         let parsed: unknown;
         try {
           parsed = JSON.parse(data);
@@ -233,6 +208,7 @@ export class NodeStreamableHttpClientTransport implements Transport {
         if (id !== undefined) answered.add(id);
       });
     } catch (error) {
+      if (this.closed) return;
       this.onerror?.(error as Error);
     }
     if (this.closed) return;
@@ -250,7 +226,7 @@ export class NodeStreamableHttpClientTransport implements Transport {
   private openGetStream(): void {
     const open = async (): Promise<void> => {
       while (!this.closed) {
-        let response: IncomingMessage;
+        let response: UpstreamResponse;
         try {
           response = await this.request('GET', undefined, 'text/event-stream');
         } catch (error) {
@@ -259,17 +235,17 @@ export class NodeStreamableHttpClientTransport implements Transport {
           await new Promise((resolve) => setTimeout(resolve, GET_STREAM_RETRY_MS));
           continue;
         }
-        const status = response.statusCode ?? 0;
+        const status = response.statusCode;
         if (status === 405) {
-          response.resume();
+          response.body.resume();
           return; // The server offers no GET stream.
         }
         if (status < 200 || status >= 300) {
-          response.resume();
+          response.body.resume();
           this.onerror?.(new McpHttpStatusError(status, `Failed to open the SSE stream: HTTP ${status}`));
           return;
         }
-        await readSse(response, (data) => {
+        await readSse(response.body, (data) => {
           try {
             this.deliver(JSON.parse(data));
           } catch {

@@ -68,6 +68,45 @@ describe('gateway → built-in server over Streamable HTTP (MCP_URL + MCP_AUTH_T
     expect(upstream.authorizations.some((value) => value?.includes(user.accessToken))).toBe(false);
   });
 
+  it('sends credentials written into MCP_URL as Basic auth, never in the request line', async () => {
+    const basic = await startRecordingHttpUpstream({ notes: new InMemoryNoteStore() });
+    const withCredentials = new URL(basic.url);
+    withCredentials.username = 'gateway';
+    withCredentials.password = 's:cret';
+    const viaBasic = await startGatewayServer({ env: { MCP_URL: withCredentials.href } });
+    try {
+      const client = await viaBasic.connect('http', (await viaBasic.registerUser()).accessToken);
+      const echoed = await client.callTool({ name: 'echo', arguments: { text: 'hi' } });
+      expect(echoed.structuredContent).toEqual({ text: 'hi' });
+      await disconnect(client);
+      const expected = `Basic ${Buffer.from('gateway:s:cret').toString('base64')}`;
+      expect(basic.authorizations.length).toBeGreaterThan(2);
+      expect(new Set(basic.authorizations)).toEqual(new Set([expected]));
+    } finally {
+      await viaBasic.close();
+      await basic.close();
+    }
+  });
+
+  it('answers calls with errors, not silence, once the upstream has gone away; new sessions get 503', async () => {
+    const doomed = await startRecordingHttpUpstream({ notes: new InMemoryNoteStore() });
+    const gateway = await startGatewayServer({ env: { MCP_URL: doomed.url } });
+    try {
+      const someone = await gateway.registerUser();
+      const client = await gateway.connect('http', someone.accessToken);
+      expect((await client.callTool({ name: 'echo', arguments: { text: 'up' } })).isError).toBeFalsy();
+      await doomed.close();
+      const failed = await client.callTool({ name: 'echo', arguments: { text: 'down' } }).catch((e: unknown) => e);
+      expect(failed).toBeInstanceOf(McpError);
+      const refused = await gateway.connect('http', someone.accessToken).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(McpError);
+      expect((refused as McpError).message).toMatch(/unavailable/i);
+      await disconnect(client);
+    } finally {
+      await gateway.close();
+    }
+  });
+
   it('answers 503-style errors when the upstream refuses the gateway', async () => {
     const wrong = await startGatewayServer({ env: { MCP_URL: upstream.url, MCP_AUTH_TOKEN: 'wrong-credential' } });
     try {
