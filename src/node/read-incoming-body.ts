@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { HttpBindings } from '@hono/node-server';
 import type { RuntimeBodyReader } from '../mcp-gateway/request-reader';
 
@@ -14,8 +15,9 @@ export const readIncomingBody: RuntimeBodyReader = (env) => {
   if (!incoming || incoming.readableFlowing !== null || incoming.readableDidRead) return undefined;
   const text = (chunks: Buffer[]) =>
     (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)).toString('utf8');
-  if (incoming.complete) {
-    // The whole body has arrived (a small POST comes with its headers): take it now, not a tick later.
+  // The whole body is here (a small POST comes with its headers): take it now rather than wait for
+  // 'end', which comes only after the parser reports the message complete and a few ticks more.
+  if (incoming.complete || bufferedInFull(incoming)) {
     const chunks: Buffer[] = [];
     for (let chunk = incoming.read(); chunk !== null; chunk = incoming.read()) chunks.push(chunk);
     return Promise.resolve(text(chunks));
@@ -27,3 +29,9 @@ export const readIncomingBody: RuntimeBodyReader = (env) => {
     incoming.once('error', reject);
   });
 };
+
+/** Every byte the Content-Length announced is buffered (the parser may not have said "complete" yet). */
+function bufferedInFull(incoming: IncomingMessage): boolean {
+  const declared = incoming.headers['content-length'];
+  return declared !== undefined && incoming.readableLength === Number(declared);
+}

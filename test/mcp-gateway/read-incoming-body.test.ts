@@ -42,6 +42,30 @@ describe('readIncomingBody', () => {
     expect(complete).toBe(true);
   });
 
+  it('takes a body whose announced bytes are all buffered before the message is reported complete', async () => {
+    // The state a small POST is in when the handler first looks: its bytes pushed, 'end' still to come.
+    const incoming = Object.assign(new Readable({ read() {} }), {
+      headers: { 'content-length': String(Buffer.byteLength('{"é":1}')) },
+      complete: false,
+    });
+    incoming.push(Buffer.from('{"é":1}'));
+    expect(await readIncomingBody({ incoming })).toBe('{"é":1}');
+
+    // Fewer bytes than announced: it waits for the rest.
+    const partial = Object.assign(new Readable({ read() {} }), { headers: { 'content-length': '6' }, complete: false });
+    partial.push(Buffer.from('{"a":'));
+    const read = readIncomingBody({ incoming: partial });
+    let settled = false;
+    void read?.then(() => {
+      settled = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(settled).toBe(false);
+    partial.push(Buffer.from('1'));
+    partial.push(null);
+    expect(await read).toBe('{"a":1');
+  });
+
   it('leaves a body that something else has started to read', async () => {
     const url = await serve((incoming) => {
       // What @hono/node-server's Web Request does once its body stream is pulled.
