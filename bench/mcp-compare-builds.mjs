@@ -10,21 +10,18 @@
  * direct and the API's CPU per call (from /proc) for each side.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { tsImport } from 'tsx/esm/api';
+import { cpuMs } from './process-cpu.mjs';
+import './quiet-sdk-client-warnings.mjs';
 
 const { freePort, stopProcess } = await tsImport('../test/helpers/servers.ts', import.meta.url);
 const { waitForHttp } = await tsImport('../test/helpers/spawn-node.ts', import.meta.url);
-// See bench/mcp.mjs: the SDK client's per-request abort listeners would flood the output.
-process.removeAllListeners('warning');
-process.on('warning', (warning) => {
-  if (warning.name !== 'MaxListenersExceededWarning') console.error(warning);
-});
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dirs = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -37,11 +34,6 @@ if (dirs.length !== 2 || !dirs.every((dir) => existsSync(join(dir, 'src/node/ser
 
 const children = [];
 const dataDir = mkdtempSync(join(tmpdir(), 'bench-builds-'));
-
-function cpuMs(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 async function start(cwd, file, env, readyUrl) {
   const child = spawn(process.execPath, ['--import', 'tsx', file], {

@@ -17,7 +17,7 @@
  * Prints a markdown table for bench/RESULTS.md. Everything it starts is stopped at the end.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,19 +26,14 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { WebSocketClientTransport } from '@modelcontextprotocol/sdk/client/websocket.js';
 import { tsImport } from 'tsx/esm/api';
 import { WebSocket } from 'ws';
+import { cpuMs } from './process-cpu.mjs';
+import './quiet-sdk-client-warnings.mjs';
 
 // The test harness's helpers (TypeScript), loaded through tsx: this script itself runs on plain node.
 const { freePort, stopProcess } = await tsImport('../test/helpers/servers.ts', import.meta.url);
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 globalThis.WebSocket ??= WebSocket;
-// The SDK's HTTP client adds an abort listener to its transport-wide signal on every request
-// (released when the request is collected), which Node reports hundreds of times in a closed
-// loop; every other warning is still printed.
-process.removeAllListeners('warning');
-process.on('warning', (warning) => {
-  if (warning.name !== 'MaxListenersExceededWarning') console.error(warning);
-});
 
 function option(name, fallback) {
   const flag = process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -96,13 +91,6 @@ async function connectClient(target) {
   const client = new Client({ name: 'bench', version: '1.0.0' });
   await client.connect(target.transport());
   return client;
-}
-
-/** utime + stime of a process in ms, from /proc; 0 where /proc is not available. */
-function cpuMs(pid) {
-  if (!pid || !existsSync(`/proc/${pid}/stat`)) return 0;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 const newRun = () => ({ latencies: [], failures: 0, seconds: 0, cpu: { upstream: 0, api: 0 } });

@@ -2,7 +2,6 @@
  * `npm run worker`: executes workflow runs from BullMQ (REDIS_URL is required) and keeps
  * BullMQ in line with `workflow_queue` (reconciler). Scale by running more of them.
  */
-
 import { ConfigError, loadConfig } from '../config/config';
 import { withCallMetrics } from '../observability/instrumented-mcp-client';
 import { createRunBullQueue } from './bullmq-run-queue';

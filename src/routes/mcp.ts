@@ -46,7 +46,7 @@ function frontFor(gateway: McpGateway, mode: 'sessions' | 'stateless'): Streamab
  * runtime's cheap way where it has one (see mcp-gateway/request-reader.ts).
  */
 const serveStreamableHttp = createMiddleware<AppEnv>(async (c, next) => {
-  // A WebSocket upgrade of GET /mcp is the WebSocket route's (as `skipUpgrades`, without building Headers).
+  // A WebSocket upgrade of GET /mcp is the WebSocket route's (src/routes/mcp-websocket.ts).
   if (requestHeader(c, 'upgrade')?.toLowerCase() === 'websocket') return next();
   const user = await authenticate(c, bearerToken(requestHeader(c, 'authorization')));
   c.set('user', user);

@@ -1,4 +1,3 @@
-
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { newestFirstPage } from '../db/newest-first-page';

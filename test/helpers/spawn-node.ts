@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 
-
 export interface SpawnedNode {
   child: ChildProcess;
   output(): string;
