@@ -42,7 +42,11 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
     void exited.then((code) => reject(new Error(`worker exited early (${code}): ${output.join('')}`)));
     setTimeout(() => reject(new Error(`worker did not start: ${output.join('')}`)), 20_000);
   });
-  await started;
+  // A worker that never reported ready (a slow machine, a bad config) must not outlive the test.
+  await started.catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
   return {
     child,
     output,
