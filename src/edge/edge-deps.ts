@@ -4,41 +4,89 @@ import { PostgresLoginGuard } from '../auth/postgres-login-guard';
 import { RefreshTokenStore } from '../auth/refresh-tokens';
 import { systemClock } from '../clock';
 import { type Config, ConfigError, loadConfig } from '../config/config';
+import type { Database } from '../db/database';
 import type { AppDeps } from '../deps';
 import type { Logger } from '../logging/logger';
-import type { McpToolClient } from '../mcp/tool-client';
 import { McpGateway } from '../mcp-gateway/mcp-gateway';
 import { restrictTools } from '../mcp-gateway/restricted-tool-client';
 import { toolPolicyOf } from '../mcp-gateway/tool-policy';
+import type { RunQueue } from '../runs/run-queue';
 import { notifyRunQueue } from '../runs/notify-run-queue';
 import { createConsoleLogger } from './console-logger';
 import { DurableObjectChannelHub } from './durable-object-channel-hub';
-import { openEdgeDatabase } from './edge-database';
-import { databaseUrlOf, type EdgeEnv, stringBindings } from './edge-env';
+import { type EdgeDatabase, openEdgeDatabase } from './edge-database';
+import { databaseUrlOf, type EdgeEnv, type ExecutionContext, stringBindings } from './edge-env';
 import { createPerCallMcpClient, edgeMcpConnector } from './edge-mcp-client';
+import { RequestScoped } from './request-scope';
 
-/** What may outlive a request: parsed configuration and objects that hold no I/O. */
-interface IsolateParts {
-  config: Config & { jwtSecret: string };
-  databaseUrl: string;
-  logger: Logger;
-  mcp: McpToolClient;
-  /** Pure Web Crypto; its cache of verified tokens pays off across the isolate's requests. */
-  accessTokens: AccessTokens;
+type EdgeConfig = Config & { jwtSecret: string };
+
+/**
+ * What one request owns: its Postgres connection and what talks through it, and its MCP
+ * gateway (whose upstream connections and idle sweeper belong to the request that opened
+ * them). Each part is made on first use, so a request that needs none opens nothing.
+ */
+class EdgeRequest {
+  private database?: EdgeDatabase;
+  private refreshTokenStore?: RefreshTokenStore;
+  private postgresLoginGuard?: PostgresLoginGuard;
+  private notifyingRunQueue?: RunQueue;
+  private gateway?: McpGateway;
+
+  constructor(
+    private readonly config: EdgeConfig,
+    private readonly databaseUrl: string,
+    private readonly logger: Logger,
+  ) {}
+
+  get db(): Database {
+    this.database ??= openEdgeDatabase(this.databaseUrl);
+    return this.database.db;
+  }
+
+  get refreshTokens(): RefreshTokenStore {
+    this.refreshTokenStore ??= new RefreshTokenStore(this.db, systemClock, this.config.refreshTtlSeconds);
+    return this.refreshTokenStore;
+  }
+
+  /** Postgres is the shared store: every isolate and the Node API count the same failures. */
+  get loginGuard(): PostgresLoginGuard {
+    this.postgresLoginGuard ??= new PostgresLoginGuard(this.db, systemClock);
+    return this.postgresLoginGuard;
+  }
+
+  /** No Redis and no background execution on the edge: the row plus a NOTIFY for the Node worker. */
+  get runQueue(): RunQueue {
+    this.notifyingRunQueue ??= notifyRunQueue(this.db, this.logger);
+    return this.notifyingRunQueue;
+  }
+
+  get mcpGateway(): McpGateway {
+    const { config, logger } = this;
+    this.gateway ??= new McpGateway({
+      connector: edgeMcpConnector(config),
+      policy: toolPolicyOf(config),
+      logger,
+      maxSessionsPerUser: config.mcpMaxSessionsPerUser,
+      sessionIdleMs: config.mcpSessionIdleMs,
+      requestTimeoutMs: config.mcpUpstreamTimeoutMs,
+    });
+    return this.gateway;
+  }
+
+  close(): Promise<void> {
+    return this.database?.close() ?? Promise.resolve();
+  }
 }
 
-export interface EdgeRequestDeps {
+export interface EdgeDeps {
+  /** Built once per isolate; its connection-holding parts are the current request's. */
   deps: AppDeps;
-  /** Ends this request's database connection; pass to `ctx.waitUntil`. */
-  close(): Promise<void>;
+  /** Serves one request in its own scope and hands the end of its connection to `ctx.waitUntil`. */
+  inRequest<T>(ctx: ExecutionContext, serve: () => Promise<T>): Promise<T>;
 }
 
-// Bindings are fixed for an isolate's life; the object identity is the cache key.
-const isolates = new WeakMap<EdgeEnv, IsolateParts>();
-
-function isolateParts(env: EdgeEnv): IsolateParts {
-  let parts = isolates.get(env);
-  if (parts) return parts;
+function edgeConfig(env: EdgeEnv): { config: EdgeConfig; databaseUrl: string } {
   const config = loadConfig(stringBindings(env));
   const databaseUrl = databaseUrlOf(env);
   const problems: string[] = [];
@@ -46,14 +94,32 @@ function isolateParts(env: EdgeEnv): IsolateParts {
   if (!databaseUrl) problems.push('DATABASE_URL or a HYPERDRIVE binding is required on the edge');
   if (config.mcpCommand) problems.push('MCP_COMMAND cannot run on the edge: use MCP_URL');
   if (problems.length > 0 || !config.jwtSecret || !databaseUrl) throw new ConfigError(problems);
-  const logger = createConsoleLogger(config.logLevel, { runtime: 'edge' });
-  parts = {
+  return {
     // Gateway sessions cannot outlive a request here (nor be found again by the next one,
     // which may reach another isolate): every /mcp POST is served on its own.
     config: { ...config, jwtSecret: config.jwtSecret, mcpGatewayMode: 'stateless' },
     databaseUrl,
+  };
+}
+
+/**
+ * The one place the Worker's AppDeps are built, once per isolate. Workers forbid using one
+ * request's I/O objects (the Postgres socket, an MCP connection) from another, so those live in
+ * an `EdgeRequest` per request and the deps reach them through `RequestScoped`: the app, its
+ * routes and everything without I/O are shared. Throws ConfigError for missing or bad bindings.
+ */
+export function createEdgeDeps(env: EdgeEnv): EdgeDeps {
+  const { config, databaseUrl } = edgeConfig(env);
+  const logger = createConsoleLogger(config.logLevel, { runtime: 'edge' });
+  // One session per call, holding no I/O between calls, so its /tools/list cache serves the isolate.
+  const mcp = restrictTools(createPerCallMcpClient(edgeMcpConnector(config), logger), toolPolicyOf(config));
+  const requests = new RequestScoped<EdgeRequest>();
+  const deps: AppDeps = {
+    config,
+    clock: systemClock,
     logger,
-    mcp: restrictTools(createPerCallMcpClient(edgeMcpConnector(config), logger), toolPolicyOf(config)),
+    passwords: new PasswordHasher(config.bcryptCost),
+    // Pure Web Crypto; its cache of verified tokens pays off across the isolate's requests.
     accessTokens: new AccessTokens({
       secret: config.jwtSecret,
       issuer: config.jwtIssuer,
@@ -61,31 +127,21 @@ function isolateParts(env: EdgeEnv): IsolateParts {
       ttlSeconds: config.accessTtlSeconds,
       clock: systemClock,
     }),
-  };
-  isolates.set(env, parts);
-  return parts;
-}
-
-/**
- * The one place the Worker's AppDeps are built. Anything that does I/O (the Postgres
- * connection, the Durable Object stub) is made per request: Workers forbid using one request's
- * I/O objects from another. Throws ConfigError for missing or bad bindings.
- */
-export function createEdgeDeps(env: EdgeEnv): EdgeRequestDeps {
-  const { config, databaseUrl, logger, mcp, accessTokens } = isolateParts(env);
-  const clock = systemClock;
-  const database = openEdgeDatabase(databaseUrl);
-  const { db } = database;
-  const deps: AppDeps = {
-    config,
-    db,
-    clock,
-    logger,
-    passwords: new PasswordHasher(config.bcryptCost),
-    accessTokens,
-    refreshTokens: new RefreshTokenStore(db, clock, config.refreshTtlSeconds),
-    // Postgres is the shared store: every isolate and the Node API count the same failures.
-    loginGuard: new PostgresLoginGuard(db, clock),
+    get db() {
+      return requests.current.db;
+    },
+    get refreshTokens() {
+      return requests.current.refreshTokens;
+    },
+    get loginGuard() {
+      return requests.current.loginGuard;
+    },
+    get runQueue() {
+      return requests.current.runQueue;
+    },
+    get mcpGateway() {
+      return requests.current.mcpGateway;
+    },
     socketAddress: (c) => c.req.header('cf-connecting-ip') ?? undefined,
     healthChecks: [
       {
@@ -98,17 +154,16 @@ export function createEdgeDeps(env: EdgeEnv): EdgeRequestDeps {
     ],
     hub: new DurableObjectChannelHub(env.CHANNEL_HUB),
     mcp,
-    // Per request: its upstream connections belong to this request.
-    mcpGateway: new McpGateway({
-      connector: edgeMcpConnector(config),
-      policy: toolPolicyOf(config),
-      logger,
-      maxSessionsPerUser: config.mcpMaxSessionsPerUser,
-      sessionIdleMs: config.mcpSessionIdleMs,
-      requestTimeoutMs: config.mcpUpstreamTimeoutMs,
-    }),
-    // No Redis and no background execution on the edge: the row plus a NOTIFY for the Node worker.
-    runQueue: notifyRunQueue(db, logger),
   };
-  return { deps, close: database.close };
+  return {
+    deps,
+    async inRequest(ctx, serve) {
+      const request = new EdgeRequest(config, databaseUrl, logger);
+      try {
+        return await requests.run(request, serve);
+      } finally {
+        ctx.waitUntil(request.close());
+      }
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import type { DurableObjectNamespace } from '@cloudflare/workers-types/index.ts';
 import type { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AppEnv } from '../deps';
 import { NotFoundError } from '../errors/not-found-error';
 import { UnauthorizedError } from '../errors/unauthorized-error';

@@ -1,18 +1,40 @@
 /**
- * Cloudflare Workers entry (wrangler.toml `main`): the same `createApp` as Node, built with
- * edge dependencies (src/edge/edge-deps.ts), plus the edge-only routes (/ws through the
- * ChannelHub Durable Object, /internal/events). Web APIs only; see README "Edge".
+ * Cloudflare Workers entry (wrangler.toml `main`): the same `createApp` as Node, built once per
+ * isolate with edge dependencies (src/edge/edge-deps.ts), plus the edge-only routes (/ws through
+ * the ChannelHub Durable Object, /internal/events). Web APIs only; see README "Edge".
  */
-import { createApp } from '../app';
+import { type App, createApp } from '../app';
 import { ConfigError } from '../config/config';
 import { registerMcpWebSocket } from '../routes/mcp-websocket';
 import { ChannelHubObject } from './channel-hub-object';
-import { createEdgeDeps } from './edge-deps';
+import { createEdgeDeps, type EdgeDeps } from './edge-deps';
 import type { EdgeEnv, ExecutionContext } from './edge-env';
 import { registerEdgeRoutes } from './edge-routes';
 import { workersWebSocketUpgrade } from './workers-websocket-upgrade';
 
 export { ChannelHubObject as ChannelHub };
+
+interface EdgeIsolate {
+  app: App;
+  edge: EdgeDeps;
+}
+
+// Bindings are fixed for an isolate's life; the env object is the key.
+const isolates = new WeakMap<EdgeEnv, EdgeIsolate>();
+
+function isolateFor(env: EdgeEnv): EdgeIsolate {
+  let isolate = isolates.get(env);
+  if (isolate) return isolate;
+  const edge = createEdgeDeps(env);
+  const app = createApp(edge.deps);
+  registerEdgeRoutes(app, { hubNamespace: env.CHANNEL_HUB, eventsSecret: env.EDGE_EVENTS_SECRET });
+  // The /mcp WebSocket relay lives as long as the client's socket, in the context of its request.
+  registerMcpWebSocket(app, { upgrade: workersWebSocketUpgrade });
+  isolate = { app, edge };
+  isolates.set(env, isolate);
+  edge.deps.logger.info({}, 'edge app built');
+  return isolate;
+}
 
 function misconfigured(error: ConfigError): Response {
   // The operator reads the variable names in the logs; clients learn only that it is not their fault.
@@ -25,23 +47,14 @@ function misconfigured(error: ConfigError): Response {
 
 export default {
   async fetch(request: Request, env: EdgeEnv, ctx: ExecutionContext): Promise<Response> {
-    let edge: ReturnType<typeof createEdgeDeps>;
+    let isolate: EdgeIsolate;
     try {
-      edge = createEdgeDeps(env);
+      isolate = isolateFor(env);
     } catch (error) {
       if (error instanceof ConfigError) return misconfigured(error);
       throw error;
     }
-    try {
-      // Per request, because the deps hold this request's database connection. Building the
-      // app (routes, middleware) costs about 0.7 ms of CPU (README "Edge").
-      const app = createApp(edge.deps);
-      registerEdgeRoutes(app, { hubNamespace: env.CHANNEL_HUB, eventsSecret: env.EDGE_EVENTS_SECRET });
-      // The /mcp WebSocket relay lives as long as the client's socket, in this request's context.
-      registerMcpWebSocket(app, { upgrade: workersWebSocketUpgrade });
-      return await app.fetch(request, env, ctx as never);
-    } finally {
-      ctx.waitUntil(edge.close());
-    }
+    const { app, edge } = isolate;
+    return edge.inRequest(ctx, async () => app.fetch(request, env, ctx as never));
   },
 };
