@@ -3,7 +3,7 @@
  * (http://HOST:PORT/mcp or ws://HOST:PORT/ws) or with any MCP client.
  * Env: MCP_SERVER_PORT (4100), MCP_SERVER_HOST (127.0.0.1), MCP_AUTH_TOKEN (optional bearer token).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { startMcpServer } from './mcp-server-process';
 
 const envSchema = z.object({

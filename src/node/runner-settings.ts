@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, type Env } from '../config/config';
 
 const ms = (fallback: number, min = 1) =>

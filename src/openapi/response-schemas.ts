@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { runStatus } from '../db/schema';
 import { workflowStep } from '../workflows/step-schema';
 

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { newestFirstPage } from '../db/newest-first-page';
 import { users } from '../db/schema';
 import type { AppEnv } from '../deps';

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { issueSession } from '../auth/session';
 import { users } from '../db/schema';
 import { isUniqueViolation } from '../db/unique-violation';

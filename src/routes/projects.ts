@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { newestFirstPage } from '../db/newest-first-page';
 import { type Project, projects } from '../db/schema';
 import type { AppEnv } from '../deps';

@@ -1,6 +1,6 @@
 import { and, count, eq, inArray } from 'drizzle-orm';
 import { type Context, Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isForeignKeyViolation } from '../db/foreign-key-violation';
 import { newestFirstPage } from '../db/newest-first-page';
 import { type RunStatus, runStatus, type WorkflowRun, workflowQueue, workflows } from '../db/schema';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { findTemplateRefs } from '../runs/templating';
 
 export const MAX_STEPS = 100;

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createBuiltinMcpServer } from '../../src/mcp-server/create-builtin-mcp-server';
 import { createBuiltinMcpHttpHandler } from '../../src/mcp-server/http-handler';
 import { InMemoryNoteStore } from '../../src/mcp-server/in-memory-note-store';

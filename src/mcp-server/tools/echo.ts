@@ -1,5 +1,5 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { structuredResult } from '../tool-results';
 
 // Loose: fields besides `text` are echoed back too, so a workflow can use `echo` to

@@ -1,5 +1,5 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { toolErrorResult } from '../tool-results';
 
 /** Always fails, so workflows can exercise their error handling and retries. */

@@ -1,5 +1,5 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { NOTE_LIMITS, NoteQuotaExceededError, type NoteStore } from '../note-store';
 import { requestUserId } from '../request-user';
 import { structuredResult, toolErrorResult } from '../tool-results';

@@ -1,5 +1,5 @@
 import type { McpServer, RegisteredTool } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { structuredResult } from '../tool-results';
 
 export const MAX_SLEEP_MS = 60_000;
