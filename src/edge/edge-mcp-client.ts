@@ -10,7 +10,9 @@ const CLIENT_INFO = { name: 'workflow-platform-edge', version: '0.1.0' };
 
 /** MCP_URL (http(s) or ws(s)), else the built-in server inside the isolate. MCP_COMMAND has no meaning here. */
 export function edgeMcpConnector(config: Pick<Config, 'mcpUrl' | 'mcpAuthToken'>): McpConnector {
-  if (!config.mcpUrl) return inProcessConnector(() => createBuiltinMcpServer());
+  if (!config.mcpUrl) {
+    return inProcessConnector(() => createBuiltinMcpServer({ jsonSchemaValidator: new CfWorkerJsonSchemaValidator() }));
+  }
   const headers: Record<string, string> = config.mcpAuthToken ? { authorization: `Bearer ${config.mcpAuthToken}` } : {};
   return connectorForUrl(config.mcpUrl, { headers });
 }
@@ -21,7 +23,7 @@ export function edgeMcpConnector(config: Pick<Config, 'mcpUrl' | 'mcpAuthToken'>
  * belongs to the request that opened it and may not be used by the next one. Holding no I/O
  * between calls, one instance can live in the isolate, so `/tools/list` caching still works.
  * The SDK's default Ajv validator compiles schemas with `new Function`, which Workers forbid;
- * `@cfworker/json-schema` interprets them instead.
+ * `@cfworker/json-schema` interprets them instead (Ajv is not even in the bundle: wrangler.toml `[alias]`).
  */
 export function createPerCallMcpClient(connector: McpConnector, logger: Logger): McpToolClient {
   const open = () =>

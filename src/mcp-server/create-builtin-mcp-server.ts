@@ -1,4 +1,5 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import { type Clock, systemClock } from '../clock';
 import { InMemoryNoteStore } from './in-memory-note-store';
 import type { NoteStore } from './note-store';
@@ -15,6 +16,8 @@ export interface BuiltinMcpServerOptions {
   /** Defaults to one in-memory store shared by every server this module creates. */
   notes?: NoteStore;
   clock?: Clock;
+  /** The SDK's default (Ajv) compiles code, which Workers forbid; the edge passes @cfworker/json-schema. */
+  jsonSchemaValidator?: jsonSchemaValidator;
 }
 
 // An McpServer serves exactly one connection, so callers create one per session; the
@@ -36,6 +39,7 @@ export function createBuiltinMcpServer(options: BuiltinMcpServerOptions = {}): M
   const notes = options.notes ?? defaultNoteStore();
   const server = new McpServer(BUILTIN_MCP_SERVER_INFO, {
     capabilities: { tools: {} },
+    jsonSchemaValidator: options.jsonSchemaValidator,
     instructions:
       'Built-in tools of the workflow platform: echo, calculate, get_time, per-user notes (note_*), sleep and fail.',
   });

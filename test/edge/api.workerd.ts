@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, TEST_JWT_SECRET } from '../helpers/test-app';
+import { createTestApp, createTestDatabase, TEST_JWT_SECRET } from '../helpers/test-app';
 import { type EdgeWorker, edgeClient, startEdgeWorker } from './edge-worker';
 
 let edge: EdgeWorker;
@@ -34,6 +34,28 @@ describe('the API on the Workers runtime', () => {
     const openapi = await call('GET', '/openapi.json');
     expect(openapi.status).toBe(200);
     expect(((await openapi.json()) as { openapi: string }).openapi).toMatch(/^3\./);
+  });
+
+  it('documents the API exactly as Node does (the bundle converts zod schemas with zod itself)', async () => {
+    const node = await createTestApp();
+    try {
+      type Doc = { paths: Record<string, unknown>; components: unknown };
+      const nodeDoc = (await (await node.app.request('/openapi.json')).json()) as Doc;
+      const edgeDoc = (await (await call('GET', '/openapi.json')).json()) as Doc;
+      expect(edgeDoc.components).toEqual(nodeDoc.components);
+      for (const [path, operations] of Object.entries(nodeDoc.paths))
+        expect(edgeDoc.paths[path], path).toEqual(operations);
+    } finally {
+      await node.close();
+    }
+  });
+
+  it('lists the built-in tools (their MCP server runs in the isolate, validating without Ajv)', async () => {
+    const user = await register();
+    const res = await call('GET', '/tools/list', undefined, user.auth);
+    expect(res.status).toBe(200);
+    const { tools } = (await res.json()) as { tools: Array<{ name: string }> };
+    expect(tools.map((tool) => tool.name)).toEqual(expect.arrayContaining(['echo', 'calculate', 'get_time']));
   });
 
   it('registers, logs in, refreshes and reads the profile', async () => {

@@ -19,16 +19,23 @@ export function wranglerCompatibility(): { compatibilityDate: string; compatibil
   };
 }
 
+export interface EdgeBundle {
+  /** The bundled module, as `wrangler deploy` uploads it. */
+  script: string;
+  /** esbuild's metafile of that build: every input, what it imports, what reached the output. */
+  metafile: string;
+}
+
 /**
- * `npm run build:edge -- --outdir DIR`: the deployable bundle, built by wrangler exactly as
- * `wrangler deploy` would upload it. Returns the path of the bundled module.
+ * `npm run build:edge -- --outdir DIR --metafile`: the deployable bundle, built by wrangler
+ * exactly as `wrangler deploy` would upload it (wrangler.toml's minify and aliases included).
  */
-export async function buildEdgeBundle(): Promise<string> {
+export async function buildEdgeBundle(): Promise<EdgeBundle> {
   const outdir = mkdtempSync(join(tmpdir(), 'wfp-edge-'));
-  await promisify(execFile)('npm', ['run', 'build:edge', '--', '--outdir', outdir], {
+  await promisify(execFile)('npm', ['run', 'build:edge', '--', '--outdir', outdir, '--metafile'], {
     cwd: REPO_ROOT,
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
     timeout: 120_000,
   });
-  return join(outdir, 'worker.js');
+  return { script: join(outdir, 'worker.js'), metafile: join(outdir, 'bundle-meta.json') };
 }

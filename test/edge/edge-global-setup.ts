@@ -9,5 +9,5 @@ declare module 'vitest' {
 
 /** `npm run test:edge` builds the deployable bundle once; every test file runs that same file in workerd. */
 export default async function setup(project: TestProject) {
-  project.provide('edgeBundle', await buildEdgeBundle());
+  project.provide('edgeBundle', (await buildEdgeBundle()).script);
 }
