@@ -18,6 +18,7 @@ import { type EdgeDatabase, openEdgeDatabase } from './edge-database';
 import { databaseUrlOf, type EdgeEnv, type ExecutionContext, stringBindings } from './edge-env';
 import { createPerCallMcpClient, edgeMcpConnector } from './edge-mcp-client';
 import { RequestScoped } from './request-scope';
+import { workersDocsAssets } from './workers-docs-assets';
 
 type EdgeConfig = Config & { jwtSecret: string };
 
@@ -154,6 +155,7 @@ export function createEdgeDeps(env: EdgeEnv): EdgeDeps {
     ],
     hub: new DurableObjectChannelHub(env.CHANNEL_HUB),
     mcp,
+    docsAssets: env.ASSETS ? workersDocsAssets(env.ASSETS) : undefined,
   };
   return {
     deps,

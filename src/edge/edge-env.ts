@@ -1,4 +1,4 @@
-import type { DurableObjectNamespace, ExecutionContext, Hyperdrive } from '@cloudflare/workers-types/index.ts';
+import type { DurableObjectNamespace, ExecutionContext, Fetcher, Hyperdrive } from '@cloudflare/workers-types/index.ts';
 
 /**
  * The Worker's bindings (wrangler.toml `[vars]`, secrets, Hyperdrive, Durable Objects). Every
@@ -15,6 +15,8 @@ export interface EdgeEnv {
   CHANNEL_HUB: DurableObjectNamespace;
   /** Shared with Node's EDGE_EVENTS_SECRET: verifies events POSTed to /internal/events. */
   EDGE_EVENTS_SECRET?: string;
+  /** Static assets (wrangler.toml `[assets]`): Swagger UI's files for /docs. Unbound: /docs loads them from a CDN. */
+  ASSETS?: Fetcher;
   [name: string]: unknown;
 }
 

@@ -19,6 +19,16 @@ export function wranglerCompatibility(): { compatibilityDate: string; compatibil
   };
 }
 
+/** wrangler.toml's `[assets]`: the directory (filled by its `[build]` step) and the binding's name. */
+export function wranglerAssets(): { directory: string; binding: string } {
+  const toml = readFileSync(join(REPO_ROOT, 'wrangler.toml'), 'utf8');
+  const section = /^\[assets\]\n((?:[^[].*\n?)*)/m.exec(toml)?.[1] ?? '';
+  const directory = /^directory\s*=\s*"([^"]+)"/m.exec(section)?.[1];
+  const binding = /^binding\s*=\s*"([^"]+)"/m.exec(section)?.[1];
+  if (!directory || !binding) throw new Error('wrangler.toml lacks [assets] directory or binding');
+  return { directory: join(REPO_ROOT, directory), binding };
+}
+
 export interface EdgeBundle {
   /** The bundled module, as `wrangler deploy` uploads it. */
   script: string;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Miniflare } from 'miniflare';
 import { inject } from 'vitest';
-import { wranglerCompatibility } from './edge-build';
+import { wranglerAssets, wranglerCompatibility } from './edge-build';
 
 export interface EdgeWorker {
   /** http://127.0.0.1:<port> of the Worker running in workerd. */
@@ -30,6 +30,8 @@ export async function startEdgeWorker(
     modules: [{ type: 'ESModule', path: 'worker.js', contents: readFileSync(scriptPath, 'utf8') }],
     ...wranglerCompatibility(),
     durableObjects: { CHANNEL_HUB: 'ChannelHub' },
+    // As deployed: the Worker answers every path itself, reading /docs files through the binding.
+    assets: { ...wranglerAssets(), routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true } },
     hyperdrives,
     bindings: { NODE_ENV: 'production', LOG_LEVEL: 'warn', ...bindings },
     handleStructuredLogs: ({ level, message }: { level: string; message: string }) => {
