@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, createTestDatabase, TEST_JWT_SECRET } from '../helpers/test-app';
@@ -50,22 +48,6 @@ describe('the API on the Workers runtime', () => {
     } finally {
       await node.close();
     }
-  });
-
-  it('serves /docs and its Swagger UI files from the static assets, without a CDN', async () => {
-    const page = await call('GET', '/docs');
-    expect(page.status).toBe(200);
-    expect(await page.text()).toContain('docs/assets/swagger-ui-bundle.js');
-    const css = await call('GET', '/docs/assets/swagger-ui.css');
-    expect(css.status).toBe(200);
-    expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
-    expect(css.headers.get('x-content-type-options')).toBe('nosniff');
-    const installed = readFileSync(createRequire(import.meta.url).resolve('swagger-ui-dist/swagger-ui.css'));
-    expect(Buffer.from(await css.arrayBuffer()).equals(installed)).toBe(true);
-    const script = await call('GET', '/docs/assets/swagger-ui-bundle.js');
-    expect(script.status).toBe(200);
-    expect((await script.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
-    expect((await call('GET', '/docs/assets/index.html')).status).toBe(404);
   });
 
   it('lists the built-in tools (their MCP server runs in the isolate, validating without Ajv)', async () => {

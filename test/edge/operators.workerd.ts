@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, TEST_JWT_SECRET } from '../helpers/test-app';
 import { type EdgeWorker, edgeClient, startEdgeWorker } from './edge-worker';
@@ -18,7 +20,7 @@ afterAll(async () => {
 });
 
 describe('operator endpoints on the Workers runtime', () => {
-  it('generates /openapi.json and serves /docs, its assets from the CDN', async () => {
+  it('generates /openapi.json and serves /docs, its Swagger UI files from the static assets (no CDN)', async () => {
     const res = await call('GET', '/openapi.json');
     expect(res.status).toBe(200);
     const doc = (await res.json()) as { openapi: string; paths: Record<string, unknown> };
@@ -26,10 +28,17 @@ describe('operator endpoints on the Workers runtime', () => {
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/auth/login', '/api/workflows/{id}/execute']));
     const page = await call('GET', '/docs');
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain('swagger-ui-bundle.js');
-    const asset = await fetch(`${edge.url}/docs/assets/swagger-ui-bundle.js`, { redirect: 'manual' });
-    expect(asset.status).toBe(302);
-    expect(asset.headers.get('location')).toMatch(/^https:\/\/cdn\.jsdelivr\.net\/npm\/swagger-ui-dist@5\//);
+    expect(await page.text()).toContain('docs/assets/swagger-ui-bundle.js');
+    const css = await call('GET', '/docs/assets/swagger-ui.css');
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
+    expect(css.headers.get('x-content-type-options')).toBe('nosniff');
+    const installed = readFileSync(createRequire(import.meta.url).resolve('swagger-ui-dist/swagger-ui.css'));
+    expect(Buffer.from(await css.arrayBuffer()).equals(installed)).toBe(true);
+    const script = await fetch(`${edge.url}/docs/assets/swagger-ui-bundle.js`, { redirect: 'manual' });
+    expect(script.status).toBe(200);
+    expect((await script.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
+    expect((await call('GET', '/docs/assets/index.html')).status).toBe(404);
   });
 
   it('keeps /metrics admin-only even where nothing is collected', async () => {
