@@ -6,6 +6,7 @@ import { NotFoundError } from '../errors/not-found-error';
 import { UnauthorizedError } from '../errors/unauthorized-error';
 import { UpgradeRequiredError } from '../errors/upgrade-required-error';
 import { ValidationError } from '../errors/validation-error';
+import { jsonObject, text } from '../http/storable-text';
 import { authenticate, bearerToken } from '../middleware/auth';
 import { CHANNEL_NAME, EVENT_NAME } from '../realtime/protocol';
 import { connectToHub, publishToHub } from './durable-object-channel-hub';
@@ -15,9 +16,9 @@ const eventBatch = z.object({
   messages: z
     .array(
       z.object({
-        event: z.string().regex(EVENT_NAME),
-        channel: z.string().regex(CHANNEL_NAME),
-        payload: z.record(z.string(), z.unknown()),
+        event: text().regex(EVENT_NAME),
+        channel: text().regex(CHANNEL_NAME),
+        payload: jsonObject(),
       }),
     )
     .min(1)

@@ -9,7 +9,7 @@ import { DOCS_ASSET_FILES, type DocsAssets } from '../openapi/docs-assets';
 export function workersDocsAssets(assets: Fetcher): DocsAssets {
   return {
     async get(file) {
-      const contentType = DOCS_ASSET_FILES[file];
+      const contentType = DOCS_ASSET_FILES.get(file);
       if (!contentType) return undefined;
       const response = await assets.fetch(`https://assets.local/${file}`);
       if (!response.ok) {

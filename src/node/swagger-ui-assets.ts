@@ -9,7 +9,7 @@ export function swaggerUiAssets(): DocsAssets {
   const cache = new Map<string, Promise<Uint8Array>>();
   return {
     async get(file) {
-      const contentType = DOCS_ASSET_FILES[file];
+      const contentType = DOCS_ASSET_FILES.get(file);
       if (!contentType) return undefined;
       let body = cache.get(file);
       if (!body) {

@@ -3,7 +3,7 @@ import { openAPIRouteHandler } from 'hono-openapi';
 import * as z from 'zod';
 import type { AppEnv } from '../deps';
 import { NotFoundError } from '../errors/not-found-error';
-import { DOCS_ASSETS_CDN } from '../openapi/docs-assets';
+import { DOCS_ASSET_FILES, DOCS_ASSETS_CDN } from '../openapi/docs-assets';
 import { errorBodySchema } from '../openapi/response-schemas';
 import { errorResponse } from '../openapi/route-doc';
 
@@ -85,6 +85,8 @@ export function registerApiDocs(app: Hono<AppEnv>): void {
   );
   app.get('/docs/assets/:file', async (c) => {
     const file = c.req.param('file');
+    // Only the page's own files, on every runtime (also no redirect to any other CDN path).
+    if (!DOCS_ASSET_FILES.has(file)) throw new NotFoundError('No such asset');
     const assets = c.var.deps.docsAssets;
     if (!assets) return c.redirect(`${DOCS_ASSETS_CDN}/${encodeURIComponent(file)}`, 302);
     const asset = await assets.get(file);

@@ -8,6 +8,7 @@ import { ConflictError } from '../errors/conflict-error';
 import { TooManyRequestsError } from '../errors/too-many-requests-error';
 import { UnauthorizedError } from '../errors/unauthorized-error';
 import { clientIp } from '../http/client-ip';
+import { text } from '../http/storable-text';
 import { validate } from '../http/validate';
 import { authDocs } from '../openapi/route-docs';
 import { emailField, passwordField, usernameField } from '../users/user-fields';
@@ -17,13 +18,13 @@ const registerBody = z.object({ username: usernameField, email: emailField, pass
 
 const loginBody = z
   .object({
-    username: z.string().min(1).max(254).optional(),
-    email: z.string().min(1).max(254).optional(),
-    password: z.string().min(1).max(1024),
+    username: text().min(1).max(254).optional(),
+    email: text().min(1).max(254).optional(),
+    password: text().min(1).max(1024),
   })
   .refine((b) => b.username || b.email, { message: 'username or email is required', path: ['username'] });
 
-const refreshBody = z.object({ refreshToken: z.string().min(1).max(512) });
+const refreshBody = z.object({ refreshToken: text().min(1).max(512) });
 
 const INVALID_CREDENTIALS = 'Invalid username, email or password';
 

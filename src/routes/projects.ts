@@ -6,14 +6,15 @@ import type { AppEnv } from '../deps';
 import { NotFoundError } from '../errors/not-found-error';
 import { idParam } from '../http/id-param';
 import { paginationQuery } from '../http/pagination';
+import { text } from '../http/storable-text';
 import { validate } from '../http/validate';
 import { requireAuth } from '../middleware/auth';
 import { projectDocs } from '../openapi/route-docs';
 import { visibleProjects } from '../projects/project-queries';
 
 const projectBody = z.object({
-  name: z.string().trim().min(1).max(200),
-  description: z.string().max(5000).nullish(),
+  name: text().trim().min(1).max(200),
+  description: text().max(5000).nullish(),
 });
 
 function toProjectJson(p: Project) {

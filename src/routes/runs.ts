@@ -11,6 +11,7 @@ import { ValidationError } from '../errors/validation-error';
 import { idParam } from '../http/id-param';
 import { paginationQuery } from '../http/pagination';
 import { requestHeader } from '../http/request-header';
+import { jsonObject, text } from '../http/storable-text';
 import { validate } from '../http/validate';
 import { requireAuth } from '../middleware/auth';
 import { runDocs } from '../openapi/route-docs';
@@ -21,8 +22,8 @@ import { findWorkflowToRun, insertQueuedRun } from '../workflows/execute-stateme
 import { toRunJson, toRunSummaryJson } from '../workflows/workflow-json';
 import { visibleRuns, visibleWorkflows } from '../workflows/workflow-queries';
 
-const executeBody = z.object({ input: z.record(z.string(), z.unknown()).default({}) });
-const idempotencyKey = z.string().regex(/^[\x21-\x7e]{1,255}$/, 'must be 1-255 visible ASCII characters');
+const executeBody = z.object({ input: jsonObject().default({}) });
+const idempotencyKey = text().regex(/^[\x21-\x7e]{1,255}$/, 'must be 1-255 visible ASCII characters');
 const runIdParam = z.object({ runId: z.uuid({ message: 'must be a UUID' }) });
 const queueQuery = paginationQuery.extend({ status: z.enum(runStatus.enumValues).optional() });
 

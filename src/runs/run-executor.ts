@@ -165,7 +165,8 @@ export class RunExecutor {
 
   private async runSteps(execution: Execution): Promise<RunOutcome> {
     const { run, steps } = execution;
-    const outputs: Record<string, unknown> = {};
+    // Keyed by step ids, which are the workflow author's: no prototype, so `__proto__` is just an id.
+    const outputs: Record<string, unknown> = Object.create(null);
     for (const step of steps) if (step.status === 'completed') outputs[step.id] = step.result;
     // No separate "run started" event: the first step's `running` event says it (one publish less per run).
 

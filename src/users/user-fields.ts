@@ -1,15 +1,15 @@
 import * as z from 'zod';
 import { PASSWORD_MAX_BYTES, PASSWORD_MIN_BYTES, passwordByteLength } from '../auth/passwords';
+import { storable, text } from '../http/storable-text';
 
-export const usernameField = z
-  .string()
-  .regex(/^[A-Za-z0-9_.-]{3,32}$/, 'must be 3-32 characters of letters, digits, _ . -');
+export const usernameField = text().regex(
+  /^[A-Za-z0-9_.-]{3,32}$/,
+  'must be 3-32 characters of letters, digits, _ . -',
+);
 
-export const emailField = z.email({ message: 'must be an email address' }).max(254);
+export const emailField = storable(z.email({ message: 'must be an email address' }).max(254));
 
-export const passwordField = z
-  .string()
-  .refine(
-    (p) => passwordByteLength(p) >= PASSWORD_MIN_BYTES && passwordByteLength(p) <= PASSWORD_MAX_BYTES,
-    `must be ${PASSWORD_MIN_BYTES}-${PASSWORD_MAX_BYTES} bytes`,
-  );
+export const passwordField = text().refine(
+  (p) => passwordByteLength(p) >= PASSWORD_MIN_BYTES && passwordByteLength(p) <= PASSWORD_MAX_BYTES,
+  `must be ${PASSWORD_MIN_BYTES}-${PASSWORD_MAX_BYTES} bytes`,
+);

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { jsonObject, text } from '../http/storable-text';
 import { findTemplateRefs } from '../runs/templating';
 
 export const MAX_STEPS = 100;
@@ -6,12 +7,12 @@ export const MAX_STEP_TIMEOUT_MS = 10 * 60_000;
 export const MAX_STEP_RETRIES = 10;
 
 // No dots: a template path is split on dots, so `{{steps.<id>.x}}` must find the id unambiguously.
-const stepId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"');
+const stepId = text().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"');
 
 export const workflowStep = z.object({
   id: stepId,
-  tool: z.string().trim().min(1).max(128),
-  arguments: z.record(z.string(), z.unknown()).optional(),
+  tool: text().trim().min(1).max(128),
+  arguments: jsonObject().optional(),
   timeoutMs: z.number().int().min(1).max(MAX_STEP_TIMEOUT_MS).optional(),
   retries: z.number().int().min(0).max(MAX_STEP_RETRIES).optional(),
 });
@@ -46,8 +47,8 @@ export const workflowSteps = z
   });
 
 export const workflowBody = z.object({
-  name: z.string().trim().min(1).max(200),
-  description: z.string().max(5000).nullish(),
+  name: text().trim().min(1).max(200),
+  description: text().max(5000).nullish(),
   steps: workflowSteps,
   projectId: z.uuid({ message: 'must be a UUID' }).nullish(),
 });
