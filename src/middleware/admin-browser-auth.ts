@@ -2,6 +2,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../deps';
 import { ForbiddenError } from '../errors/forbidden-error';
+import { clientUsedHttps } from '../http/client-ip';
 import { authenticate, bearerToken } from './auth';
 
 /** Longest the cookie lives, whatever the access-token TTL: the UI session is short on purpose. */
@@ -11,7 +12,7 @@ const MAX_COOKIE_SECONDS = 3600;
  * Admin-only access for a browser UI under `path` (Bull Board). A browser cannot attach a
  * Bearer header to a page load, so besides `Authorization: Bearer` it accepts
  * `?token=<access token>` once: the token is checked, moved into an HttpOnly, SameSite=Strict
- * cookie scoped to `path`, and the browser is redirected to the same URL without it (the token
+ * (and, over HTTPS, Secure) cookie scoped to `path`, and the browser is redirected to the same URL without it (the token
  * leaves the address bar and history). Every later request (page, assets, API) is checked
  * again from the header or the cookie: 401 without a valid token, 403 for a non-admin.
  */
@@ -27,7 +28,8 @@ export function adminBrowserAuth(path: string, cookieName = 'admin_ui_token') {
         httpOnly: true,
         sameSite: 'Strict',
         path,
-        secure: url.protocol === 'https:',
+        // Behind a TLS-terminating proxy the request reaching us is plain HTTP; the browser's is not.
+        secure: clientUsedHttps(c),
         maxAge: Math.min(c.var.deps.config.accessTtlSeconds, MAX_COOKIE_SECONDS),
       });
       c.header('Cache-Control', 'no-store');

@@ -91,6 +91,25 @@ describe('Bull Board (/admin/queues)', () => {
     expect((await get('/admin/queues', { cookie: `queues_token=${user.accessToken}` })).status).toBe(403);
   });
 
+  it('marks the cookie Secure over HTTPS, also behind a TLS-terminating proxy (TRUST_PROXY + X-Forwarded-Proto)', async () => {
+    const proxied = await createTestApp({ db: t.db, env: { TRUST_PROXY: '1' } });
+    mountQueueDashboard(proxied.app, [queue]);
+    const cookieOf = async (app: typeof t.app, url: string, headers: Record<string, string> = {}) => {
+      const res = await app.request(url, { headers });
+      expect(res.status).toBe(303);
+      return res.headers.get('set-cookie') ?? '';
+    };
+    const login = `/admin/queues?token=${admin.accessToken}`;
+
+    expect(await cookieOf(proxied.app, login, { 'x-forwarded-proto': 'https' })).toContain('; Secure');
+    expect(await cookieOf(proxied.app, login, { 'x-forwarded-proto': 'http, https' })).toContain('; Secure');
+    expect(await cookieOf(proxied.app, login, { 'x-forwarded-proto': 'http' })).not.toContain('Secure');
+    expect(await cookieOf(proxied.app, login)).not.toContain('Secure');
+    expect(await cookieOf(t.app, `https://api.example.com${login}`)).toContain('; Secure');
+    // Without TRUST_PROXY the header is anybody's to send: it changes nothing.
+    expect(await cookieOf(t.app, login, { 'x-forwarded-proto': 'https' })).not.toContain('Secure');
+  });
+
   it('retries failed jobs and cleans jobs through the dashboard API', async () => {
     // A failed job, the way BullMQ records one: a worker's processor threw.
     await queue.add('run', { runId: 'boom' }, { jobId: 'failing-job', attempts: 1 });
