@@ -1,4 +1,5 @@
 import type { Logger } from '../logging/logger';
+import { redactLogFields } from '../logging/redact-log-fields';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 type Level = (typeof LEVELS)[number];
@@ -11,7 +12,7 @@ export function createConsoleLogger(level: Level, base: Record<string, unknown> 
   const threshold = LEVELS.indexOf(level);
   const write = (name: 'debug' | 'info' | 'warn' | 'error') => (fields: object, message?: string) => {
     if (LEVELS.indexOf(name) < threshold) return;
-    const line = JSON.stringify({ level: name, time: Date.now(), ...base, ...fields, msg: message });
+    const line = JSON.stringify({ level: name, time: Date.now(), ...base, ...redactLogFields(fields), msg: message });
     if (name === 'error') console.error(line);
     else if (name === 'warn') console.warn(line);
     else console.log(line);

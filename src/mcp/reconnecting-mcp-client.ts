@@ -2,6 +2,7 @@ import { Client, type ClientOptions } from '@modelcontextprotocol/sdk/client/ind
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type CallToolResult, ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { redactUrlCredentials } from '../config/redact-url';
 import { McpRequestTimeoutError, McpUnavailableError } from './errors';
 import { settleWithin } from './settle-within';
 import type { CallToolRequest, McpConnector, McpTool, McpToolClient } from './tool-client';
@@ -25,7 +26,12 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const MAX_TOOL_PAGES = 100;
 
+/** An error as it may be shown (runs, /tools/list, /health, logs): never with a URL's credentials. */
 function describe(error: unknown): string {
+  return redactUrlCredentials(describeUnredacted(error));
+}
+
+function describeUnredacted(error: unknown): string {
   // The SDK's HTTP errors carry the status only as a field.
   if ((error instanceof StreamableHTTPError || error instanceof SseError) && error.code !== undefined) {
     return `HTTP ${error.code}: ${error.message}`;

@@ -1,4 +1,5 @@
 import { WebSocketClientTransport } from '@modelcontextprotocol/sdk/client/websocket.js';
+import { redactUrl } from '../config/redact-url';
 import { StreamableHttpWithSseFallbackTransport } from './streamable-http-with-sse-fallback';
 import type { McpConnector } from './tool-client';
 
@@ -10,9 +11,34 @@ export interface UrlConnectorOptions {
   headers?: Record<string, string>;
 }
 
-/** The URL without credentials, query or fragment, for error messages and logs. */
-export function redactedUrl(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname}`;
+function decoded(component: string): string {
+  try {
+    return decodeURIComponent(component);
+  } catch {
+    return component;
+  }
+}
+
+/**
+ * `Authorization: Basic` from a URL's userinfo (percent-decoded, UTF-8), as any HTTP client
+ * sends `http://user:password@host/`; undefined without userinfo. Web APIs only.
+ */
+export function basicAuthorization(url: URL): string | undefined {
+  if (!url.username && !url.password) return undefined;
+  const bytes = new TextEncoder().encode(`${decoded(url.username)}:${decoded(url.password)}`);
+  return `Basic ${btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(''))}`;
+}
+
+/** The same URL without userinfo: fetch refuses to build a Request from one that has it. */
+export function withoutUserinfo(url: URL): URL {
+  const bare = new URL(url);
+  bare.username = '';
+  bare.password = '';
+  return bare;
+}
+
+function hasAuthorization(headers: Record<string, string>): boolean {
+  return Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
 }
 
 /**
@@ -27,9 +53,14 @@ export function connectorForUrl(url: string | URL, options: UrlConnectorOptions 
   let connector: McpConnector;
   switch (target.protocol) {
     case 'http:':
-    case 'https:':
-      connector = async () => new StreamableHttpWithSseFallbackTransport(target, { headers });
+    case 'https:': {
+      // Userinfo goes as Basic auth (unless the caller brought its own credential), never in the URL.
+      const basic = basicAuthorization(target);
+      const withBasic = basic && !hasAuthorization(headers) ? { ...headers, authorization: basic } : headers;
+      const bare = withoutUserinfo(target);
+      connector = async () => new StreamableHttpWithSseFallbackTransport(bare, { headers: withBasic });
       break;
+    }
     case 'ws:':
     case 'wss:':
       // The WebSocket API has no way to set request headers, so credentials cannot go
@@ -49,6 +80,6 @@ export function connectorForUrl(url: string | URL, options: UrlConnectorOptions 
     default:
       throw new Error(`Unsupported MCP server URL scheme "${target.protocol}": use http(s):// or ws(s)://`);
   }
-  connector.label = `MCP server ${redactedUrl(target)}`;
+  connector.label = `MCP server ${redactUrl(target)}`;
   return connector;
 }

@@ -2,7 +2,8 @@ import { Pool } from 'undici';
 import type { Config } from '../config/config';
 import type { Logger } from '../logging/logger';
 import type { McpConnector } from '../mcp/tool-client';
-import { redactedUrl } from '../mcp/transports';
+import { redactUrl } from '../config/redact-url';
+import { basicAuthorization, withoutUserinfo } from '../mcp/transports';
 import { McpGateway } from '../mcp-gateway/mcp-gateway';
 import { toolPolicyOf } from '../mcp-gateway/tool-policy';
 import { afterIo } from './after-io';
@@ -28,7 +29,7 @@ export function gatewayUpstreamConnector(config: UpstreamConfig): McpConnector {
   if (config.mcpUrl && /^wss?:/i.test(config.mcpUrl) && !config.mcpAuthToken) {
     const url = new URL(config.mcpUrl);
     const connector: McpConnector = async () => new NodeWebSocketClientTransport(url);
-    connector.label = `MCP server ${redactedUrl(url)}`;
+    connector.label = `MCP server ${redactUrl(url)}`;
     return connector;
   }
   if (!config.mcpUrl || !/^https?:/i.test(config.mcpUrl)) return mcpConnectorFor(config);
@@ -37,13 +38,15 @@ export function gatewayUpstreamConnector(config: UpstreamConfig): McpConnector {
   const pool = new Pool(url.origin, { headersTimeout: 0, bodyTimeout: 0 });
   const headers: Record<string, string> = {};
   if (config.mcpAuthToken) headers.authorization = `Bearer ${config.mcpAuthToken}`;
-  else if (url.username) {
+  else {
     // Credentials in the URL go as Basic auth, as any HTTP client sends them.
-    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-    headers.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
+    const basic = basicAuthorization(url);
+    if (basic) headers.authorization = basic;
   }
-  const connector: McpConnector = async () => new NodeStreamableHttpClientTransport(url, { headers, pool });
-  connector.label = `MCP server ${redactedUrl(url)}`;
+  // Never a URL with userinfo past this point (the SSE fallback's fetch refuses one).
+  const bare = withoutUserinfo(url);
+  const connector: McpConnector = async () => new NodeStreamableHttpClientTransport(bare, { headers, pool });
+  connector.label = `MCP server ${redactUrl(url)}`;
   return connector;
 }
 

@@ -3,7 +3,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Dispatcher } from 'undici';
-import { redactedUrl } from '../mcp/transports';
+import { redactUrl } from '../config/redact-url';
 import { toJsonRpcMessage } from '../mcp-gateway/json-rpc';
 
 /** An HTTP status from the MCP server; `code` as on the SDK's `StreamableHTTPError` (the relay reads it). */
@@ -175,7 +175,7 @@ export class NodeStreamableHttpClientTransport implements Transport {
     try {
       return await this.options.pool.request({ path: this.path, method, headers, body, signal: this.aborter.signal });
     } catch (error) {
-      throw new Error(`${method} ${redactedUrl(this.url)} failed: ${(error as Error).message}`, { cause: error });
+      throw new Error(`${method} ${redactUrl(this.url)} failed: ${(error as Error).message}`, { cause: error });
     }
   }
 

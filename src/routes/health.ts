@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
+import { redactUrlCredentials } from '../config/redact-url';
 import type { AppEnv, HealthCheck } from '../deps';
 import { healthDocs } from '../openapi/route-docs';
 
@@ -19,11 +20,11 @@ async function probe(
     ]);
     return { status: 'up', latencyMs: Math.round(performance.now() - started) };
   } catch (error) {
-    // Only the message: a driver's error text names the dependency's state, not secrets.
+    // Only the message, without any URL's credentials: /health is unauthenticated.
     return {
       status: 'down',
       latencyMs: Math.round(performance.now() - started),
-      error: String((error as Error)?.message ?? error).slice(0, 200),
+      error: redactUrlCredentials(String((error as Error)?.message ?? error)).slice(0, 200),
     };
   } finally {
     clearTimeout(timer);

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { redactUrlCredentials } from '../config/redact-url';
 import type { AppEnv } from '../deps';
 import { ServiceUnavailableError } from '../errors/service-unavailable-error';
 import type { McpToolClient } from '../mcp/tool-client';
@@ -27,7 +28,7 @@ export const toolRoutes = new Hono<AppEnv>().use(requireAuth).get('/list', toolD
   try {
     tools = await cacheFor(mcp).get();
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = redactUrlCredentials(error instanceof Error ? error.message : String(error));
     logger.warn({ err: { message } }, 'tools/list failed');
     throw new ServiceUnavailableError('The MCP server is unavailable; try again later', { reason: message });
   }

@@ -41,6 +41,16 @@ export async function createTestDatabase(): Promise<{ url: string; db: Database;
   return { url, db: database.db, close: database.close };
 }
 
+/** An empty database (not from the template) for a real process that migrates it at start. */
+export async function createEmptyDatabase(prefix = 'e'): Promise<string> {
+  const serverUrl = inject('postgresUrl');
+  const name = `${prefix}_${crypto.randomUUID().replaceAll('-', '')}`;
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  return serverUrl.replace(/\/postgres$/, `/${name}`);
+}
+
 export interface TestAppOptions {
   clock?: Clock;
   redis?: Redis;

@@ -38,9 +38,14 @@ export function countingBuiltinUpstream(notes: NoteStore) {
 
 /**
  * The built-in server over real Streamable HTTP, requiring `Authorization: Bearer <authToken>`
- * when one is given, and recording the Authorization header of every request it receives.
+ * (or exactly `authorization`) when one is given, and recording the Authorization header of
+ * every request it receives.
  */
-export async function startRecordingHttpUpstream(options: { notes: NoteStore; authToken?: string }) {
+export async function startRecordingHttpUpstream(options: {
+  notes: NoteStore;
+  authToken?: string;
+  authorization?: string;
+}) {
   const handler = createBuiltinMcpHttpHandler({ notes: options.notes });
   const authorizations: Array<string | null> = [];
   const server = serve({
@@ -49,7 +54,8 @@ export async function startRecordingHttpUpstream(options: { notes: NoteStore; au
     fetch: async (request: Request) => {
       const authorization = request.headers.get('authorization');
       authorizations.push(authorization);
-      if (options.authToken && authorization !== `Bearer ${options.authToken}`) {
+      const required = options.authorization ?? (options.authToken ? `Bearer ${options.authToken}` : undefined);
+      if (required && authorization !== required) {
         return Response.json({ error: { code: 'unauthorized', message: 'bad token' } }, { status: 401 });
       }
       return handler.handle(request);
