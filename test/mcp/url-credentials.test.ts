@@ -23,7 +23,8 @@ async function startApi(mcpUrl: string) {
     STEP_RETRY_MAX_MS: '50',
   });
   const base = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${base}/health/live`);
+  // Generous: tsx compiles the server at start, slow on a busy machine.
+  await waitForHttp(`${base}/health/live`, 120_000);
   const call = async (method: string, path: string, token?: string, body?: unknown) => {
     const res = await fetch(`${base}${path}`, {
       method,
@@ -78,7 +79,7 @@ describe('credentials in MCP_URL', () => {
     nowhere.password = PASSWORD;
     [reachable, unreachable] = await Promise.all([startApi(withCredentials.href), startApi(nowhere.href)]);
     servers.push(reachable.server, unreachable.server);
-  }, 90_000);
+  }, 240_000);
 
   afterAll(async () => {
     for (const server of servers) if (server.child.exitCode === null) server.child.kill('SIGKILL');
