@@ -8,8 +8,8 @@ import { startRecordingHttpUpstream } from '../mcp-gateway/upstreams';
 const PASSWORD = `pw-${crypto.randomUUID()}`;
 const USER = 'platform';
 
-/** The real Node API (single-process mode: it runs workflows itself) with MCP_URL as given. */
-async function startApi(mcpUrl: string) {
+/** The real Node API (single-process mode: it runs workflows itself) with MCP_URL as given; `started` gets it at once (to be killed even if it never answers). */
+async function startApi(mcpUrl: string, started: SpawnedNode[]) {
   const port = await freePort();
   const server = spawnEntry('src/node/server.ts', {
     BACKEND_PORT: String(port),
@@ -22,6 +22,7 @@ async function startApi(mcpUrl: string) {
     STEP_RETRY_BASE_MS: '10',
     STEP_RETRY_MAX_MS: '50',
   });
+  started.push(server);
   const base = `http://127.0.0.1:${port}`;
   // Generous: tsx compiles the server at start, slow on a busy machine.
   await waitForHttp(`${base}/health/live`, 120_000);
@@ -77,8 +78,10 @@ describe('credentials in MCP_URL', () => {
     const nowhere = new URL(`http://127.0.0.1:${await freePort()}/mcp`);
     nowhere.username = USER;
     nowhere.password = PASSWORD;
-    [reachable, unreachable] = await Promise.all([startApi(withCredentials.href), startApi(nowhere.href)]);
-    servers.push(reachable.server, unreachable.server);
+    [reachable, unreachable] = await Promise.all([
+      startApi(withCredentials.href, servers),
+      startApi(nowhere.href, servers),
+    ]);
   }, 240_000);
 
   afterAll(async () => {
