@@ -16,4 +16,4 @@ const EDGE_ASSETS_DIR = fileURLToPath(new URL('../dist/edge-assets', import.meta
 const source = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 rmSync(EDGE_ASSETS_DIR, { recursive: true, force: true });
 mkdirSync(EDGE_ASSETS_DIR, { recursive: true });
-for (const file of Object.keys(DOCS_ASSET_FILES)) copyFileSync(join(source, file), join(EDGE_ASSETS_DIR, file));
+for (const file of DOCS_ASSET_FILES.keys()) copyFileSync(join(source, file), join(EDGE_ASSETS_DIR, file));
