@@ -14,6 +14,11 @@ const duration = (fallback: string) =>
       return seconds;
     });
 
+const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
+const bytes = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
 const optionalString = z
   .string()
   .optional()
@@ -84,6 +89,9 @@ const envSchema = z
       }),
     WS_PING_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
     WS_MESSAGES_PER_SECOND: z.coerce.number().int().min(1).max(1_000_000).default(50),
+    RUN_RESULT_BUDGET_BYTES: bytes(4 * MIB, 64 * 1024, GIB),
+    RUN_STORAGE_PER_USER_BYTES: bytes(2 * GIB, MIB, 1024 * GIB),
+    RUN_STORAGE_TOTAL_BYTES: bytes(64 * GIB, MIB, 1024 * 1024 * GIB),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     METRICS_TOKEN: optionalString.pipe(
       z
@@ -141,6 +149,12 @@ export interface Config {
   wsPingIntervalMs: number;
   /** /ws incoming messages per second per connection (bursts of twice that, at least 200, are allowed). */
   wsMessagesPerSecond: number;
+  /** Bytes one run may produce: step results plus templated arguments, counted as they are made. */
+  runResultBudgetBytes: number;
+  /** Stored bytes of one user's runs (results of finished runs; active runs count at the full run budget). */
+  runStoragePerUserBytes: number;
+  /** Stored result bytes of every run together; checked against a total refreshed every few seconds. */
+  runStorageTotalBytes: number;
   /** Bearer token a Prometheus scraper presents on `GET /metrics` (admins may use their access token). */
   metricsToken?: string;
   /** The worker's own /metrics and /health port; 0 turns it off. */
@@ -197,6 +211,9 @@ export function loadConfig(env: Env): Config {
     logLevel: e.LOG_LEVEL,
     wsPingIntervalMs: e.WS_PING_INTERVAL_MS,
     wsMessagesPerSecond: e.WS_MESSAGES_PER_SECOND,
+    runResultBudgetBytes: e.RUN_RESULT_BUDGET_BYTES,
+    runStoragePerUserBytes: e.RUN_STORAGE_PER_USER_BYTES,
+    runStorageTotalBytes: e.RUN_STORAGE_TOTAL_BYTES,
     metricsToken: e.METRICS_TOKEN,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     edgeEventsUrl: e.EDGE_EVENTS_URL,

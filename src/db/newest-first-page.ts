@@ -1,5 +1,5 @@
 import { count, desc, type SQL } from 'drizzle-orm';
-import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
+import type { PgColumn, PgTable, SelectedFields } from 'drizzle-orm/pg-core';
 import { offsetOf, type Page, type Pagination } from '../http/pagination';
 import type { Database } from './database';
 
@@ -7,18 +7,19 @@ type ListableTable = PgTable & { id: PgColumn; createdAt: PgColumn; $inferSelect
 
 /**
  * One page of a table's rows, newest first (id breaks ties so pages never overlap), with the
- * total under the same condition: the shape every list route answers with.
+ * total under the same condition: the shape every list route answers with. `columns` limits
+ * what is read (a list must not pull a large column it does not show); default: every column.
  */
-export async function newestFirstPage<T extends ListableTable, Item>(
+export async function newestFirstPage<T extends ListableTable, Item, Row = T['$inferSelect']>(
   db: Database,
   table: T,
   where: SQL | undefined,
   page: Pagination,
-  toItem: (row: T['$inferSelect']) => Item,
+  toItem: (row: Row) => Item,
+  columns?: SelectedFields,
 ): Promise<Page<Item>> {
   const [rows, [total]] = await Promise.all([
-    db
-      .select()
+    (columns ? db.select(columns) : db.select())
       .from(table as PgTable)
       .where(where)
       .orderBy(desc(table.createdAt), desc(table.id))
@@ -30,7 +31,7 @@ export async function newestFirstPage<T extends ListableTable, Item>(
       .where(where),
   ]);
   return {
-    items: (rows as T['$inferSelect'][]).map(toItem),
+    items: (rows as Row[]).map(toItem),
     page: page.page,
     limit: page.limit,
     total: total?.value ?? 0,

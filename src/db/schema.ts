@@ -109,6 +109,9 @@ export const workflowQueue = pgTable(
     // Snapshot of the workflow's steps at execute time plus each step's state.
     steps: jsonb('steps').notNull(),
     progress: integer('progress').notNull().default(0),
+    // Bytes of the step results stored in `steps` (their JSON), kept by the executor at each
+    // checkpoint: what the per-user run storage quota adds up without reading the results.
+    resultBytes: integer('result_bytes').notNull().default(0),
     error: text('error'),
     attempts: integer('attempts').notNull().default(0),
     idempotencyKey: varchar('idempotency_key', { length: 255 }),
@@ -123,6 +126,8 @@ export const workflowQueue = pgTable(
   },
   (t) => [
     index('workflow_queue_owner_created_idx').on(t.ownerId, t.createdAt),
+    // The quota check at execute sums one user's runs from this index alone.
+    index('workflow_queue_owner_storage_idx').on(t.ownerId, t.status, t.resultBytes),
     index('workflow_queue_workflow_created_idx').on(t.workflowId, t.createdAt),
     // Executors claim the oldest claimable rows first; also serves every lookup by status alone.
     index('workflow_queue_status_created_idx').on(t.status, t.createdAt),

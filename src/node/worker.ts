@@ -48,7 +48,14 @@ async function main() {
   const hub = withEdgeEvents(createNodeChannelHub({ url: config.redisUrl as string }, logger), config, logger);
   const metrics = createPromMetrics({ process: 'worker' });
   const mcp = withCallMetrics(createMcpClient(config, logger), metrics);
-  const executor = createExecutor(settings, { db: database.db, mcp, hub, logger, metrics });
+  const executor = createExecutor(settings, {
+    db: database.db,
+    mcp,
+    hub,
+    logger,
+    metrics,
+    resultBudgetBytes: config.runResultBudgetBytes,
+  });
   const queue = createRunBullQueue(redis, settings);
   const runWorker = startRunWorker({ connection: redis, executor, settings, logger });
   const reconciler = new Reconciler({

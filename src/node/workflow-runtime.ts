@@ -65,7 +65,15 @@ export function createWorkflowRuntime(parts: {
       },
     };
   }
-  const executor = createExecutor(settings, { db, mcp, hub, logger, clock: parts.clock, metrics: parts.metrics });
+  const executor = createExecutor(settings, {
+    db,
+    mcp,
+    hub,
+    logger,
+    clock: parts.clock,
+    metrics: parts.metrics,
+    resultBudgetBytes: config.runResultBudgetBytes,
+  });
   const runner = new InProcessRunner({
     executor,
     logger,

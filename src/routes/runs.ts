@@ -5,7 +5,11 @@ import { isForeignKeyViolation } from '../db/foreign-key-violation';
 import { newestFirstPage } from '../db/newest-first-page';
 import { type RunStatus, runStatus, type WorkflowRun, workflowQueue, workflows } from '../db/schema';
 import type { AppEnv } from '../deps';
+import type { Config } from '../config/config';
+import type { Database } from '../db/database';
 import { ConflictError } from '../errors/conflict-error';
+import { QuotaExceededError } from '../errors/quota-exceeded-error';
+import { ServiceUnavailableError } from '../errors/service-unavailable-error';
 import { NotFoundError } from '../errors/not-found-error';
 import { ValidationError } from '../errors/validation-error';
 import { idParam } from '../http/id-param';
@@ -17,10 +21,11 @@ import { requireAuth } from '../middleware/auth';
 import { runDocs } from '../openapi/route-docs';
 import { WORKFLOW_CHANNEL, WORKFLOW_STATUS_EVENT } from '../realtime/channel-hub';
 import type { RunStepState, WorkflowStatusPayload } from '../runs/run-state';
+import { runStorageOfUser, runStorageTotal } from '../runs/run-storage';
 import { sameJson } from '../runs/same-json';
 import { findWorkflowToRun, insertQueuedRun } from '../workflows/execute-statements';
 import { toRunJson, toRunSummaryJson } from '../workflows/workflow-json';
-import { visibleRuns, visibleWorkflows } from '../workflows/workflow-queries';
+import { runSummaryColumns, visibleRuns, visibleWorkflows } from '../workflows/workflow-queries';
 
 const executeBody = z.object({ input: jsonObject().default({}) });
 const idempotencyKey = text().regex(/^[\x21-\x7e]{1,255}$/, 'must be 1-255 visible ASCII characters');
@@ -51,6 +56,19 @@ async function readExecuteBody(c: Context<AppEnv>): Promise<z.infer<typeof execu
   return parsed.data;
 }
 
+/** Throws the per-user run storage refusal when the user has no room for one more run. */
+async function refuseOverQuota(db: Database, userId: string, config: Config): Promise<void> {
+  const budget = config.runResultBudgetBytes;
+  const used = await runStorageOfUser(db, userId, budget);
+  if (used + budget <= config.runStoragePerUserBytes) return;
+  throw new QuotaExceededError(
+    `Your runs hold ${used} of your ${config.runStoragePerUserBytes} bytes of run storage, and a new run needs ` +
+      `${budget} (a queued or running run counts at its full result budget): wait for runs to finish, or delete ` +
+      'workflows whose runs you no longer need',
+    { usedBytes: used, limitBytes: config.runStoragePerUserBytes, runBudgetBytes: budget },
+  );
+}
+
 function emptyCounts(): Record<RunStatus, number> {
   return Object.fromEntries(runStatus.enumValues.map((s) => [s, 0])) as Record<RunStatus, number>;
 }
@@ -69,7 +87,7 @@ export const runRoutes = new Hono<AppEnv>()
         .from(workflowQueue)
         .where(visible)
         .groupBy(workflowQueue.status),
-      newestFirstPage(db, workflowQueue, where, query, toRunSummaryJson),
+      newestFirstPage(db, workflowQueue, where, query, toRunSummaryJson, runSummaryColumns),
     ]);
     const counts = emptyCounts();
     for (const row of byStatus) counts[row.status] = row.value;
@@ -122,7 +140,7 @@ export const runRoutes = new Hono<AppEnv>()
     return c.json({ run: toRunJson(run) });
   })
   .post('/:id/execute', runDocs.execute(executeBody), validate('param', idParam), async (c) => {
-    const { db, runQueue, logger } = c.var.deps;
+    const { db, runQueue, logger, config, clock } = c.var.deps;
     const { id } = c.req.valid('param');
     const rawKey = requestHeader(c, 'idempotency-key');
     const keyCheck = rawKey === undefined ? undefined : idempotencyKey.safeParse(rawKey);
@@ -131,9 +149,18 @@ export const runRoutes = new Hono<AppEnv>()
     }
     const key = keyCheck?.data;
     const { input } = await readExecuteBody(c);
+    const budget = config.runResultBudgetBytes;
+    if ((await runStorageTotal(db, budget, clock().getTime())) + budget > config.runStorageTotalBytes) {
+      throw new ServiceUnavailableError('Run storage is full: no new runs are accepted until an operator frees space');
+    }
     let run: WorkflowRun | undefined;
     try {
-      run = await insertQueuedRun(db, c.var.user, { workflowId: id, input, idempotencyKey: key ?? null });
+      run = await insertQueuedRun(
+        db,
+        c.var.user,
+        { workflowId: id, input, idempotencyKey: key ?? null },
+        { budget, userQuota: config.runStoragePerUserBytes },
+      );
     } catch (error) {
       // The workflow was deleted while the run was written.
       if (isForeignKeyViolation(error)) throw new NotFoundError('Workflow not found');
@@ -141,14 +168,22 @@ export const runRoutes = new Hono<AppEnv>()
     }
     let replayed = false;
     if (!run) {
-      // Nothing written: the workflow is not the caller's to run, or the key was used before.
-      if (!key || !(await findWorkflowToRun(db, c.var.user, id))) throw new NotFoundError('Workflow not found');
-      [run] = await db
-        .select()
-        .from(workflowQueue)
-        .where(and(eq(workflowQueue.ownerId, c.var.user.id), eq(workflowQueue.idempotencyKey, key)))
-        .limit(1);
-      if (!run) throw new ConflictError('A request with this Idempotency-Key is in progress; retry');
+      // Nothing written: the workflow is not the caller's to run, the key was used before, or
+      // the caller's run storage is full.
+      if (!(await findWorkflowToRun(db, c.var.user, id))) throw new NotFoundError('Workflow not found');
+      if (key) {
+        [run] = await db
+          .select()
+          .from(workflowQueue)
+          .where(and(eq(workflowQueue.ownerId, c.var.user.id), eq(workflowQueue.idempotencyKey, key)))
+          .limit(1);
+      }
+      if (!run) {
+        await refuseOverQuota(db, c.var.user.id, config);
+        throw new ConflictError(
+          key ? 'A request with this Idempotency-Key is in progress; retry' : 'The run could not be written; retry',
+        );
+      }
       // Postgres writes uuids in lower case; the path may not.
       if (run.workflowId !== id.toLowerCase() || !sameJson(run.input, input)) {
         throw new ConflictError('This Idempotency-Key was already used for a different request');
@@ -182,6 +217,6 @@ export const runRoutes = new Hono<AppEnv>()
         .limit(1);
       if (!workflow) throw new NotFoundError('Workflow not found');
       const where = and(eq(workflowQueue.workflowId, id), visibleRuns(c.var.user));
-      return c.json(await newestFirstPage(db, workflowQueue, where, page, toRunSummaryJson));
+      return c.json(await newestFirstPage(db, workflowQueue, where, page, toRunSummaryJson, runSummaryColumns));
     },
   );

@@ -8,6 +8,7 @@ import type { Metrics } from '../observability/metrics';
 import { type ChannelHub, WORKFLOW_CHANNEL, WORKFLOW_STATUS_EVENT } from '../realtime/channel-hub';
 import { abortableDelay } from './abortable-delay';
 import type { RunStepState, WorkflowStatusPayload } from './run-state';
+import { jsonByteLength } from './json-size';
 import { RunStore } from './run-store';
 import { resolveTemplates, stepOutput, TemplateError } from './templating';
 
@@ -30,6 +31,11 @@ export interface RunExecutorOptions {
   retryMaxMs?: number;
   /** An unreachable MCP server is retried at least this many times, whatever the step's `retries`. Default 3. */
   unavailableRetries?: number;
+  /**
+   * Bytes one run may produce: step results plus resolved (templated) arguments, counted as each
+   * is made; the step that would go past it fails. Default 4 MiB.
+   */
+  resultBudgetBytes?: number;
   /** Where finished runs are counted (workflow_runs_total, workflow_run_duration_seconds). */
   metrics?: Metrics;
 }
@@ -65,7 +71,8 @@ function toolErrorText(result: CallToolResult): string {
   return text || 'the tool reported an error without a message';
 }
 
-type Failure = { message: string; unavailable: boolean };
+/** `final`: trying again cannot help (the run's result budget is spent). */
+type Failure = { message: string; unavailable: boolean; final?: boolean };
 
 /** One run being executed here. */
 interface Execution {
@@ -75,6 +82,10 @@ interface Execution {
   signal: AbortSignal;
   /** The step the claim started (attempt counted) until its tool is called; see RunStore. */
   startedByClaim: RunStepState | undefined;
+  /** Bytes of the run's result budget spent: stored results and resolved arguments. */
+  spentBytes: number;
+  /** Bytes of the step results the row holds. */
+  storedBytes: number;
 }
 
 /**
@@ -97,6 +108,7 @@ export class RunExecutor {
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly unavailableRetries: number;
+  private readonly resultBudgetBytes: number;
 
   constructor(private readonly options: RunExecutorOptions) {
     this.executorId = options.executorId;
@@ -106,6 +118,7 @@ export class RunExecutor {
     this.retryBaseMs = options.retryBaseMs ?? 500;
     this.retryMaxMs = options.retryMaxMs ?? 30_000;
     this.unavailableRetries = options.unavailableRetries ?? 3;
+    this.resultBudgetBytes = options.resultBudgetBytes ?? 4 * 1024 * 1024;
     this.store = new RunStore(options.db, options.clock, options.executorId, this.leaseMs);
   }
 
@@ -142,7 +155,17 @@ export class RunExecutor {
         this.options.logger.warn({ runId: run.id, err: String(err) }, 'lease renewal failed'),
       );
     }, this.heartbeatMs);
-    const execution: Execution = { run, steps, signal: control.signal, startedByClaim: claimedStep };
+    // A resumed run starts from the results it stored; arguments resolved before the restart are not counted again.
+    let storedBytes = 0;
+    for (const step of steps) if (step.status === 'completed') storedBytes += jsonByteLength(step.result ?? null);
+    const execution: Execution = {
+      run,
+      steps,
+      signal: control.signal,
+      startedByClaim: claimedStep,
+      spentBytes: storedBytes,
+      storedBytes,
+    };
     try {
       return this.recordEnd(run, await this.runSteps(execution));
     } catch (error) {
@@ -179,7 +202,13 @@ export class RunExecutor {
             ? 'could not start' // its arguments could not be resolved; the tool was never called
             : `failed after ${step.attempts} attempt${step.attempts === 1 ? '' : 's'}`;
         const error = `Step "${step.id}" (${step.tool}) ${how}: ${failure}`;
-        const done = await this.store.finish(run, { status: 'failed', steps, error });
+        const done = await this.store.finish(run, {
+          status: 'failed',
+          steps,
+          index,
+          resultBytes: execution.storedBytes,
+          error,
+        });
         if (!done) return this.afterLostWrite(execution);
         this.publish(run, steps, { status: 'failed', stepIndex: index, stepId: step.id, stepStatus: 'failed', error });
         return { outcome: 'failed' };
@@ -187,11 +216,16 @@ export class RunExecutor {
       outputs[step.id] = step.result;
       // The last checkpoint is written together with the run's end.
       if (index < steps.length - 1) {
-        if (!(await this.store.saveSteps(run.id, steps))) return this.afterLostWrite(execution);
+        if (!(await this.store.saveStep(run.id, steps, index))) return this.afterLostWrite(execution);
         this.publish(run, steps, { status: 'running', stepIndex: index, stepId: step.id, stepStatus: 'completed' });
       }
     }
-    const done = await this.store.finish(run, { status: 'completed', steps });
+    const done = await this.store.finish(run, {
+      status: 'completed',
+      steps,
+      index: steps.length - 1,
+      resultBytes: execution.storedBytes,
+    });
     if (!done) return this.afterLostWrite(execution);
     this.publish(run, steps, { status: 'completed', stepIndex: steps.length });
     return { outcome: 'completed' };
@@ -210,10 +244,14 @@ export class RunExecutor {
       args = resolveTemplates(step.arguments ?? {}, { input: run.input, steps: outputs }) as Record<string, unknown>;
     } catch (error) {
       if (!(error instanceof TemplateError)) throw error;
-      this.giveBackClaimedAttempt(execution);
-      Object.assign(step, { status: 'failed', error: error.message, finishedAt: this.now() });
-      return error.message;
+      return this.failBeforeCall(execution, step, error.message);
     }
+    // Measured, not serialised: arguments naming a large result many times share it by reference.
+    const argumentBytes = jsonByteLength(args, this.resultBudgetBytes - execution.spentBytes);
+    if (execution.spentBytes + argumentBytes > this.resultBudgetBytes) {
+      return this.failBeforeCall(execution, step, `its arguments would take the run past ${this.budgetText()}`);
+    }
+    execution.spentBytes += argumentBytes;
     const timeoutMs = step.timeoutMs ?? this.defaultStepTimeoutMs;
     for (let tries = 1; ; tries++) {
       signal.throwIfAborted();
@@ -226,12 +264,12 @@ export class RunExecutor {
         step.startedAt ??= this.now();
         delete step.error;
         // Recorded before the call: a crash mid-call leaves a visible attempt behind.
-        if (!(await this.store.saveSteps(run.id, steps))) throw new RunInterrupted(await this.lostWhy(run.id));
+        if (!(await this.store.saveStep(run.id, steps, index))) throw new RunInterrupted(await this.lostWhy(run.id));
       }
       this.publish(run, steps, { status: 'running', stepIndex: index, stepId: step.id, stepStatus: 'running' });
 
       const started = performance.now();
-      const failure = await this.callOnce(run, step, args, timeoutMs, signal);
+      const failure = await this.callOnce(execution, step, args, timeoutMs);
       step.durationMs = Math.round(performance.now() - started);
       if (!failure) {
         step.status = 'completed';
@@ -240,7 +278,7 @@ export class RunExecutor {
       }
       step.error = failure.message;
       const allowed = 1 + Math.max(step.retries ?? 0, failure.unavailable ? this.unavailableRetries : 0);
-      if (tries >= allowed) {
+      if (failure.final || tries >= allowed) {
         step.status = 'failed';
         step.finishedAt = this.now();
         return failure.message;
@@ -256,12 +294,12 @@ export class RunExecutor {
   }
 
   private async callOnce(
-    run: WorkflowRun,
+    execution: Execution,
     step: RunStepState,
     args: Record<string, unknown>,
     timeoutMs: number,
-    signal: AbortSignal,
   ): Promise<Failure | undefined> {
+    const { run, signal } = execution;
     try {
       const result = await this.options.mcp.callTool({
         name: step.tool,
@@ -277,11 +315,18 @@ export class RunExecutor {
         signal,
       });
       if (result.isError) return { message: truncate(toolErrorText(result)), unavailable: false };
-      const output = stepOutput(result);
-      if (JSON.stringify(output ?? null).length > MAX_RESULT_BYTES) {
+      const output = stepOutput(result) ?? null;
+      const left = this.resultBudgetBytes - execution.spentBytes;
+      const bytes = jsonByteLength(output, Math.min(MAX_RESULT_BYTES, left));
+      if (bytes > MAX_RESULT_BYTES) {
         return { message: `the result is larger than ${MAX_RESULT_BYTES} bytes`, unavailable: false };
       }
+      if (bytes > left) {
+        return { message: `its result would take the run past ${this.budgetText()}`, unavailable: false, final: true };
+      }
       step.result = output;
+      execution.spentBytes += bytes;
+      execution.storedBytes += bytes;
       return undefined;
     } catch (error) {
       if (signal.aborted) throw signal.reason;
@@ -308,6 +353,17 @@ export class RunExecutor {
     return this.interrupted(execution, await this.lostWhy(execution.run.id));
   }
 
+  /** The step fails without its tool being called (a template without a value, the budget spent). */
+  private failBeforeCall(execution: Execution, step: RunStepState, message: string): string {
+    this.giveBackClaimedAttempt(execution);
+    Object.assign(step, { status: 'failed', error: message, finishedAt: this.now() });
+    return message;
+  }
+
+  private budgetText(): string {
+    return `its result budget of ${this.resultBudgetBytes} bytes (RUN_RESULT_BUDGET_BYTES)`;
+  }
+
   /** The claim counted an attempt of a step whose tool was then never called: the step is as it was before. */
   private giveBackClaimedAttempt(execution: Execution): void {
     const step = execution.startedByClaim;
@@ -327,7 +383,7 @@ export class RunExecutor {
     if (why === 'cancelled') {
       if (inFlight) Object.assign(inFlight, { status: 'cancelled', finishedAt: this.now() });
       for (const s of steps) if (s.status === 'pending' && s.attempts > 0) s.status = 'cancelled';
-      await this.store.recordCancelled(run.id, steps);
+      await this.store.recordCancelled(run.id, steps, execution.storedBytes);
       return { outcome: 'cancelled' };
     }
     if (why === 'shutdown') {

@@ -18,8 +18,13 @@ const leaseUntil = (leaseMs: number) => sql`now() + ${leaseMs} * interval '1 mil
 /** Values given to a prepared statement at each execution. */
 const runIdValue = sql.placeholder('runId');
 const nowValue = sql`${sql.placeholder('now')}::timestamptz`;
-const stepsValue = sql`${sql.placeholder('steps')}::jsonb`;
 const progressValue = sql`${sql.placeholder('progress')}::integer`;
+const resultBytesValue = sql`${sql.placeholder('resultBytes')}::integer`;
+/**
+ * `steps` with the one step at `index` replaced: a checkpoint sends that step alone, never the
+ * results of every earlier step again.
+ */
+const stepsWithOneReplaced = sql`jsonb_set(${workflowQueue.steps}, array[${sql.placeholder('index')}::text], ${sql.placeholder('step')}::jsonb)`;
 
 /** A row an executor may take: queued, or running under a lease that ran out (its executor died). */
 const claimable = (): SQL =>
@@ -109,8 +114,8 @@ export class RunStore {
         .returning()
         .prepare('run_claim_next'),
       renewLease: fencedUpdate('run_renew_lease', { lockExpiresAt: leaseUntil(leaseMs) }),
-      saveSteps: fencedUpdate('run_save_steps', {
-        steps: stepsValue,
+      saveStep: fencedUpdate('run_save_step', {
+        steps: stepsWithOneReplaced,
         progress: progressValue,
         lockExpiresAt: leaseUntil(leaseMs),
         updatedAt: nowValue,
@@ -162,8 +167,9 @@ export class RunStore {
       with done as (
         update ${q} set
           ${sql.identifier(q.status.name)} = ${sql.placeholder('status')}::run_status,
-          ${sql.identifier(q.steps.name)} = ${stepsValue},
+          ${sql.identifier(q.steps.name)} = ${stepsWithOneReplaced},
           ${sql.identifier(q.progress.name)} = ${progressValue},
+          ${sql.identifier(q.resultBytes.name)} = ${resultBytesValue},
           ${sql.identifier(q.error.name)} = ${sql.placeholder('error')}::text,
           ${sql.identifier(q.finishedAt.name)} = ${now},
           ${sql.identifier(q.updatedAt.name)} = ${now},
@@ -213,29 +219,39 @@ export class RunStore {
     return rows.length > 0;
   }
 
-  /** Checkpoints the step states (and renews the lease); false when the run is no longer ours. */
-  async saveSteps(runId: string, steps: RunStepState[]): Promise<boolean> {
-    const rows = await this.statements.saveSteps.execute({
+  /**
+   * Checkpoints the step at `index`, the only one changed since the last write (and renews the
+   * lease); false when the run is no longer ours.
+   */
+  async saveStep(runId: string, steps: RunStepState[], index: number): Promise<boolean> {
+    const rows = await this.statements.saveStep.execute({
       runId,
-      steps: JSON.stringify(steps),
+      index,
+      step: JSON.stringify(steps[index]),
       progress: completedCount(steps),
       now: this.now(),
     });
     return rows.length > 0;
   }
 
-  /** Ends the run (see prepareFinish); false when the run is no longer ours. */
+  /**
+   * Ends the run (see prepareFinish) with the step at `index`, the only one changed since the
+   * last checkpoint, and the bytes of results the row now stores; false when the run is no
+   * longer ours.
+   */
   async finish(
     run: Pick<WorkflowRun, 'id' | 'workflowId'>,
-    outcome: { status: 'completed' | 'failed'; steps: RunStepState[]; error?: string },
+    outcome: { status: 'completed' | 'failed'; steps: RunStepState[]; index: number; resultBytes: number; error?: string },
   ): Promise<boolean> {
     const rows = await this.statements.finish({
       runId: run.id,
       workflowId: run.workflowId,
       status: outcome.status,
       completed: outcome.status === 'completed',
-      steps: JSON.stringify(outcome.steps),
+      index: outcome.index,
+      step: JSON.stringify(outcome.steps[outcome.index]),
       progress: completedCount(outcome.steps),
+      resultBytes: outcome.resultBytes,
       error: outcome.error ?? null,
       now: this.now(),
     });
@@ -260,10 +276,10 @@ export class RunStore {
   }
 
   /** After a cancel: records which step was interrupted and drops our lease. */
-  async recordCancelled(runId: string, steps: RunStepState[]): Promise<void> {
+  async recordCancelled(runId: string, steps: RunStepState[], resultBytes: number): Promise<void> {
     await this.db
       .update(workflowQueue)
-      .set({ steps, progress: completedCount(steps), lockedBy: null, lockExpiresAt: null, updatedAt: this.clock() })
+      .set({ steps, progress: completedCount(steps), resultBytes, lockedBy: null, lockExpiresAt: null, updatedAt: this.clock() })
       .where(
         and(
           eq(workflowQueue.id, runId),

@@ -4,6 +4,7 @@ import { type WorkflowRun, workflowQueue, workflows } from '../db/schema';
 import type { AuthUser } from '../deps';
 import { prepareSql } from '../runs/prepared-sql';
 import { INITIAL_STEP_STATE } from '../runs/run-state';
+import { claimedRunBytes } from '../runs/run-storage';
 
 const runColumns = Object.entries(getTableColumns(workflowQueue));
 
@@ -32,6 +33,7 @@ function prepareExecuteStatements(db: Database) {
   // The run's steps are the workflow's, each in its initial state (as initialStepStates makes them).
   const insertRun = (ownerFilter: boolean, name: string) => {
     const q = workflowQueue;
+    const budget = sql.placeholder('budget');
     const column = (c: { name: string }) => sql.identifier(c.name);
     return prepareSql<Record<string, unknown>>(
       db,
@@ -45,6 +47,8 @@ function prepareExecuteStatements(db: Database) {
       from ${workflows}
       where ${workflows.id} = ${sql.placeholder('workflowId')}::uuid
         ${ownerFilter ? sql`and ${workflows.ownerId} = ${sql.placeholder('userId')}::uuid` : sql``}
+        and (select ${claimedRunBytes(budget)} from ${q} where ${q.ownerId} = ${sql.placeholder('userId')}::uuid)
+          + ${budget}::bigint <= ${sql.placeholder('userQuota')}::bigint
       on conflict do nothing
       returning *`,
     );
@@ -85,16 +89,18 @@ export async function findWorkflowToRun(
 
 /**
  * Writes a queued run of the workflow for the user, in one statement that also reads the
- * workflow. Resolves with nothing when nothing was written: the user may not run that workflow
- * (see findWorkflowToRun), or they already used the idempotency key.
+ * workflow and the user's run storage. Resolves with nothing when nothing was written: the user
+ * may not run that workflow (see findWorkflowToRun), already used the idempotency key, or has no
+ * room for one more run's result budget (see claimedRunBytes).
  */
 export async function insertQueuedRun(
   db: Database,
   user: AuthUser,
   values: { workflowId: string; input: unknown; idempotencyKey: string | null },
+  storage: { budget: number; userQuota: number },
 ): Promise<WorkflowRun | undefined> {
   const statements = statementsFor(db);
   const statement = user.role === 'admin' ? statements.insertAnyRun : statements.insertOwnRun;
-  const [row] = await statement({ ...values, input: JSON.stringify(values.input), userId: user.id });
+  const [row] = await statement({ ...values, ...storage, input: JSON.stringify(values.input), userId: user.id });
   return row ? toWorkflowRun(row) : undefined;
 }

@@ -15,16 +15,20 @@ export function toWorkflowJson(w: Workflow) {
   };
 }
 
+/** What a list shows of a run: never `steps`, whose results can be megabytes per run. */
+export type RunSummaryRow = Omit<WorkflowRun, 'steps' | 'input' | 'idempotencyKey' | 'lockedBy' | 'lockExpiresAt' | 'resultBytes'> & {
+  totalSteps: number;
+};
+
 /** A run without per-step results, for lists. */
-export function toRunSummaryJson(r: WorkflowRun) {
-  const steps = r.steps as RunStepState[];
+export function toRunSummaryJson(r: RunSummaryRow) {
   return {
     id: r.id,
     workflowId: r.workflowId,
     ownerId: r.ownerId,
     status: r.status,
     progress: r.progress,
-    totalSteps: steps.length,
+    totalSteps: r.totalSteps,
     error: r.error,
     attempts: r.attempts,
     createdAt: r.createdAt.toISOString(),
@@ -38,7 +42,7 @@ export function toRunSummaryJson(r: WorkflowRun) {
 export function toRunJson(r: WorkflowRun) {
   const steps = r.steps as RunStepState[];
   return {
-    ...toRunSummaryJson(r),
+    ...toRunSummaryJson({ ...r, totalSteps: steps.length }),
     input: r.input,
     steps: steps.map((s) => ({
       id: s.id,

@@ -1,4 +1,4 @@
-import { and, eq, type SQL } from 'drizzle-orm';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
 import { workflowQueue, workflows } from '../db/schema';
 import type { AuthUser } from '../deps';
 
@@ -13,3 +13,19 @@ export function visibleRuns(user: AuthUser, id?: string): SQL | undefined {
   const owner = user.role === 'admin' ? undefined : eq(workflowQueue.ownerId, user.id);
   return and(id ? eq(workflowQueue.id, id) : undefined, owner);
 }
+
+/** The columns run lists read (see RunSummaryRow): the step count is taken in SQL, the steps stay in the database. */
+export const runSummaryColumns = {
+  id: workflowQueue.id,
+  workflowId: workflowQueue.workflowId,
+  ownerId: workflowQueue.ownerId,
+  status: workflowQueue.status,
+  progress: workflowQueue.progress,
+  totalSteps: sql<number>`jsonb_array_length(${workflowQueue.steps})`.mapWith(Number).as('total_steps'),
+  error: workflowQueue.error,
+  attempts: workflowQueue.attempts,
+  createdAt: workflowQueue.createdAt,
+  startedAt: workflowQueue.startedAt,
+  finishedAt: workflowQueue.finishedAt,
+  updatedAt: workflowQueue.updatedAt,
+};

@@ -1,0 +1,2 @@
+ALTER TABLE "workflow_queue" ADD COLUMN "result_bytes" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+CREATE INDEX "workflow_queue_owner_storage_idx" ON "workflow_queue" USING btree ("owner_id","status","result_bytes");
