@@ -5,8 +5,14 @@
  */
 import { InMemoryChannelHub } from '../src/realtime/in-memory-channel-hub';
 import { RealtimeGateway } from '../src/realtime/realtime-gateway';
+import type { RealtimeSession } from '../src/realtime/session';
 
-const gateway = new RealtimeGateway({ hub: new InMemoryChannelHub(), limits: { messagesPerSecond: 1e9 } });
+const gateway = new RealtimeGateway({
+  hub: new InMemoryChannelHub(),
+  limits: { messagesPerSecond: 1e9 },
+  // One user holds every bench session.
+  connections: { maxConnectionsPerUser: 1e9, maxConnections: 1e9 },
+});
 let delivered = 0;
 const sink = {
   send: () => {
@@ -24,9 +30,9 @@ for (const [subscribers, publishes] of [
 ] as const) {
   const channel = `bench-${subscribers}`;
   for (let i = 0; i < subscribers; i++) {
-    gateway.connect(user, sink).receive(`{"event":"subscribe","channel":"${channel}","payload":{}}`);
+    gateway.connect(user, sink)?.receive(`{"event":"subscribe","channel":"${channel}","payload":{}}`);
   }
-  const publisher = gateway.connect(user, sink);
+  const publisher = gateway.connect(user, sink) as RealtimeSession;
   delivered = 0;
   const started = performance.now();
   for (let seq = 0; seq < publishes; seq++) {

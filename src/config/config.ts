@@ -34,80 +34,82 @@ const list = z
       .filter(Boolean),
   );
 
-const envSchema = z
-  .object({
-    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-    BACKEND_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-    PORT: z.coerce.number().int().min(0).max(65535).optional(),
-    HOST: z.string().default('0.0.0.0'),
-    DATABASE_URL: optionalString.pipe(
-      z
-        .string()
-        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
-        .optional(),
-    ),
-    DATA_DIR: z.string().default('./.data'),
-    REDIS_URL: optionalString.pipe(
-      z
-        .string()
-        .regex(/^rediss?:\/\//, 'must be a redis:// URL')
-        .optional(),
-    ),
-    JWT_SECRET: optionalString.pipe(
-      z
-        .string()
-        .refine((s) => new TextEncoder().encode(s).length >= 32, 'must be at least 32 bytes')
-        .optional(),
-    ),
-    JWT_ISSUER: z.string().min(1).default('workflow-platform'),
-    JWT_AUDIENCE: z.string().min(1).default('workflow-platform-api'),
-    JWT_ACCESS_TTL: duration('15m'),
-    JWT_REFRESH_TTL: duration('30d'),
-    BCRYPT_COST: z.coerce.number().int().min(10).max(15).default(10),
-    MCP_URL: optionalString.pipe(z.url({ protocol: /^(https?|wss?)$/ }).optional()),
-    MCP_COMMAND: optionalString,
-    MCP_AUTH_TOKEN: optionalString,
-    MCP_ALLOWED_TOOLS: list,
-    MCP_MAX_SESSIONS_PER_USER: z.coerce.number().int().min(1).max(1000).default(5),
-    MCP_SESSION_IDLE_MS: z.coerce.number().int().min(100).max(86_400_000).default(600_000),
-    MCP_UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
-    MCP_GATEWAY_MODE: z.enum(['sessions', 'stateless']).default('sessions'),
-    ADMIN_USERNAME: optionalString,
-    ADMIN_EMAIL: optionalString,
-    ADMIN_PASSWORD: optionalString,
-    CORS_ORIGINS: list,
-    TRUST_PROXY: z
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  BACKEND_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: optionalString.pipe(
+    z
       .string()
-      .default('false')
-      .transform((v, ctx) => {
-        if (v === 'false' || v === '0' || v === '') return 0;
-        if (v === 'true') return 1;
-        const hops = Number(v);
-        if (Number.isInteger(hops) && hops > 0 && hops < 10) return hops;
-        ctx.addIssue({ code: 'custom', message: 'must be true, false or a number of proxy hops (1-9)' });
-        return z.NEVER;
-      }),
-    WS_PING_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
-    WS_MESSAGES_PER_SECOND: z.coerce.number().int().min(1).max(1_000_000).default(50),
-    RUN_RESULT_BUDGET_BYTES: bytes(4 * MIB, 64 * 1024, GIB),
-    RUN_STORAGE_PER_USER_BYTES: bytes(2 * GIB, MIB, 1024 * GIB),
-    RUN_STORAGE_TOTAL_BYTES: bytes(64 * GIB, MIB, 1024 * 1024 * GIB),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    METRICS_TOKEN: optionalString.pipe(
-      z
-        .string()
-        .refine((s) => new TextEncoder().encode(s).length >= 16, 'must be at least 16 bytes')
-        .optional(),
-    ),
-    WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
-    EDGE_EVENTS_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
-    EDGE_EVENTS_SECRET: optionalString.pipe(
-      z
-        .string()
-        .refine((s) => new TextEncoder().encode(s).length >= 32, 'must be at least 32 bytes')
-        .optional(),
-    ),
-  });
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .optional(),
+  ),
+  DATA_DIR: z.string().default('./.data'),
+  REDIS_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+      .optional(),
+  ),
+  JWT_SECRET: optionalString.pipe(
+    z
+      .string()
+      .refine((s) => new TextEncoder().encode(s).length >= 32, 'must be at least 32 bytes')
+      .optional(),
+  ),
+  JWT_ISSUER: z.string().min(1).default('workflow-platform'),
+  JWT_AUDIENCE: z.string().min(1).default('workflow-platform-api'),
+  JWT_ACCESS_TTL: duration('15m'),
+  JWT_REFRESH_TTL: duration('30d'),
+  BCRYPT_COST: z.coerce.number().int().min(10).max(15).default(10),
+  MCP_URL: optionalString.pipe(z.url({ protocol: /^(https?|wss?)$/ }).optional()),
+  MCP_COMMAND: optionalString,
+  MCP_AUTH_TOKEN: optionalString,
+  MCP_ALLOWED_TOOLS: list,
+  MCP_MAX_SESSIONS_PER_USER: z.coerce.number().int().min(1).max(1000).default(5),
+  MCP_SESSION_IDLE_MS: z.coerce.number().int().min(100).max(86_400_000).default(600_000),
+  MCP_UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  MCP_GATEWAY_MODE: z.enum(['sessions', 'stateless']).default('sessions'),
+  ADMIN_USERNAME: optionalString,
+  ADMIN_EMAIL: optionalString,
+  ADMIN_PASSWORD: optionalString,
+  CORS_ORIGINS: list,
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((v, ctx) => {
+      if (v === 'false' || v === '0' || v === '') return 0;
+      if (v === 'true') return 1;
+      const hops = Number(v);
+      if (Number.isInteger(hops) && hops > 0 && hops < 10) return hops;
+      ctx.addIssue({ code: 'custom', message: 'must be true, false or a number of proxy hops (1-9)' });
+      return z.NEVER;
+    }),
+  WS_PING_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  WS_MESSAGES_PER_SECOND: z.coerce.number().int().min(1).max(1_000_000).default(50),
+  WS_MAX_CONNECTIONS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
+  WS_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
+  WS_MAX_BUFFERED_BYTES: bytes(4 * MIB, 64 * 1024, GIB),
+  RUN_RESULT_BUDGET_BYTES: bytes(4 * MIB, 64 * 1024, GIB),
+  RUN_STORAGE_PER_USER_BYTES: bytes(2 * GIB, MIB, 1024 * GIB),
+  RUN_STORAGE_TOTAL_BYTES: bytes(64 * GIB, MIB, 1024 * 1024 * GIB),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  METRICS_TOKEN: optionalString.pipe(
+    z
+      .string()
+      .refine((s) => new TextEncoder().encode(s).length >= 16, 'must be at least 16 bytes')
+      .optional(),
+  ),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  EDGE_EVENTS_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  EDGE_EVENTS_SECRET: optionalString.pipe(
+    z
+      .string()
+      .refine((s) => new TextEncoder().encode(s).length >= 32, 'must be at least 32 bytes')
+      .optional(),
+  ),
+});
 
 export type Env = Record<string, string | undefined>;
 
@@ -149,6 +151,12 @@ export interface Config {
   wsPingIntervalMs: number;
   /** /ws incoming messages per second per connection (bursts of twice that, at least 200, are allowed). */
   wsMessagesPerSecond: number;
+  /** /ws connections one user may hold open at once. */
+  wsMaxConnectionsPerUser: number;
+  /** /ws connections open at once in this process (on the edge: in the Durable Object). */
+  wsMaxConnections: number;
+  /** Undelivered outgoing bytes of one /ws connection before it is closed as a slow consumer (1013). */
+  wsMaxBufferedBytes: number;
   /** Bytes one run may produce: step results plus templated arguments, counted as they are made. */
   runResultBudgetBytes: number;
   /** Stored bytes of one user's runs (results of finished runs; active runs count at the full run budget). */
@@ -211,6 +219,9 @@ export function loadConfig(env: Env): Config {
     logLevel: e.LOG_LEVEL,
     wsPingIntervalMs: e.WS_PING_INTERVAL_MS,
     wsMessagesPerSecond: e.WS_MESSAGES_PER_SECOND,
+    wsMaxConnectionsPerUser: e.WS_MAX_CONNECTIONS_PER_USER,
+    wsMaxConnections: e.WS_MAX_CONNECTIONS,
+    wsMaxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
     runResultBudgetBytes: e.RUN_RESULT_BUDGET_BYTES,
     runStoragePerUserBytes: e.RUN_STORAGE_PER_USER_BYTES,
     runStorageTotalBytes: e.RUN_STORAGE_TOTAL_BYTES,

@@ -4,9 +4,10 @@ import type { Logger } from '../logging/logger';
 import type { RealtimeUser } from '../realtime/channel-acl';
 import { InMemoryChannelHub } from '../realtime/in-memory-channel-hub';
 import { ProtocolError, parseMessage } from '../realtime/protocol';
-import { RealtimeGateway } from '../realtime/realtime-gateway';
+import type { ConnectionCaps } from '../realtime/connection-caps';
+import { RealtimeGateway, realtimeOptionsFrom } from '../realtime/realtime-gateway';
 import type { RealtimeStats } from '../realtime/realtime-stats';
-import { CLOSE_PING_TIMEOUT, type RealtimeLimits, RealtimeSession } from '../realtime/session';
+import { CLOSE_PING_TIMEOUT, CLOSE_TOKEN_EXPIRED, type RealtimeLimits, RealtimeSession } from '../realtime/session';
 import { createConsoleLogger } from './console-logger';
 import { CONNECT_PATH, EVENT_ID_HEADER, PUBLISH_PATH, USER_HEADER } from './durable-object-channel-hub';
 import { type EdgeEnv, stringBindings } from './edge-env';
@@ -44,6 +45,7 @@ export class ChannelHubObject {
   private readonly limits: RealtimeLimits;
   private readonly stats: RealtimeStats;
   private readonly pingIntervalMs: number;
+  private readonly caps: ConnectionCaps;
   private readonly logger: Logger;
   private readonly connections = new Map<CfWebSocket, Connection>();
   /** Signed event batches seen in the replay window (in memory: a wake-up forgets them). */
@@ -56,14 +58,11 @@ export class ChannelHubObject {
     const config = loadConfig(stringBindings(env));
     this.logger = createConsoleLogger(config.logLevel, { runtime: 'edge', component: 'channel-hub' });
     // The gateway computes the limits exactly as Node does; its timer-driven session set is not used here.
-    const gateway = new RealtimeGateway({
-      hub: this.hub,
-      pingIntervalMs: config.wsPingIntervalMs,
-      limits: { messagesPerSecond: config.wsMessagesPerSecond },
-    });
+    const gateway = new RealtimeGateway({ hub: this.hub, ...realtimeOptionsFrom(config) });
     this.limits = gateway.limits;
     this.stats = gateway.stats;
     this.pingIntervalMs = gateway.pingIntervalMs;
+    this.caps = gateway.caps;
     for (const ws of ctx.getWebSockets()) this.restore(ws);
     if (this.connections.size > 0) {
       this.logger.info({ sockets: this.connections.size }, 'channel hub woke up');
@@ -120,6 +119,11 @@ export class ChannelHubObject {
     }
     const user = parseUser(request.headers.get(USER_HEADER));
     if (!user) return new Response('missing user', { status: 400 });
+    const refusal = this.caps.refusal(user.id);
+    if (refusal) {
+      const { status, code, message, details, headers } = refusal;
+      return Response.json({ error: { code, message, details } }, { status, headers });
+    }
     const pair = new (globalThis as unknown as { WebSocketPair: typeof WebSocketPair }).WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server);
@@ -147,9 +151,14 @@ export class ChannelHubObject {
     return Response.json({ delivered });
   }
 
-  /** A session for a socket, registered under it. */
+  /**
+   * A session for a socket, registered under it, and counted against the connection caps
+   * (`connect` refused it beforehand if they were reached; a socket rebuilt after hibernation is
+   * already open and is kept, counted only while there is room).
+   */
   private open(ws: CfWebSocket, attachment: Attachment): Connection {
     const mute = { on: false };
+    const counted = this.caps.take(attachment.user.id);
     const session = new RealtimeSession(
       attachment.user,
       {
@@ -165,6 +174,7 @@ export class ChannelHubObject {
         now: Date.now,
         onError: (error) => this.logger.warn({ err: { message: String(error) } }, 'realtime error'),
         onEnd: () => {
+          if (counted) this.caps.release(attachment.user.id);
           this.connections.delete(ws);
           this.stats.connections = this.connections.size;
         },
@@ -182,6 +192,10 @@ export class ChannelHubObject {
     const attachment = ws.deserializeAttachment() as Attachment | null;
     if (!attachment?.user || ws.readyState !== 1) return undefined;
     const connection = this.open(ws, attachment);
+    if (connection.session.user.expiresAt !== undefined && Date.now() >= connection.session.user.expiresAt) {
+      connection.session.close(CLOSE_TOKEN_EXPIRED, 'access token expired');
+      return connection;
+    }
     connection.mute.on = true;
     for (const channel of attachment.channels) {
       connection.session.receive(JSON.stringify({ event: 'subscribe', channel, payload: {} }));
@@ -227,7 +241,11 @@ function parseUser(header: string | null): RealtimeUser | undefined {
   try {
     const user = JSON.parse(header ?? '') as Partial<RealtimeUser>;
     if (typeof user.id === 'string' && (user.role === 'user' || user.role === 'admin')) {
-      return { id: user.id, role: user.role };
+      return {
+        id: user.id,
+        role: user.role,
+        expiresAt: typeof user.expiresAt === 'number' ? user.expiresAt : undefined,
+      };
     }
   } catch {
     // Not JSON.

@@ -25,7 +25,7 @@ export function hubStub(namespace: DurableObjectNamespace) {
 export function connectToHub(namespace: DurableObjectNamespace, request: Request, user: RealtimeUser) {
   const headers = new Headers({
     upgrade: 'websocket',
-    [USER_HEADER]: JSON.stringify({ id: user.id, role: user.role }),
+    [USER_HEADER]: JSON.stringify({ id: user.id, role: user.role, expiresAt: user.expiresAt }),
   });
   for (const name of [
     'sec-websocket-key',

@@ -1,6 +1,7 @@
 import type { DurableObjectNamespace } from '@cloudflare/workers-types/index.ts';
 import type { Hono } from 'hono';
 import * as z from 'zod';
+import { tokenExpiry } from '../auth/token-expiry';
 import type { AppEnv } from '../deps';
 import { NotFoundError } from '../errors/not-found-error';
 import { UnauthorizedError } from '../errors/unauthorized-error';
@@ -40,7 +41,9 @@ export function registerEdgeRoutes(
     const token = bearerToken(c.req.header('authorization')) ?? c.req.query('token');
     const user = await authenticate(c, token);
     if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') throw new UpgradeRequiredError();
-    return (await connectToHub(bindings.hubNamespace, c.req.raw, user)) as unknown as Response;
+    // The socket lives no longer than this token, as on Node (the Durable Object closes it with 4401).
+    const realtimeUser = { id: user.id, role: user.role, expiresAt: tokenExpiry(token) };
+    return (await connectToHub(bindings.hubNamespace, c.req.raw, realtimeUser)) as unknown as Response;
   });
 
   app.post('/internal/events', async (c) => {

@@ -6,7 +6,9 @@ import type { RunnerSettings } from './runner-settings';
 /** A RunExecutor tuned from the environment, named after this host and process (its lease holder id). */
 export function createExecutor(
   settings: RunnerSettings,
-  parts: Pick<RunExecutorOptions, 'db' | 'mcp' | 'hub' | 'logger' | 'metrics' | 'resultBudgetBytes'> & { clock?: () => Date },
+  parts: Pick<RunExecutorOptions, 'db' | 'mcp' | 'hub' | 'logger' | 'metrics' | 'resultBudgetBytes'> & {
+    clock?: () => Date;
+  },
 ): RunExecutor {
   return new RunExecutor({
     ...parts,

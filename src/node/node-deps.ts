@@ -13,7 +13,7 @@ import type { McpGateway } from '../mcp-gateway/mcp-gateway';
 import type { Metrics } from '../observability/metrics';
 import type { ChannelHub } from '../realtime/channel-hub';
 import { InMemoryChannelHub } from '../realtime/in-memory-channel-hub';
-import { RealtimeGateway } from '../realtime/realtime-gateway';
+import { RealtimeGateway, realtimeOptionsFrom } from '../realtime/realtime-gateway';
 import { type RunQueue, rowOnlyRunQueue } from '../runs/run-queue';
 import { afterIo } from './after-io';
 import { type OpenDatabase, openDatabase, runMigrations } from './database';
@@ -145,8 +145,7 @@ export function createAppDeps(parts: {
     hub,
     realtime: new RealtimeGateway({
       hub,
-      pingIntervalMs: config.wsPingIntervalMs,
-      limits: { messagesPerSecond: config.wsMessagesPerSecond },
+      ...realtimeOptionsFrom(config),
       now: () => clock().getTime(),
       logger,
     }),

@@ -203,7 +203,7 @@ export const runDocs = {
     routeDoc({
       summary: 'Execute a workflow: queue a run',
       description:
-        'The body is optional. An `Idempotency-Key` header (1-255 visible ASCII characters) makes retries return the first run (`Idempotent-Replayed: true`). 409 `quota_exceeded` when the caller\'s run storage (RUN_STORAGE_PER_USER_BYTES) has no room for one more run budget; 503 when the installation\'s (RUN_STORAGE_TOTAL_BYTES) has none.',
+        "The body is optional. An `Idempotency-Key` header (1-255 visible ASCII characters) makes retries return the first run (`Idempotent-Replayed: true`). 409 `quota_exceeded` when the caller's run storage (RUN_STORAGE_PER_USER_BYTES) has no room for one more run budget; 503 when the installation's (RUN_STORAGE_TOTAL_BYTES) has none.",
       tags: ['Runs'],
       auth: 'user',
       body,

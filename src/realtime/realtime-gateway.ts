@@ -1,9 +1,18 @@
+import type { Config } from '../config/config';
+import type { HttpError } from '../errors/http-error';
 import type { Logger } from '../logging/logger';
 import type { ChannelHub } from './channel-hub';
 import type { RealtimeUser } from './channel-acl';
+import { type ConnectionLimits, ConnectionCaps } from './connection-caps';
 import { MAX_CHANNELS_PER_CONNECTION } from './protocol';
 import { emptyRealtimeStats, type RealtimeStats } from './realtime-stats';
-import { CLOSE_GOING_AWAY, type RealtimeLimits, RealtimeSession, type SocketSink } from './session';
+import {
+  CLOSE_GOING_AWAY,
+  CLOSE_POLICY_VIOLATION,
+  type RealtimeLimits,
+  RealtimeSession,
+  type SocketSink,
+} from './session';
 
 export const DEFAULT_PING_INTERVAL_MS = 30_000;
 
@@ -13,13 +22,27 @@ export const DEFAULT_REALTIME_LIMITS: Omit<RealtimeLimits, 'burst'> = {
   maxBufferedBytes: 4 * 1024 * 1024,
 };
 
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { maxConnectionsPerUser: 20, maxConnections: 10_000 };
+
 export interface RealtimeGatewayOptions {
   hub: ChannelHub;
   pingIntervalMs?: number;
   limits?: Partial<RealtimeLimits>;
+  connections?: Partial<ConnectionLimits>;
   /** Milliseconds clock for the rate limiter; tests inject one they control. */
   now?: () => number;
   logger?: Logger;
+}
+
+/** The gateway options the configuration sets (WS_* variables), the same on Node and in the Durable Object. */
+export function realtimeOptionsFrom(
+  config: Config,
+): Required<Pick<RealtimeGatewayOptions, 'pingIntervalMs' | 'limits' | 'connections'>> {
+  return {
+    pingIntervalMs: config.wsPingIntervalMs,
+    limits: { messagesPerSecond: config.wsMessagesPerSecond, maxBufferedBytes: config.wsMaxBufferedBytes },
+    connections: { maxConnectionsPerUser: config.wsMaxConnectionsPerUser, maxConnections: config.wsMaxConnections },
+  };
 }
 
 /**
@@ -31,6 +54,7 @@ export class RealtimeGateway {
   readonly stats: RealtimeStats = emptyRealtimeStats();
   readonly limits: RealtimeLimits;
   readonly pingIntervalMs: number;
+  readonly caps: ConnectionCaps;
   private readonly sessions = new Set<RealtimeSession>();
   private heartbeat?: ReturnType<typeof setInterval>;
   private shuttingDown = false;
@@ -41,6 +65,12 @@ export class RealtimeGateway {
     // The default burst lets a client subscribe to all its channels at once right after connecting.
     this.limits = { ...limits, burst: limits.burst ?? Math.max(2 * limits.messagesPerSecond, 2 * limits.maxChannels) };
     this.pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
+    this.caps = new ConnectionCaps({ ...DEFAULT_CONNECTION_LIMITS, ...options.connections });
+  }
+
+  /** Why `userId` may not open a connection now (the upgrade answers it), or undefined. */
+  refusal(userId: string): HttpError | undefined {
+    return this.caps.refusal(userId);
   }
 
   /** False once shutdown began: the route answers new upgrades with 503. */
@@ -48,7 +78,15 @@ export class RealtimeGateway {
     return !this.shuttingDown;
   }
 
-  connect(user: RealtimeUser, sink: SocketSink): RealtimeSession {
+  /**
+   * A session for a socket that just opened, or undefined (and the socket closed with 1008)
+   * when a connection cap was reached since the upgrade was let through.
+   */
+  connect(user: RealtimeUser, sink: SocketSink): RealtimeSession | undefined {
+    if (!this.caps.take(user.id)) {
+      sink.close(CLOSE_POLICY_VIOLATION, this.caps.refusal(user.id)?.message ?? 'too many connections');
+      return undefined;
+    }
     const session = new RealtimeSession(user, sink, {
       hub: this.options.hub,
       limits: this.limits,
@@ -96,6 +134,7 @@ export class RealtimeGateway {
 
   private release(session: RealtimeSession): void {
     if (!this.sessions.delete(session)) return;
+    this.caps.release(session.user.id);
     this.stats.connections = this.sessions.size;
     if (this.sessions.size === 0) {
       this.stopHeartbeat();

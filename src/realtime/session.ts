@@ -29,6 +29,7 @@ export interface RealtimeLimits {
 }
 
 export const CLOSE_GOING_AWAY = 1001;
+export const CLOSE_POLICY_VIOLATION = 1008;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 /** Application close code (4000-4999) for a peer that did not answer a ping; mirrors HTTP 408. */
 export const CLOSE_PING_TIMEOUT = 4408;
@@ -90,6 +91,7 @@ export class RealtimeSession {
   /** One incoming frame: text is a protocol message; binary frames are refused. */
   receive(data: unknown): void {
     if (this.state !== 'open') return;
+    if (this.tokenExpired()) return;
     this.alive = true;
     this.context.stats.messagesIn++;
     if (!this.bucket.take()) {
@@ -133,12 +135,7 @@ export class RealtimeSession {
       this.terminate();
       return;
     }
-    // Tokens are stateless: a socket lives no longer than the token it was opened with, so a
-    // logout or a role change reaches realtime when it reaches the HTTP API.
-    if (this.user.expiresAt !== undefined && this.context.now() >= this.user.expiresAt) {
-      this.close(CLOSE_TOKEN_EXPIRED, 'access token expired');
-      return;
-    }
+    if (this.tokenExpired()) return;
     if (!this.alive) {
       this.context.stats.pingTimeouts++;
       if (this.sink.terminate) this.terminate();
@@ -155,6 +152,17 @@ export class RealtimeSession {
     } catch (error) {
       this.context.onError(error);
     }
+  }
+
+  /**
+   * Tokens are stateless: a socket lives no longer than the token it was opened with, so a logout
+   * or a role change reaches realtime when it reaches the HTTP API. Checked at every heartbeat and
+   * every incoming frame; closes the socket with 4401 when the token has expired.
+   */
+  private tokenExpired(): boolean {
+    if (this.user.expiresAt === undefined || this.context.now() < this.user.expiresAt) return false;
+    this.close(CLOSE_TOKEN_EXPIRED, 'access token expired');
+    return true;
   }
 
   /**

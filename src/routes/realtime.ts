@@ -1,6 +1,7 @@
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { WSContext, WSEvents } from 'hono/ws';
+import { tokenExpiry } from '../auth/token-expiry';
 import type { AppEnv } from '../deps';
 import { ServiceUnavailableError } from '../errors/service-unavailable-error';
 import { UpgradeRequiredError } from '../errors/upgrade-required-error';
@@ -24,9 +25,13 @@ export interface RealtimeTransport {
  * cannot set headers on a WebSocket). A bad token is a JSON 401 and no socket is ever opened.
  */
 const authenticateUpgrade = createMiddleware<AppEnv>(async (c, next) => {
-  if (!c.var.deps.realtime?.accepting) throw new ServiceUnavailableError('Realtime is not accepting connections');
+  const gateway = c.var.deps.realtime;
+  if (!gateway?.accepting) throw new ServiceUnavailableError('Realtime is not accepting connections');
   const token = bearerToken(c.req.header('authorization')) ?? c.req.query('token');
-  c.set('user', await authenticate(c, token));
+  const user = await authenticate(c, token);
+  const refusal = gateway.refusal(user.id);
+  if (refusal) throw refusal;
+  c.set('user', user);
   await next();
 });
 
@@ -62,16 +67,6 @@ function socketEvents(c: Context<AppEnv>, transport: RealtimeTransport): WSEvent
       session?.end();
     },
   };
-}
-
-/** `exp` of a token `authenticate` already verified, in ms; undefined if it has none. */
-function tokenExpiry(token: string | undefined): number | undefined {
-  try {
-    const payload = JSON.parse(atob((token?.split('.')[1] ?? '').replace(/-/g, '+').replace(/_/g, '/')));
-    return typeof payload.exp === 'number' ? payload.exp * 1000 : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -241,7 +241,13 @@ export class RunStore {
    */
   async finish(
     run: Pick<WorkflowRun, 'id' | 'workflowId'>,
-    outcome: { status: 'completed' | 'failed'; steps: RunStepState[]; index: number; resultBytes: number; error?: string },
+    outcome: {
+      status: 'completed' | 'failed';
+      steps: RunStepState[];
+      index: number;
+      resultBytes: number;
+      error?: string;
+    },
   ): Promise<boolean> {
     const rows = await this.statements.finish({
       runId: run.id,
@@ -279,7 +285,14 @@ export class RunStore {
   async recordCancelled(runId: string, steps: RunStepState[], resultBytes: number): Promise<void> {
     await this.db
       .update(workflowQueue)
-      .set({ steps, progress: completedCount(steps), resultBytes, lockedBy: null, lockExpiresAt: null, updatedAt: this.clock() })
+      .set({
+        steps,
+        progress: completedCount(steps),
+        resultBytes,
+        lockedBy: null,
+        lockExpiresAt: null,
+        updatedAt: this.clock(),
+      })
       .where(
         and(
           eq(workflowQueue.id, runId),

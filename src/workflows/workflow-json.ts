@@ -16,7 +16,10 @@ export function toWorkflowJson(w: Workflow) {
 }
 
 /** What a list shows of a run: never `steps`, whose results can be megabytes per run. */
-export type RunSummaryRow = Omit<WorkflowRun, 'steps' | 'input' | 'idempotencyKey' | 'lockedBy' | 'lockExpiresAt' | 'resultBytes'> & {
+export type RunSummaryRow = Omit<
+  WorkflowRun,
+  'steps' | 'input' | 'idempotencyKey' | 'lockedBy' | 'lockExpiresAt' | 'resultBytes'
+> & {
   totalSteps: number;
 };
 

@@ -1,5 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AccessTokens } from '../../src/auth/access-tokens';
+import { systemClock } from '../../src/clock';
 import { signEvent } from '../../src/edge/event-signature';
 import { createTestDatabase, TEST_JWT_SECRET } from '../helpers/test-app';
 import { type EdgeUser, type EdgeWorker, edgeClient, startEdgeWorker } from './edge-worker';
@@ -20,6 +22,7 @@ beforeAll(async () => {
     DATABASE_URL: database.url,
     EDGE_EVENTS_SECRET: EVENTS_SECRET,
     WS_PING_INTERVAL_MS: String(PING_MS),
+    WS_MAX_CONNECTIONS_PER_USER: '2',
   });
   client = edgeClient(edge.url);
 });
@@ -34,7 +37,7 @@ afterAll(async () => {
 });
 
 /** A socket that answers the server's pings, as a well-behaved client does. */
-async function connect(user: EdgeUser, { answerPings = true } = {}): Promise<WsClient> {
+async function connect(user: EdgeUser | { accessToken: string }, { answerPings = true } = {}): Promise<WsClient> {
   const socket = await WsClient.connect(edge.url, user.accessToken);
   if (answerPings) {
     socket.ws.on('message', (data) => {
@@ -224,5 +227,36 @@ describe('/ws on the edge (ChannelHub Durable Object)', () => {
     expect(closed.code).toBe(4408);
     expect(lively.closed).toBeUndefined();
     expect(lively.frames.filter((f) => f.event === 'ping').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses a user past WS_MAX_CONNECTIONS_PER_USER with 429 before the upgrade, as Node does', async () => {
+    const user = await client.register();
+    const other = await client.register();
+    await connect(user);
+    await connect(user);
+    const refused = await refusedUpgrade(edge.url, user.auth);
+    expect(refused.status).toBe(429);
+    expect(JSON.parse(refused.body).error).toMatchObject({
+      code: 'rate_limited',
+      message: 'At most 2 /ws connections per user; close one first',
+    });
+    const third = await connect(other);
+    await third.subscribe('room');
+  });
+
+  it('closes a socket with 4401 once the token it was opened with expires, as Node does', async () => {
+    const user = await client.register();
+    const shortLived = new AccessTokens({
+      secret: TEST_JWT_SECRET,
+      issuer: 'workflow-platform',
+      audience: 'workflow-platform-api',
+      ttlSeconds: 2,
+      clock: systemClock,
+    });
+    const token = await shortLived.sign({ userId: user.user.id, username: user.username, role: 'user' });
+    const socket = await connect({ accessToken: token });
+    await socket.subscribe('room');
+    const closed = await socket.serverClose(10_000);
+    expect(closed.code).toBe(4401);
   });
 });

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryChannelHub } from '../../src/realtime/in-memory-channel-hub';
-import { RealtimeGateway } from '../../src/realtime/realtime-gateway';
 import { TestClock } from '../helpers/test-app';
 import { type RealtimeServer, sleep, startRealtimeServer } from './realtime-server';
 
@@ -108,10 +107,7 @@ describe('/ws slow consumers', () => {
 
   beforeAll(async () => {
     const hub = new InMemoryChannelHub();
-    server = await startRealtimeServer({
-      hub,
-      overrides: { realtime: new RealtimeGateway({ hub, limits: { maxBufferedBytes: 256 * 1024 } }) },
-    });
+    server = await startRealtimeServer({ hub, env: { WS_MAX_BUFFERED_BYTES: String(256 * 1024) } });
   });
   afterAll(() => server.close());
 

@@ -6,7 +6,7 @@ import { WebSocket } from 'ws';
 import type { AppEnv } from '../../src/deps';
 import { createNodeWebSockets, type NodeWebSockets } from '../../src/node/node-websockets';
 import type { ChannelHub, ChannelMessage } from '../../src/realtime/channel-hub';
-import { RealtimeGateway } from '../../src/realtime/realtime-gateway';
+import { RealtimeGateway, realtimeOptionsFrom } from '../../src/realtime/realtime-gateway';
 import { registerRealtime } from '../../src/routes/realtime';
 import { createTestApp, type TestAppOptions, testConfig } from '../helpers/test-app';
 
@@ -31,8 +31,7 @@ export async function startRealtimeServer(
       hub: options.hub,
       realtime: new RealtimeGateway({
         hub: options.hub,
-        pingIntervalMs: config.wsPingIntervalMs,
-        limits: { messagesPerSecond: config.wsMessagesPerSecond },
+        ...realtimeOptionsFrom(config),
         now: () => clock().getTime(),
       }),
     };

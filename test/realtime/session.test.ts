@@ -4,7 +4,7 @@ import { InMemoryChannelHub } from '../../src/realtime/in-memory-channel-hub';
 import { parseMessage, ProtocolError, utf8Length } from '../../src/realtime/protocol';
 import { TokenBucket } from '../../src/realtime/rate-limiter';
 import { RealtimeGateway } from '../../src/realtime/realtime-gateway';
-import { CLOSE_PING_TIMEOUT, type SocketSink } from '../../src/realtime/session';
+import { CLOSE_PING_TIMEOUT, type RealtimeSession, type SocketSink } from '../../src/realtime/session';
 
 /**
  * The portable pieces on their own, as the edge Durable Object uses them: a session over a plain
@@ -31,7 +31,7 @@ describe('RealtimeSession without native pings', () => {
     const gateway = new RealtimeGateway({ hub: new InMemoryChannelHub(), pingIntervalMs: 60_000 });
     const answering = recordingSink();
     const silent = recordingSink();
-    const a = gateway.connect(user, answering);
+    const a = gateway.connect(user, answering) as RealtimeSession;
     gateway.connect(user, silent);
 
     gateway.sweep();
@@ -73,7 +73,7 @@ describe('RealtimeSession ordering with a hub that confirms subscriptions later'
     const hub = new SlowHub();
     const gateway = new RealtimeGateway({ hub });
     const sink = recordingSink();
-    const session = gateway.connect(user, sink);
+    const session = gateway.connect(user, sink) as RealtimeSession;
     session.receive('{"event":"subscribe","channel":"room"}');
     session.receive('{"event":"ping","channel":"after"}');
     await hub.publish({ event: 'chat', channel: 'room', payload: { early: true } });

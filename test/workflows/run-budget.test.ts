@@ -93,7 +93,11 @@ describe('a run has a result budget (RUN_RESULT_BUDGET_BYTES)', () => {
     const wf = await createWorkflow(t.json, alice.auth, [
       { id: 'big', tool: 'echo', arguments: { text: 'big', v: '{{input.s}}' } },
       // 100 references to a 500 KB value: 50 MB of arguments if they were ever written out.
-      { id: 'fan', tool: 'echo', arguments: { text: 'fan', many: Array.from({ length: 100 }, () => '{{steps.big.v}}') } },
+      {
+        id: 'fan',
+        tool: 'echo',
+        arguments: { text: 'fan', many: Array.from({ length: 100 }, () => '{{steps.big.v}}') },
+      },
     ]);
     const queued = await execute(t.json, alice.auth, wf.id, { input: { s: 'y'.repeat(500_000) } });
     const run = await waitForRun(t.json, alice.auth, queued.id, undefined, 30_000);
@@ -142,7 +146,12 @@ describe('run storage quotas (RUN_STORAGE_PER_USER_BYTES, RUN_STORAGE_TOTAL_BYTE
     const body = (await refused.json()) as { error: { code: string; message: string; details: unknown } };
     expect(body.error.code).toBe('quota_exceeded');
     expect(body.error.details).toEqual({ usedBytes: 16 * budget, limitBytes: 16 * budget, runBudgetBytes: budget });
-    const withKey = await t.json('POST', `/api/workflows/${aliceWf.id}/execute`, {}, { ...alice.auth, 'idempotency-key': 'k1' });
+    const withKey = await t.json(
+      'POST',
+      `/api/workflows/${aliceWf.id}/execute`,
+      {},
+      { ...alice.auth, 'idempotency-key': 'k1' },
+    );
     expect(withKey.status).toBe(409);
     expect(((await withKey.json()) as { error: { code: string } }).error.code).toBe('quota_exceeded');
     expect(await t.db.$count(workflowQueue, eq(workflowQueue.ownerId, alice.user.id))).toBe(16);
@@ -174,7 +183,13 @@ describe('run lists never read step results from the database', () => {
     try {
       const alice = await t.registerUser();
       const wf = await createWorkflow(t.json, alice.auth, [{ id: 'a', tool: 'echo', arguments: { text: 'a' } }]);
-      const heavyStep = { id: 'a', tool: 'echo', status: 'completed', attempts: 1, result: { blob: 'z'.repeat(1_000_000) } };
+      const heavyStep = {
+        id: 'a',
+        tool: 'echo',
+        status: 'completed',
+        attempts: 1,
+        result: { blob: 'z'.repeat(1_000_000) },
+      };
       const inserted = await database.db
         .insert(workflowQueue)
         .values(
@@ -195,7 +210,10 @@ describe('run lists never read step results from the database', () => {
       const listed = proxy.bytesFromUpstream - before;
       expect(queue.status).toBe(200);
       expect(runs.status).toBe(200);
-      const queueBody = (await queue.json()) as { items: Array<Record<string, unknown>>; counts: { completed: number } };
+      const queueBody = (await queue.json()) as {
+        items: Array<Record<string, unknown>>;
+        counts: { completed: number };
+      };
       const runsBody = (await runs.json()) as { items: Array<Record<string, unknown>> };
       expect(queueBody.counts.completed).toBe(30);
       for (const items of [queueBody.items, runsBody.items]) {
