@@ -5,12 +5,15 @@ import type { RealtimeUser } from '../realtime/channel-acl';
 import { InMemoryChannelHub } from '../realtime/in-memory-channel-hub';
 import { ProtocolError, parseMessage } from '../realtime/protocol';
 import type { ConnectionCaps } from '../realtime/connection-caps';
+import { databaseResourceCheck } from '../realtime/database-resource-check';
 import { RealtimeGateway, realtimeOptionsFrom } from '../realtime/realtime-gateway';
 import type { RealtimeStats } from '../realtime/realtime-stats';
+import type { ResourceReadCheck } from '../realtime/resource-channels';
 import { CLOSE_PING_TIMEOUT, CLOSE_TOKEN_EXPIRED, type RealtimeLimits, RealtimeSession } from '../realtime/session';
 import { createConsoleLogger } from './console-logger';
 import { CONNECT_PATH, EVENT_ID_HEADER, PUBLISH_PATH, USER_HEADER } from './durable-object-channel-hub';
-import { type EdgeEnv, stringBindings } from './edge-env';
+import { openEdgeDatabase } from './edge-database';
+import { databaseUrlOf, type EdgeEnv, stringBindings } from './edge-env';
 import { REPLAY_WINDOW_SECONDS } from './event-signature';
 
 /** What survives hibernation with each socket (`serializeAttachment`, at most 16 KiB: 100 channels of 128 fit). */
@@ -46,6 +49,7 @@ export class ChannelHubObject {
   private readonly stats: RealtimeStats;
   private readonly pingIntervalMs: number;
   private readonly caps: ConnectionCaps;
+  private readonly mayRead?: ResourceReadCheck;
   private readonly logger: Logger;
   private readonly connections = new Map<CfWebSocket, Connection>();
   /** Signed event batches seen in the replay window (in memory: a wake-up forgets them). */
@@ -63,6 +67,18 @@ export class ChannelHubObject {
     this.stats = gateway.stats;
     this.pingIntervalMs = gateway.pingIntervalMs;
     this.caps = gateway.caps;
+    const databaseUrl = databaseUrlOf(env);
+    if (databaseUrl) {
+      // The object holds no connection between events: one per check (decisions are kept per session).
+      this.mayRead = async (user, resource) => {
+        const database = openEdgeDatabase(databaseUrl);
+        try {
+          return await databaseResourceCheck(database.db)(user, resource);
+        } finally {
+          database.close().catch(() => {});
+        }
+      };
+    }
     for (const ws of ctx.getWebSockets()) this.restore(ws);
     if (this.connections.size > 0) {
       this.logger.info({ sockets: this.connections.size }, 'channel hub woke up');
@@ -80,6 +96,8 @@ export class ChannelHubObject {
     const connection = this.connections.get(ws) ?? this.restore(ws);
     if (!connection) return;
     connection.session.receive(data);
+    // A subscribe to a resource channel waits for its access check: record the channels after it.
+    await connection.session.settled();
     this.remember(ws, connection, false);
   }
 
@@ -156,7 +174,7 @@ export class ChannelHubObject {
    * (`connect` refused it beforehand if they were reached; a socket rebuilt after hibernation is
    * already open and is kept, counted only while there is room).
    */
-  private open(ws: CfWebSocket, attachment: Attachment): Connection {
+  private open(ws: CfWebSocket, attachment: Attachment, granted: readonly string[] = []): Connection {
     const mute = { on: false };
     const counted = this.caps.take(attachment.user.id);
     const session = new RealtimeSession(
@@ -172,6 +190,7 @@ export class ChannelHubObject {
         limits: this.limits,
         stats: this.stats,
         now: Date.now,
+        mayRead: this.mayRead,
         onError: (error) => this.logger.warn({ err: { message: String(error) } }, 'realtime error'),
         onEnd: () => {
           if (counted) this.caps.release(attachment.user.id);
@@ -179,6 +198,7 @@ export class ChannelHubObject {
           this.stats.connections = this.connections.size;
         },
       },
+      granted,
     );
     const connection: Connection = { session, attachment, mute };
     this.connections.set(ws, connection);
@@ -191,7 +211,8 @@ export class ChannelHubObject {
   private restore(ws: CfWebSocket): Connection | undefined {
     const attachment = ws.deserializeAttachment() as Attachment | null;
     if (!attachment?.user || ws.readyState !== 1) return undefined;
-    const connection = this.open(ws, attachment);
+    // Its channels passed their access checks before the object slept: not asked again.
+    const connection = this.open(ws, attachment, attachment.channels);
     if (connection.session.user.expiresAt !== undefined && Date.now() >= connection.session.user.expiresAt) {
       connection.session.close(CLOSE_TOKEN_EXPIRED, 'access token expired');
       return connection;

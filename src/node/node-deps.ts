@@ -12,6 +12,7 @@ import type { McpToolClient } from '../mcp/tool-client';
 import type { McpGateway } from '../mcp-gateway/mcp-gateway';
 import type { Metrics } from '../observability/metrics';
 import type { ChannelHub } from '../realtime/channel-hub';
+import { databaseResourceCheck } from '../realtime/database-resource-check';
 import { InMemoryChannelHub } from '../realtime/in-memory-channel-hub';
 import { RealtimeGateway, realtimeOptionsFrom } from '../realtime/realtime-gateway';
 import { type RunQueue, rowOnlyRunQueue } from '../runs/run-queue';
@@ -146,6 +147,7 @@ export function createAppDeps(parts: {
     realtime: new RealtimeGateway({
       hub,
       ...realtimeOptionsFrom(config),
+      mayRead: databaseResourceCheck(db),
       now: () => clock().getTime(),
       logger,
     }),

@@ -6,6 +6,7 @@ import type { RealtimeUser } from './channel-acl';
 import { type ConnectionLimits, ConnectionCaps } from './connection-caps';
 import { MAX_CHANNELS_PER_CONNECTION } from './protocol';
 import { emptyRealtimeStats, type RealtimeStats } from './realtime-stats';
+import type { ResourceReadCheck } from './resource-channels';
 import {
   CLOSE_GOING_AWAY,
   CLOSE_POLICY_VIOLATION,
@@ -29,6 +30,8 @@ export interface RealtimeGatewayOptions {
   pingIntervalMs?: number;
   limits?: Partial<RealtimeLimits>;
   connections?: Partial<ConnectionLimits>;
+  /** Who may use a resource channel (`project:<id>`, ...); absent: nobody may. */
+  mayRead?: ResourceReadCheck;
   /** Milliseconds clock for the rate limiter; tests inject one they control. */
   now?: () => number;
   logger?: Logger;
@@ -92,6 +95,7 @@ export class RealtimeGateway {
       limits: this.limits,
       stats: this.stats,
       now: this.options.now ?? Date.now,
+      mayRead: this.options.mayRead,
       onError: (error) =>
         this.options.logger?.warn({ err: { message: (error as Error)?.message ?? String(error) } }, 'realtime error'),
       onEnd: (ended) => this.release(ended),

@@ -3,6 +3,7 @@ import { mayReceive, publishDenial, type RealtimeUser, subscribeDenial } from '.
 import { encodeMessage, isValidChannel, ProtocolError, parseMessage, RESERVED_EVENTS } from './protocol';
 import { TokenBucket } from './rate-limiter';
 import type { RealtimeStats } from './realtime-stats';
+import { type ResourceReadCheck, resourceDenial, resourceOfChannel } from './resource-channels';
 
 /**
  * What a session needs from its socket. Node's `ws`, a Workers WebSocket and a Durable Object's
@@ -39,6 +40,8 @@ export const CLOSE_TOKEN_EXPIRED = 4401;
 const EMPTY = Object.freeze({}) as Record<string, unknown>;
 /** Messages held for a channel whose upstream subscription is still being confirmed. */
 const MAX_PENDING_PER_CHANNEL = 1000;
+/** Resource-channel decisions a session remembers (oldest forgotten first). */
+const MAX_REMEMBERED_RESOURCES = 256;
 
 interface Subscription {
   unsubscribe(): void;
@@ -51,6 +54,11 @@ export interface SessionContext {
   limits: RealtimeLimits;
   stats: RealtimeStats;
   now(): number;
+  /**
+   * Whether the user may read a resource a channel is named after (`project:<id>`, ...). Absent:
+   * every resource channel is refused.
+   */
+  mayRead?: ResourceReadCheck;
   onError(error: unknown): void;
   /** Called once, when the session ends for any reason. */
   onEnd(session: RealtimeSession): void;
@@ -67,17 +75,29 @@ export class RealtimeSession {
   private readonly bucket: TokenBucket;
   private readonly backlog: string[] = [];
   private draining = false;
+  private drained: Promise<void> = Promise.resolve();
   private alive = true;
   /** open → closing (close frame sent, nothing more goes out) → ended (socket gone). */
   private state: 'open' | 'closing' | 'ended' = 'open';
   private rateLimitReported = false;
+  /**
+   * Access decisions on resource channels, by `<kind>:<id>`. Owners never change and a socket
+   * lives no longer than its token, so a decision holds for the session.
+   */
+  private readonly resourceAccess = new Map<string, boolean>();
 
   constructor(
     readonly user: RealtimeUser,
     private readonly sink: SocketSink,
     private readonly context: SessionContext,
+    /** Channels this user was already let into (a session rebuilt after hibernation). */
+    granted: readonly string[] = [],
   ) {
     this.bucket = new TokenBucket(context.limits.messagesPerSecond, context.limits.burst, context.now);
+    for (const channel of granted) {
+      const resource = resourceOfChannel(channel);
+      if (resource) this.remember(`${resource.kind}:${resource.id}`, true);
+    }
   }
 
   get channels(): string[] {
@@ -117,7 +137,15 @@ export class RealtimeSession {
       return;
     }
     const waiting = this.handle(data);
-    if (waiting) void this.drain(waiting);
+    if (waiting) this.drained = this.drain(waiting);
+  }
+
+  /**
+   * Resolves once every frame received so far has been handled (a resource check or a
+   * cross-instance subscribe can take a moment); never rejects.
+   */
+  settled(): Promise<void> {
+    return this.draining ? this.drained : Promise.resolve();
   }
 
   /** The peer answered a native ping. */
@@ -241,14 +269,50 @@ export class RealtimeSession {
     }
     switch (event) {
       case 'subscribe':
-        return this.subscribe(channel);
+        return this.withAccess(channel, () => this.subscribe(channel));
       case 'unsubscribe':
         this.unsubscribe(channel);
         return undefined;
       default:
-        this.publish(message);
-        return undefined;
+        return this.withAccess(channel, () => this.publish(message));
     }
+  }
+
+  /**
+   * Runs `then` if the user may use `channel`: at once for a free channel or a remembered
+   * decision, after the injected check (a database read) for a resource channel seen first.
+   * Refused: a `forbidden` error that says nothing of whether the resource exists.
+   */
+  private withAccess(channel: string, then: () => Promise<void> | undefined): Promise<void> | undefined {
+    const resource = resourceOfChannel(channel);
+    if (resource === undefined) return then();
+    const deny = () => {
+      this.sendError(new ProtocolError('forbidden', resourceDenial(channel), channel));
+      return undefined;
+    };
+    if (resource === null) return deny();
+    const key = `${resource.kind}:${resource.id}`;
+    const known = this.resourceAccess.get(key);
+    if (known !== undefined) return known ? then() : deny();
+    const check = this.context.mayRead ? this.context.mayRead(this.user, resource) : Promise.resolve(false);
+    return check
+      .catch((error: unknown) => {
+        // Not remembered: the next attempt asks again.
+        this.context.onError(error);
+        return undefined;
+      })
+      .then((allowed) => {
+        if (allowed !== undefined) this.remember(key, allowed);
+        if (this.state !== 'open') return undefined;
+        return allowed ? then() : deny();
+      });
+  }
+
+  private remember(key: string, allowed: boolean): void {
+    if (this.resourceAccess.size >= MAX_REMEMBERED_RESOURCES) {
+      this.resourceAccess.delete(this.resourceAccess.keys().next().value as string);
+    }
+    this.resourceAccess.set(key, allowed);
   }
 
   private subscribe(channel: string): Promise<void> | undefined {
@@ -304,7 +368,7 @@ export class RealtimeSession {
     this.send({ event: 'unsubscribed', channel, payload: EMPTY });
   }
 
-  private publish(message: ChannelMessage): void {
+  private publish(message: ChannelMessage): undefined {
     const { event, channel } = message;
     if (RESERVED_EVENTS.has(event)) {
       this.sendError(new ProtocolError('reserved_event', `"${event}" is sent by the server only`, channel));
@@ -315,7 +379,10 @@ export class RealtimeSession {
       this.sendError(new ProtocolError('forbidden', denial, channel));
       return;
     }
-    this.context.hub.publish(message).catch((error) => this.context.onError(error));
+    // Attributed by the server: whatever the client put in `senderId` is replaced.
+    const attributed = { event, channel, payload: { ...message.payload, senderId: this.user.id } };
+    this.context.hub.publish(attributed).catch((error) => this.context.onError(error));
+    return undefined;
   }
 
   private sendError(error: ProtocolError): void {

@@ -90,7 +90,11 @@ describe('/ws on the edge (ChannelHub Durable Object)', () => {
     await b.subscribe('room:edge');
     a.send({ event: 'chat', channel: 'room:edge', payload: { text: 'hello from the edge' } });
     const received = await b.next((f) => f.event === 'chat');
-    expect(received).toEqual({ event: 'chat', channel: 'room:edge', payload: { text: 'hello from the edge' } });
+    expect(received).toEqual({
+      event: 'chat',
+      channel: 'room:edge',
+      payload: { text: 'hello from the edge', senderId: alice.user.id },
+    });
     await a.next((f) => f.event === 'chat');
     b.send({ event: 'unsubscribe', channel: 'room:edge' });
     await b.next((f) => f.event === 'unsubscribed');
@@ -258,5 +262,30 @@ describe('/ws on the edge (ChannelHub Durable Object)', () => {
     await socket.subscribe('room');
     const closed = await socket.serverClose(10_000);
     expect(closed.code).toBe(4401);
+  });
+
+  it('resource channels: only who may read the project may subscribe or publish, as on Node; publishes are attributed', async () => {
+    const [alice, bob] = [await client.register(), await client.register()];
+    const admin = await promotedAdmin();
+    const created = await client.call('POST', '/projects', { name: 'edge project' }, alice.auth);
+    const { project } = (await created.json()) as { project: { id: string } };
+    const channel = `project:${project.id}`;
+    const owner = await connect(alice);
+    const root = await connect(admin);
+    const stranger = await connect(bob);
+    await owner.subscribe(channel);
+    await root.subscribe(channel);
+    stranger.send({ event: 'subscribe', channel });
+    expect((await stranger.next((f) => f.event === 'error' && f.channel === channel)).payload.code).toBe('forbidden');
+    stranger.send({ event: 'publish', channel, payload: { spam: true } });
+    await stranger.next((f) => f.event === 'error' && f.channel === channel, 5000, 1);
+    stranger.send({ event: 'subscribe', channel: 'room:attributed' });
+    await stranger.next((f) => f.event === 'subscribed' && f.channel === 'room:attributed');
+
+    owner.send({ event: 'progress', channel, payload: { step: 1, senderId: bob.user.id } });
+    const delivered = { event: 'progress', channel, payload: { step: 1, senderId: alice.user.id } };
+    expect(await owner.next((f) => f.event === 'progress')).toEqual(delivered);
+    expect(await root.next((f) => f.event === 'progress')).toEqual(delivered);
+    expect(stranger.frames.some((f) => f.event === 'publish' || f.event === 'progress')).toBe(false);
   });
 });

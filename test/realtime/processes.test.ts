@@ -152,7 +152,11 @@ describe('realtime across real API and worker processes', () => {
     for (let i = 0; i < 20; i++) onB.send({ event: 'publish', channel: 'lobby', payload: { i } });
     for (const client of [onA, onB, alsoOnB]) {
       for (let i = 0; i < 20; i++)
-        expect(await client.next()).toEqual({ event: 'publish', channel: 'lobby', payload: { i } });
+        expect(await client.next()).toEqual({
+          event: 'publish',
+          channel: 'lobby',
+          payload: { i, senderId: alice.user.id },
+        });
     }
     await sleep(200);
     for (const client of [onA, onB, alsoOnB]) expect(client.pending()).toEqual([]);

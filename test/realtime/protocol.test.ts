@@ -53,7 +53,7 @@ describe('/ws protocol', () => {
       await outsider.subscribe('other-room');
 
       a.send({ event: 'publish', channel: 'chat', payload: { text: 'hello', n: 1 } });
-      const expected = { event: 'publish', channel: 'chat', payload: { text: 'hello', n: 1 } };
+      const expected = { event: 'publish', channel: 'chat', payload: { text: 'hello', n: 1, senderId: alice.user.id } };
       expect(await a.next()).toEqual(expected);
       expect(await b.next()).toEqual(expected);
       await sleep(100);
@@ -67,7 +67,11 @@ describe('/ws protocol', () => {
       const tail = await server.connect(bob.accessToken);
       await tail.subscribe('logs:build-7');
       producer.send({ event: 'hive-log', channel: 'logs:build-7', payload: { line: 'step 1 ok' } });
-      expect(await tail.next()).toEqual({ event: 'hive-log', channel: 'logs:build-7', payload: { line: 'step 1 ok' } });
+      expect(await tail.next()).toEqual({
+        event: 'hive-log',
+        channel: 'logs:build-7',
+        payload: { line: 'step 1 ok', senderId: alice.user.id },
+      });
 
       await tail.request({ event: 'unsubscribe', channel: 'logs:build-7' });
       producer.send({ event: 'hive-log', channel: 'logs:build-7', payload: { line: 'step 2 ok' } });
@@ -79,9 +83,9 @@ describe('/ws protocol', () => {
       const a = await server.connect(alice.accessToken);
       await a.subscribe('extras');
       a.send({ event: 'note', channel: 'extras', payload: { x: 1 }, from: 'admin', id: 7 });
-      expect(await a.next()).toEqual({ event: 'note', channel: 'extras', payload: { x: 1 } });
+      expect(await a.next()).toEqual({ event: 'note', channel: 'extras', payload: { x: 1, senderId: alice.user.id } });
       a.send({ event: 'note', channel: 'extras' });
-      expect(await a.next()).toEqual({ event: 'note', channel: 'extras', payload: {} });
+      expect(await a.next()).toEqual({ event: 'note', channel: 'extras', payload: { senderId: alice.user.id } });
     });
 
     it('loses nothing sent right after open: the immediate subscribe is acked and its publish delivered', async () => {
@@ -98,7 +102,7 @@ describe('/ws protocol', () => {
         while (received.length < 2 && Date.now() < deadline) await sleep(5);
         expect(received).toEqual([
           { event: 'subscribed', channel: `instant-${i}`, payload: {} },
-          { event: 'publish', channel: `instant-${i}`, payload: { i } },
+          { event: 'publish', channel: `instant-${i}`, payload: { i, senderId: alice.user.id } },
         ]);
         ws.close();
       }
@@ -190,7 +194,7 @@ describe('/ws protocol', () => {
       const a = await server.connect(alice.accessToken);
       await a.subscribe(`notifications:${alice.user.id}`);
       a.send({ event: 'publish', channel: `notifications:${alice.user.id}`, payload: { note: 'to self' } });
-      expect((await a.next()).payload).toEqual({ note: 'to self' });
+      expect((await a.next()).payload).toEqual({ note: 'to self', senderId: alice.user.id });
 
       const sub = await a.request({ event: 'subscribe', channel: `notifications:${bob.user.id}`, payload: {} });
       expect(sub).toMatchObject({
@@ -202,6 +206,71 @@ describe('/ws protocol', () => {
       expect(pub.payload.code).toBe('forbidden');
       const fake = await a.request({ event: 'subscribe', channel: 'notifications:', payload: {} });
       expect(fake.payload.code).toBe('forbidden');
+    });
+
+    it('resource channels (project:, workflow:, run:) are for who may read the resource: owner and admins', async () => {
+      const created = await server.json('POST', '/projects', { name: 'p' }, alice.auth);
+      const { project } = (await created.json()) as { project: { id: string } };
+      const wfRes = await server.json(
+        'POST',
+        '/api/workflows',
+        { name: 'w', steps: [{ id: 's', tool: 'echo', arguments: { text: 'x' } }] },
+        alice.auth,
+      );
+      const { workflow } = (await wfRes.json()) as { workflow: { id: string } };
+      const runRes = await server.json('POST', `/api/workflows/${workflow.id}/execute`, undefined, alice.auth);
+      const { run } = (await runRes.json()) as { run: { id: string } };
+      const channels = [
+        `project:${project.id}`,
+        `workflow:${workflow.id}`,
+        `run:${run.id}`,
+        `project:${project.id}:builds`,
+        `run:${run.id.toUpperCase()}`,
+      ];
+
+      const owner = await server.connect(alice.accessToken);
+      const root = await server.connect(admin.accessToken);
+      const stranger = await server.connect(bob.accessToken);
+      for (const channel of channels) {
+        await owner.subscribe(channel);
+        await root.subscribe(channel);
+        const denied = await stranger.request({ event: 'subscribe', channel });
+        expect(denied).toEqual({
+          event: 'error',
+          channel,
+          payload: { code: 'forbidden', message: expect.stringMatching(/readable and writable only by who may read/) },
+        });
+        const spam = await stranger.request({ event: 'publish', channel, payload: { spam: true } });
+        expect(spam.payload.code).toBe('forbidden');
+
+        owner.send({ event: 'progress', channel, payload: { step: 1 } });
+        const delivered = { event: 'progress', channel, payload: { step: 1, senderId: alice.user.id } };
+        expect(await owner.next()).toEqual(delivered);
+        expect(await root.next()).toEqual(delivered);
+      }
+      // A name in a resource namespace that cannot name a resource, and a missing resource, are refused alike.
+      for (const channel of ['project:mine', `workflow:${crypto.randomUUID()}`, 'run:']) {
+        expect((await owner.request({ event: 'subscribe', channel })).payload.code).toBe('forbidden');
+      }
+      await sleep(100);
+      expect(stranger.pending()).toEqual([]);
+      await expectStillOpen(stranger);
+    });
+
+    it('attributes every client publish: payload.senderId is the sender, whatever the client put there', async () => {
+      const a = await server.connect(alice.accessToken);
+      const b = await server.connect(bob.accessToken);
+      await a.subscribe('lobby-attributed');
+      b.send({
+        event: 'publish',
+        channel: 'lobby-attributed',
+        payload: { text: 'I am alice', senderId: alice.user.id },
+      });
+      expect(await a.next()).toEqual({
+        event: 'publish',
+        channel: 'lobby-attributed',
+        payload: { text: 'I am alice', senderId: bob.user.id },
+      });
     });
 
     it('keeps notifications private even from admins, while the server can write to them', async () => {

@@ -6,6 +6,7 @@ import { WebSocket } from 'ws';
 import type { AppEnv } from '../../src/deps';
 import { createNodeWebSockets, type NodeWebSockets } from '../../src/node/node-websockets';
 import type { ChannelHub, ChannelMessage } from '../../src/realtime/channel-hub';
+import { databaseResourceCheck } from '../../src/realtime/database-resource-check';
 import { RealtimeGateway, realtimeOptionsFrom } from '../../src/realtime/realtime-gateway';
 import { registerRealtime } from '../../src/routes/realtime';
 import { createTestApp, type TestAppOptions, testConfig } from '../helpers/test-app';
@@ -22,21 +23,18 @@ export async function startRealtimeServer(
     afterRealtime?: (app: Hono<AppEnv>, websockets: NodeWebSockets) => void;
   } = {},
 ) {
-  let overrides = options.overrides;
-  if (options.hub) {
-    const config = testConfig(options.env);
-    const clock = options.clock ?? (() => new Date());
-    overrides = {
-      ...overrides,
-      hub: options.hub,
-      realtime: new RealtimeGateway({
-        hub: options.hub,
-        ...realtimeOptionsFrom(config),
-        now: () => clock().getTime(),
-      }),
-    };
-  }
+  const overrides = options.hub ? { ...options.overrides, hub: options.hub } : options.overrides;
   const testApp = await createTestApp({ ...options, overrides });
+  if (options.hub && !options.overrides?.realtime) {
+    // The gateway createTestApp built listens to the default hub: this one uses the given hub.
+    const clock = options.clock ?? (() => new Date());
+    testApp.deps.realtime = new RealtimeGateway({
+      hub: options.hub,
+      ...realtimeOptionsFrom(testConfig(options.env)),
+      mayRead: databaseResourceCheck(testApp.db),
+      now: () => clock().getTime(),
+    });
+  }
   options.beforeRealtime?.(testApp.app);
   const websockets = createNodeWebSockets(testApp.app);
   registerRealtime(testApp.app, websockets);
