@@ -100,6 +100,8 @@ async function startApi({ redisUrl, databaseUrl }) {
     LOG_LEVEL: 'warn',
     // The single publisher sends far more than the per-connection default of 50 messages/s.
     WS_MESSAGES_PER_SECOND: '1000000',
+    // One token (one user) holds every bench connection.
+    WS_MAX_CONNECTIONS_PER_USER: String(CONNECTIONS + 100),
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
   });
   await waitFor('API server', async () => (await fetch(`http://127.0.0.1:${port}/health/live`)).ok);

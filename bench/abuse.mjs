@@ -1,0 +1,301 @@
+// Does one abusive account hurt everyone else? The real API process (`src/node/server.ts`,
+// single-process mode: it executes runs itself, as in the report that stalled /health/live) on a
+// real Postgres. A probe in this process measures `GET /health` and `GET /health/live` latency
+// twice in the same run: idle, then while an attacker (a child process, so its own work does not
+// slow the probe) does both things the hardening issue reported:
+// - result amplification: executes a 15 KB workflow whose first step echoes 900 copies of a 1 KB
+//   input and whose 19 later steps copy it (18 MB per run before the run budget), keeps 8 runs in
+//   flight, and lists `GET /api/workflows/queue?limit=100` from 4 loops;
+// - a /ws flood: opens 50 sockets (the per-user cap lets 20 through), subscribes them all to one
+//   channel, and publishes 60 KB messages from each as fast as the rate limiter lets it; half the
+//   sockets never read (slow consumers), and closed sockets are reopened.
+//
+//   npm run bench:abuse        # knobs: ABUSE_PHASE_MS (10000), ABUSE_PROBE_INTERVAL_MS (20)
+//
+// Reported: p50/p99/max of each probe per phase and the ratio abuse/idle; what the attacker got
+// (sockets accepted and refused, slow-consumer closes, runs stopped by the budget, executes
+// refused by the quota, largest run stored); the server's CPU (from /proc) and RSS per phase.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { tsImport } from 'tsx/esm/api';
+import WebSocket from 'ws';
+import { cpuMs } from './process-cpu.mjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const PHASE_MS = Number(process.env.ABUSE_PHASE_MS ?? 10_000);
+const PROBE_INTERVAL_MS = Number(process.env.ABUSE_PROBE_INTERVAL_MS ?? 20);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function rssMiB(pid) {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Math.round(Number(match[1]) / 1024) : Number.NaN;
+}
+
+async function call(api, method, path, body, token) {
+  const res = await fetch(`${api}${path}`, {
+    method,
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : undefined };
+}
+
+async function register(api, name) {
+  const username = `${name}_${crypto.randomUUID().slice(0, 8)}`;
+  const res = await call(api, 'POST', '/auth/register', {
+    username,
+    email: `${username}@example.com`,
+    password: 'correct-horse-battery',
+  });
+  if (res.status !== 201) throw new Error(`register: ${res.status}`);
+  return res.json.accessToken;
+}
+
+// ---------------------------------------------------------------- attacker (child process)
+
+async function attack(api, token, durationMs) {
+  const until = Date.now() + durationMs;
+  const stats = {
+    socketsAccepted: 0,
+    socketsRefused: 0,
+    closes: {},
+    published: 0,
+    executes: 0,
+    executesRefused: 0,
+    runsFailedByBudget: 0,
+    queueLists: 0,
+  };
+  const wsUrl = `${api.replace(/^http/, 'ws')}/ws?token=${token}`;
+  const blob = 'f'.repeat(60_000);
+
+  const socketLoop = async (index) => {
+    const reads = index % 2 === 0;
+    while (Date.now() < until) {
+      const ws = new WebSocket(wsUrl, { perMessageDeflate: false });
+      const opened = await new Promise((resolve) => {
+        ws.once('open', () => resolve(true));
+        ws.once('unexpected-response', () => resolve(false));
+        ws.once('error', () => resolve(false));
+      });
+      if (!opened) {
+        stats.socketsRefused++;
+        ws.terminate();
+        await sleep(1000);
+        continue;
+      }
+      stats.socketsAccepted++;
+      if (!reads) ws._socket.pause();
+      const closed = new Promise((resolve) =>
+        ws.once('close', (code) => {
+          stats.closes[code] = (stats.closes[code] ?? 0) + 1;
+          resolve();
+        }),
+      );
+      ws.send(JSON.stringify({ event: 'subscribe', channel: 'flood', payload: {} }));
+      let open = true;
+      closed.then(() => {
+        open = false;
+      });
+      while (open && Date.now() < until) {
+        // Up to the per-connection rate limit (bursts of 200, then 50/s): more is refused anyway.
+        if (ws.bufferedAmount < 1_000_000) {
+          ws.send(JSON.stringify({ event: 'publish', channel: 'flood', payload: { blob } }));
+          stats.published++;
+        }
+        await sleep(5);
+      }
+      ws.terminate();
+      await closed;
+    }
+  };
+
+  const amplification = async () => {
+    const steps = [
+      { id: 's0', tool: 'echo', arguments: { text: 's0', v: Array.from({ length: 900 }, () => '{{input.s}}') } },
+      ...Array.from({ length: 19 }, (_, i) => ({
+        id: `s${i + 1}`,
+        tool: 'echo',
+        arguments: { text: `s${i + 1}`, v: '{{steps.s0.v}}' },
+      })),
+    ];
+    const created = await call(api, 'POST', '/api/workflows', { name: 'amplify', steps }, token);
+    const workflowId = created.json.workflow.id;
+    const input = { input: { s: 'x'.repeat(1000) } };
+    const runner = async () => {
+      while (Date.now() < until) {
+        const res = await call(api, 'POST', `/api/workflows/${workflowId}/execute`, input, token);
+        if (res.status !== 202) {
+          stats.executesRefused++;
+          await sleep(200);
+          continue;
+        }
+        stats.executes++;
+        const runId = res.json.run.id;
+        for (;;) {
+          const run = (await call(api, 'GET', `/api/workflows/runs/${runId}`, undefined, token)).json.run;
+          if (['completed', 'failed', 'cancelled'].includes(run.status)) {
+            if (/RUN_RESULT_BUDGET_BYTES/.test(run.error ?? '')) stats.runsFailedByBudget++;
+            break;
+          }
+          if (Date.now() > until) break;
+          await sleep(100);
+        }
+      }
+    };
+    const lister = async () => {
+      while (Date.now() < until) {
+        await call(api, 'GET', '/api/workflows/queue?limit=100', undefined, token);
+        stats.queueLists++;
+      }
+    };
+    await Promise.all([...Array.from({ length: 8 }, runner), ...Array.from({ length: 4 }, lister)]);
+  };
+
+  await Promise.all([...Array.from({ length: 50 }, (_, i) => socketLoop(i)), amplification()]);
+  return stats;
+}
+
+if (process.argv[2] === 'attacker') {
+  const [api, token, durationMs] = process.argv.slice(3);
+  const stats = await attack(api, token, Number(durationMs));
+  process.stdout.write(`${JSON.stringify(stats)}\n`);
+  process.exit(0);
+}
+
+// ---------------------------------------------------------------- probe and report (this process)
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Sequential probes of both routes for `durationMs`; latencies in ms per route. */
+async function probe(api, durationMs) {
+  const until = Date.now() + durationMs;
+  const samples = { '/health': [], '/health/live': [] };
+  let failures = 0;
+  while (Date.now() < until) {
+    for (const path of Object.keys(samples)) {
+      const started = performance.now();
+      try {
+        const res = await fetch(`${api}${path}`, { signal: AbortSignal.timeout(30_000) });
+        await res.arrayBuffer();
+        if (res.status !== 200) failures++;
+      } catch {
+        failures++;
+      }
+      samples[path].push(performance.now() - started);
+    }
+    await sleep(PROBE_INTERVAL_MS);
+  }
+  const summary = {};
+  for (const [path, values] of Object.entries(samples)) {
+    const sorted = values.sort((a, b) => a - b);
+    summary[path] = { n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) };
+  }
+  return { summary, failures };
+}
+
+const { freePort, startPostgres } = await tsImport('../test/helpers/servers.ts', import.meta.url);
+const pg = await startPostgres();
+const port = await freePort();
+const api = `http://127.0.0.1:${port}`;
+const dataDir = mkdtempSync(join(tmpdir(), 'wfp-abuse-'));
+const server = spawn(process.execPath, ['--import', 'tsx', 'src/node/server.ts'], {
+  cwd: ROOT,
+  env: {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'production',
+    BACKEND_PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    DATABASE_URL: pg.url,
+    JWT_SECRET: 'bench-secret-that-is-at-least-32-bytes-long',
+    LOG_LEVEL: 'warn',
+  },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+let attacker;
+try {
+  const deadline = Date.now() + 60_000;
+  while (
+    !(await fetch(`${api}/health/live`)
+      .then((r) => r.ok)
+      .catch(() => false))
+  ) {
+    if (Date.now() > deadline) throw new Error('API did not start');
+    await sleep(200);
+  }
+  const attackerToken = await register(api, 'attacker');
+  await register(api, 'bystander');
+  await probe(api, 1000); // warm-up: JIT, connections
+
+  const cpuIdle0 = cpuMs(server.pid);
+  const idle = await probe(api, PHASE_MS);
+  const cpuIdle = cpuMs(server.pid) - cpuIdle0;
+  const rssIdle = rssMiB(server.pid);
+
+  attacker = spawn(
+    process.execPath,
+    [fileURLToPath(import.meta.url), 'attacker', api, attackerToken, String(PHASE_MS + 2000)],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let attackerOutput = '';
+  attacker.stdout.on('data', (d) => {
+    attackerOutput += d;
+  });
+  const attackerDone = new Promise((resolve) => attacker.once('exit', resolve));
+  await sleep(1000); // let the attack ramp up before measuring
+  const cpuAbuse0 = cpuMs(server.pid);
+  let rssPeak = rssMiB(server.pid);
+  const rssTimer = setInterval(() => {
+    rssPeak = Math.max(rssPeak, rssMiB(server.pid));
+  }, 200);
+  const abused = await probe(api, PHASE_MS);
+  clearInterval(rssTimer);
+  const cpuAbuse = cpuMs(server.pid) - cpuAbuse0;
+  await attackerDone;
+  const stats = JSON.parse(attackerOutput.trim().split('\n').at(-1) ?? '{}');
+
+  const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
+  const [stored] =
+    await sql`select max(octet_length(steps::text))::int as max_bytes, count(*)::int as runs from workflow_queue`;
+  await sql.end();
+
+  const fmt = (v) => (v === undefined ? '-' : v.toFixed(1));
+  console.log(
+    `\n/health while one user abuses the API (phases of ${PHASE_MS} ms, probe every ${PROBE_INTERVAL_MS} ms)\n`,
+  );
+  console.log('| route | idle p50 / p99 / max (ms) | under abuse p50 / p99 / max (ms) | p99 ratio |');
+  console.log('|---|---|---|---|');
+  for (const path of ['/health', '/health/live']) {
+    const a = idle.summary[path];
+    const b = abused.summary[path];
+    console.log(
+      `| \`${path}\` | ${fmt(a.p50)} / ${fmt(a.p99)} / ${fmt(a.max)} | ${fmt(b.p50)} / ${fmt(b.p99)} / ${fmt(b.max)} | ${(b.p99 / a.p99).toFixed(2)}× |`,
+    );
+  }
+  console.log(`\nprobe failures: idle ${idle.failures}, under abuse ${abused.failures}`);
+  console.log(
+    `server CPU: idle ${((cpuIdle / PHASE_MS) * 100).toFixed(0)}% of a core, under abuse ${((cpuAbuse / PHASE_MS) * 100).toFixed(0)}%; RSS idle ${rssIdle} MiB, peak under abuse ${rssPeak} MiB`,
+  );
+  console.log(`attacker: ${JSON.stringify(stats)}`);
+  console.log(`largest run stored: ${stored.max_bytes} bytes of steps (${stored.runs} runs)`);
+} finally {
+  attacker?.kill('SIGKILL');
+  server.kill('SIGTERM');
+  await new Promise((resolve) => server.once('exit', resolve));
+  await pg.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}
