@@ -11,6 +11,7 @@
 //   sockets never read (slow consumers), and closed sockets are reopened.
 //
 //   npm run bench:abuse        # knobs: ABUSE_PHASE_MS (10000), ABUSE_PROBE_INTERVAL_MS (20)
+//   ABUSE_API_CPU=1 taskset -c 0 npm run bench:abuse   # the API on its own core (see below)
 //
 // Reported: p50/p99/max of each probe per phase and the ratio abuse/idle; what the attacker got
 // (sockets accepted and refused, slow-consumer closes, runs stopped by the budget, executes
@@ -208,7 +209,11 @@ const pg = await startPostgres();
 const port = await freePort();
 const api = `http://127.0.0.1:${port}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'wfp-abuse-'));
-const server = spawn(process.execPath, ['--import', 'tsx', 'src/node/server.ts'], {
+// ABUSE_API_CPU=1 (run the bench itself under `taskset -c 0`): the API alone on core 1, the probe,
+// the attacker and Postgres on core 0, so the ratio shows what the API's own work costs others.
+const apiCommand = [process.execPath, '--import', 'tsx', 'src/node/server.ts'];
+const pinned = process.env.ABUSE_API_CPU ? ['taskset', '-c', process.env.ABUSE_API_CPU, ...apiCommand] : apiCommand;
+const server = spawn(pinned[0], pinned.slice(1), {
   cwd: ROOT,
   env: {
     PATH: process.env.PATH,
