@@ -10,6 +10,7 @@ import { authRoutes } from './routes/auth';
 import { healthRoutes } from './routes/health';
 import { mcpRoutes } from './routes/mcp';
 import { metricsRoutes } from './routes/metrics';
+import { protectedResourceRoutes } from './routes/oauth-protected-resource';
 import { profileRoutes } from './routes/profile';
 import { projectRoutes } from './routes/projects';
 import { runRoutes } from './routes/runs';
@@ -56,6 +57,7 @@ export function createApp(deps: AppDeps) {
   app.route('/metrics', metricsRoutes);
   // Streamable HTTP; WebSocket upgrades of GET /mcp fall through to registerMcpWebSocket (runtime entry).
   app.route('/mcp', mcpRoutes);
+  app.route('/', protectedResourceRoutes);
   // Last: the document is generated from every route registered before it is first read.
   registerApiDocs(app);
 

@@ -71,6 +71,27 @@ const envSchema = z.object({
   MCP_SESSION_IDLE_MS: z.coerce.number().int().min(100).max(86_400_000).default(600_000),
   MCP_UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   MCP_GATEWAY_MODE: z.enum(['sessions', 'stateless']).default('sessions'),
+  MCP_MAX_SESSIONS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  MCP_SESSION_DETACHED_MS: z.coerce.number().int().min(100).max(86_400_000).default(30_000),
+  MCP_SESSION_REPLAY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(64 * 1024 * 1024)
+    .default(256 * 1024),
+  MCP_SESSION_BACKLOG_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(256 * 1024 * 1024)
+    .default(4 * 1024 * 1024),
+  MCP_WS_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(16),
+  MCP_WS_MAX_BUFFERED_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(256 * 1024 * 1024)
+    .default(4 * 1024 * 1024),
   ADMIN_USERNAME: optionalString,
   ADMIN_EMAIL: optionalString,
   ADMIN_PASSWORD: optionalString,
@@ -143,6 +164,18 @@ export interface Config {
   mcpUpstreamTimeoutMs: number;
   /** /mcp gateway: `sessions` (Mcp-Session-Id, held by one instance) or `stateless` (no session ids at all). */
   mcpGatewayMode: 'sessions' | 'stateless';
+  /** /mcp gateway: sessions of all users together, per process. */
+  mcpMaxSessions: number;
+  /** /mcp gateway: a Streamable HTTP session whose client holds no stream and waits for nothing this long stops counting. */
+  mcpSessionDetachedMs: number;
+  /** /mcp gateway: events already sent kept per session for `Last-Event-ID` resumption. */
+  mcpSessionReplayBytes: number;
+  /** /mcp gateway: server messages a session keeps for a client that has no stream open (or does not read it). */
+  mcpSessionBacklogBytes: number;
+  /** /mcp over WebSocket: bytes waiting to be sent to a client before its requests are no longer read. */
+  mcpWsMaxBufferedBytes: number;
+  /** /mcp over WebSocket: requests of one connection waiting for the upstream before its frames are no longer read. */
+  mcpWsMaxInFlight: number;
   admin?: { username: string; email: string; password: string };
   corsOrigins: string[];
   trustProxyHops: number;
@@ -210,6 +243,12 @@ export function loadConfig(env: Env): Config {
     mcpSessionIdleMs: e.MCP_SESSION_IDLE_MS,
     mcpUpstreamTimeoutMs: e.MCP_UPSTREAM_TIMEOUT_MS,
     mcpGatewayMode: e.MCP_GATEWAY_MODE,
+    mcpMaxSessions: e.MCP_MAX_SESSIONS,
+    mcpSessionDetachedMs: e.MCP_SESSION_DETACHED_MS,
+    mcpSessionReplayBytes: e.MCP_SESSION_REPLAY_BYTES,
+    mcpSessionBacklogBytes: e.MCP_SESSION_BACKLOG_BYTES,
+    mcpWsMaxBufferedBytes: e.MCP_WS_MAX_BUFFERED_BYTES,
+    mcpWsMaxInFlight: e.MCP_WS_MAX_IN_FLIGHT,
     admin:
       e.ADMIN_USERNAME && e.ADMIN_EMAIL && e.ADMIN_PASSWORD
         ? { username: e.ADMIN_USERNAME, email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD }

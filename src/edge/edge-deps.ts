@@ -7,6 +7,7 @@ import { type Config, ConfigError, loadConfig } from '../config/config';
 import type { Database } from '../db/database';
 import type { AppDeps } from '../deps';
 import type { Logger } from '../logging/logger';
+import { gatewayLimits } from '../mcp-gateway/gateway-limits';
 import { McpGateway } from '../mcp-gateway/mcp-gateway';
 import { restrictTools } from '../mcp-gateway/restricted-tool-client';
 import { toolPolicyOf } from '../mcp-gateway/tool-policy';
@@ -68,9 +69,7 @@ class EdgeRequest {
       connector: edgeMcpConnector(config),
       policy: toolPolicyOf(config),
       logger,
-      maxSessionsPerUser: config.mcpMaxSessionsPerUser,
-      sessionIdleMs: config.mcpSessionIdleMs,
-      requestTimeoutMs: config.mcpUpstreamTimeoutMs,
+      ...gatewayLimits(config),
     });
     return this.gateway;
   }

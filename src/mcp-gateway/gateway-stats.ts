@@ -31,6 +31,8 @@ export interface GatewayStatsSnapshot {
   sessionsOpened: Record<GatewayTransportKind, number>;
   /** Sessions refused by the per-user or global cap. */
   sessionsRejected: number;
+  /** Sessions closed to make room for a new one (an abandoned one of the same user, or one of whoever holds the most). */
+  sessionsRetired: number;
   /** Sessions that could not be opened because the upstream was unreachable. */
   upstreamConnectFailures: number;
   toolCalls: ToolCallCount[];
@@ -48,6 +50,7 @@ export class McpGatewayStats {
   private readonly active = byKind();
   private readonly opened = byKind();
   private rejected = 0;
+  private retired = 0;
   private connectFailures = 0;
   private readonly calls = new Map<string, ToolCallCount>();
   private readonly tools = new Set<string>();
@@ -64,6 +67,10 @@ export class McpGatewayStats {
 
   sessionRejected(): void {
     this.rejected++;
+  }
+
+  sessionRetired(): void {
+    this.retired++;
   }
 
   upstreamConnectFailed(): void {
@@ -98,6 +105,7 @@ export class McpGatewayStats {
       activeSessions: { ...this.active },
       sessionsOpened: { ...this.opened },
       sessionsRejected: this.rejected,
+      sessionsRetired: this.retired,
       upstreamConnectFailures: this.connectFailures,
       toolCalls: [...this.calls.values()].map((count) => ({ ...count })),
     };

@@ -11,6 +11,7 @@ import type {
 export const RpcErrorCode = {
   ParseError: -32700,
   InvalidRequest: -32600,
+  MethodNotFound: -32601,
   InvalidParams: -32602,
   /** MCP: the connection (here: the upstream session) is closed or unusable. */
   ConnectionClosed: -32000,
@@ -126,4 +127,18 @@ export function isResultMessage(message: Validated): message is JSONRPCResultRes
 
 export function isErrorMessage(message: Validated): message is JSONRPCErrorResponse {
   return 'error' in message && !('method' in message);
+}
+
+/** A result or an error answering a request (an error may lack the id of what it answers). */
+export function isAnswerMessage(
+  message: Validated,
+): message is (JSONRPCResultResponse | JSONRPCErrorResponse) & { id: RequestId } {
+  return ('result' in message || 'error' in message) && message.id !== undefined;
+}
+
+/** `params._meta.progressToken` of a request, if it asks for progress. */
+export function progressTokenOf(request: JSONRPCRequest): string | number | undefined {
+  const meta = isRecord(request.params) && isRecord(request.params._meta) ? request.params._meta : undefined;
+  const token = meta?.progressToken;
+  return typeof token === 'string' || typeof token === 'number' ? token : undefined;
 }

@@ -5,6 +5,7 @@ import type { McpConnector } from '../mcp/tool-client';
 import { type GatewayTransportKind, McpGatewayStats } from './gateway-stats';
 import { McpRelay, type RelayCloseReason } from './mcp-relay';
 import type { RuntimeBodyReader } from './request-reader';
+import { DEFAULT_SESSION_STREAM_LIMITS, type SessionStreamLimits } from './session-streams';
 import type { ToolPolicy } from './tool-policy';
 
 export interface McpGatewayOptions {
@@ -12,18 +13,26 @@ export interface McpGatewayOptions {
   connector: McpConnector;
   policy: ToolPolicy;
   logger: Logger;
-  /** Concurrent sessions per user (every transport, stateless requests in flight included). */
+  /** Sessions per user that count (every transport, stateless requests in flight included). */
   maxSessionsPerUser: number;
-  /** Concurrent sessions of all users together. Default 1000. */
+  /** Sessions of all users together. Default 1000. */
   maxSessions?: number;
   /** A session with no message either way and no request in flight for this long is closed. */
   sessionIdleMs: number;
+  /**
+   * A Streamable HTTP session whose client holds no stream and waits for no answer for this
+   * long no longer counts: a new session of the same user (or anyone's, at the global cap)
+   * takes its place. Default 30 s.
+   */
+  detachedSessionMs?: number;
   /** How long a request waits for the upstream's answer. */
   requestTimeoutMs: number;
   /** How long opening the upstream transport may take. Default 10 s. */
   connectTimeoutMs?: number;
+  /** Memory of a Streamable HTTP session's event streams. */
+  streamLimits?: Partial<SessionStreamLimits>;
   stats?: McpGatewayStats;
-  /** Wall-clock milliseconds, for idle expiry. Default `Date.now`. */
+  /** Wall-clock milliseconds, for idle expiry and session accounting. Default `Date.now`. */
   now?: () => number;
   /** See `McpRelayOptions.defer`; Node passes `afterIo` (src/node/mcp-gateway-factory.ts). */
   defer?: (task: () => void) => void;
@@ -33,7 +42,11 @@ export interface McpGatewayOptions {
 
 /** Refused because the user (or the gateway as a whole) already holds the most sessions allowed. */
 export class McpSessionLimitError extends Error {
-  constructor(readonly scope: 'user' | 'gateway') {
+  constructor(
+    readonly scope: 'user' | 'gateway',
+    /** When a session may be had: the soonest one of those in the way can stop counting. */
+    readonly retryAfterSeconds: number,
+  ) {
     super(
       scope === 'user'
         ? 'Too many open MCP sessions for this user; close one first'
@@ -43,15 +56,22 @@ export class McpSessionLimitError extends Error {
   }
 }
 
+/** A client transport that can say whether its client is still there (an open stream, a request waiting). */
+export interface ClientPresence {
+  readonly attached: boolean;
+  onpresencechange?: () => void;
+}
+
 export interface OpenSessionRequest {
   userId: string;
   /** The client-facing server transport, not yet started. */
-  client: Transport;
+  client: Transport & Partial<ClientPresence>;
   kind: GatewayTransportKind;
   /** Stateless requests: the gateway initializes the upstream session itself. */
   handshake?: boolean;
-  relatesMessages?: boolean;
   answersCancelledRequests?: boolean;
+  /** See McpRelayOptions.refuseServerRequests. */
+  refuseServerRequests?: string;
   /** How to close the client side when the session ends for another reason than the client leaving. */
   closeClient?(reason: RelayCloseReason): Promise<void>;
   onClose?(reason: RelayCloseReason): void;
@@ -67,11 +87,17 @@ export interface GatewaySession {
 }
 
 interface LiveSession extends GatewaySession {
+  client: Partial<ClientPresence>;
   openedMs: number;
   lastActiveMs: number;
+  /** Last time the client opened or closed a stream or had an answer. */
+  lastPresenceMs: number;
+  /** Gives its slot back (once). */
+  release(): void;
 }
 
 const DEFAULT_MAX_SESSIONS = 1000;
+const DEFAULT_DETACHED_SESSION_MS = 30_000;
 
 /**
  * The `/mcp` gateway's sessions: opens one upstream session per client session (through
@@ -79,9 +105,18 @@ const DEFAULT_MAX_SESSIONS = 1000;
  * closes idle sessions, and logs and counts every tool call. Transport-neutral and
  * portable: the Streamable HTTP handler and the WebSocket route hand it their server
  * transports.
+ *
+ * Caps are not a lever for one actor: a Streamable HTTP session its client has walked away
+ * from (no stream, nothing in flight, for `detachedSessionMs`; the SDK client's `close()` and
+ * most tools never send DELETE) gives its place to the same user's next session, or to anyone's
+ * at the global cap; and at the global cap a user holding fewer sessions than another (a newcomer
+ * above all) takes the least recently active session of whoever holds the most, if that one
+ * holds at least two more (and so still as many afterwards). A refusal's `retryAfterSeconds` is when the first session in the
+ * way can stop counting.
  */
 export class McpGateway {
   readonly stats: McpGatewayStats;
+  readonly streamLimits: SessionStreamLimits;
   private readonly sessions = new Set<LiveSession>();
   /** Open sessions plus those being opened, per user. */
   private readonly perUser = new Map<string, number>();
@@ -90,11 +125,14 @@ export class McpGateway {
   private sweeper: ReturnType<typeof setInterval> | undefined;
   private readonly now: () => number;
   private readonly maxSessions: number;
+  private readonly detachedSessionMs: number;
 
   constructor(private readonly options: McpGatewayOptions) {
     this.stats = options.stats ?? new McpGatewayStats();
     this.now = options.now ?? Date.now;
     this.maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    this.detachedSessionMs = options.detachedSessionMs ?? DEFAULT_DETACHED_SESSION_MS;
+    this.streamLimits = { ...DEFAULT_SESSION_STREAM_LIMITS, ...options.streamLimits };
   }
 
   get policy(): ToolPolicy {
@@ -110,15 +148,15 @@ export class McpGateway {
     return this.sessions.size;
   }
 
+  /** Sessions of a user that count against the caps (open or being opened). */
   sessionsOf(userId: string): number {
     return this.perUser.get(userId) ?? 0;
   }
 
   /** Whether `open` would be refused by a cap right now (checked before a WebSocket upgrade). */
   limitFor(userId: string): McpSessionLimitError | undefined {
-    if (this.sessionsOf(userId) >= this.options.maxSessionsPerUser) return new McpSessionLimitError('user');
-    if (this.total >= this.maxSessions) return new McpSessionLimitError('gateway');
-    return undefined;
+    const plan = this.admission(userId);
+    return plan instanceof McpSessionLimitError ? plan : undefined;
   }
 
   /**
@@ -128,11 +166,12 @@ export class McpGateway {
    */
   async open(request: OpenSessionRequest): Promise<GatewaySession> {
     if (!this.accepting) throw new McpUnavailableError('The MCP gateway is shutting down');
-    const limit = this.limitFor(request.userId);
-    if (limit) {
+    const plan = this.admission(request.userId);
+    if (plan instanceof McpSessionLimitError) {
       this.stats.sessionRejected();
-      throw limit;
+      throw plan;
     }
+    for (const session of plan) this.retire(session, request.userId);
     this.reserve(request.userId);
     let released = false;
     const release = () => {
@@ -151,7 +190,11 @@ export class McpGateway {
     } catch (error) {
       release();
       this.stats.upstreamConnectFailed();
-      throw new McpUnavailableError(`Cannot connect to the MCP server: ${describe(error)}`, { cause: error });
+      logger.warn(
+        { userId: request.userId, err: { message: describe(error) } },
+        'mcp gateway cannot reach the upstream',
+      );
+      throw new McpUnavailableError('Cannot connect to the MCP server', { cause: error });
     }
     const relay = new McpRelay({
       client: request.client,
@@ -161,8 +204,8 @@ export class McpGateway {
       requestTimeoutMs: this.options.requestTimeoutMs,
       startTimeoutMs: this.options.connectTimeoutMs,
       handshake: request.handshake,
-      relatesMessages: request.relatesMessages,
       answersCancelledRequests: request.answersCancelledRequests,
+      refuseServerRequests: request.refuseServerRequests,
       closeClient: request.closeClient,
       defer: this.options.defer,
       onActivity: () => {
@@ -195,16 +238,26 @@ export class McpGateway {
       userId: request.userId,
       kind: request.kind,
       relay,
+      client: request.client,
       openedMs,
       lastActiveMs: openedMs,
+      lastPresenceMs: openedMs,
+      release,
       close: (reason) => relay.close(reason),
+    };
+    request.client.onpresencechange = () => {
+      session.lastPresenceMs = this.now();
     };
     try {
       await relay.start();
     } catch (error) {
       release();
       this.stats.upstreamConnectFailed();
-      throw new McpUnavailableError(`Cannot connect to the MCP server: ${describe(error)}`, { cause: error });
+      logger.warn(
+        { userId: request.userId, err: { message: describe(error) } },
+        'mcp gateway cannot reach the upstream',
+      );
+      throw new McpUnavailableError('Cannot connect to the MCP server', { cause: error });
     }
     if (relay.closed) {
       // The upstream went away while starting; onClose already released the slot.
@@ -235,6 +288,103 @@ export class McpGateway {
     this.accepting = false;
     this.stopSweeper();
     await Promise.allSettled([...this.sessions].map((session) => session.close('shutdown')));
+  }
+
+  /**
+   * What it takes to admit one more session of `userId`: the sessions to retire first (none,
+   * usually), or the refusal.
+   */
+  private admission(userId: string): LiveSession[] | McpSessionLimitError {
+    const retire: LiveSession[] = [];
+    const now = this.now();
+    const mine = [...this.sessions].filter((session) => session.userId === userId);
+    if (this.sessionsOf(userId) >= this.options.maxSessionsPerUser) {
+      const abandoned = this.oldest(mine.filter((session) => this.isAbandoned(session, now)));
+      if (!abandoned) return new McpSessionLimitError('user', this.retryAfterSeconds(mine, now));
+      retire.push(abandoned);
+    }
+    if (this.total - retire.length >= this.maxSessions) {
+      const others = [...this.sessions].filter((session) => !retire.includes(session));
+      const victim =
+        this.oldest(others.filter((session) => this.isAbandoned(session, now))) ??
+        this.fairShareVictim(others, this.sessionsOf(userId) - retire.length);
+      if (!victim) return new McpSessionLimitError('gateway', this.retryAfterSeconds(others, now));
+      retire.push(victim);
+    }
+    return retire;
+  }
+
+  /** A Streamable HTTP session whose client has walked away: no stream, nothing in flight, for a while. */
+  private isAbandoned(session: LiveSession, now: number): boolean {
+    if (session.kind !== 'streamable-http' || session.client.attached !== false) return false;
+    if (session.relay.pendingRequests > 0) return false;
+    return now - Math.max(session.lastActiveMs, session.lastPresenceMs) >= this.detachedSessionMs;
+  }
+
+  /**
+   * At the global cap: the least recently active session of the user holding the most, if that
+   * user holds at least two more than the newcomer does now. Stateless requests in flight are never taken.
+   */
+  private fairShareVictim(candidates: LiveSession[], newcomerHolds: number): LiveSession | undefined {
+    let heaviest: string | undefined;
+    let most = newcomerHolds + 1;
+    for (const [userId, count] of this.perUser) {
+      if (count > most) {
+        most = count;
+        heaviest = userId;
+      }
+    }
+    if (heaviest === undefined) return undefined;
+    const theirs = candidates.filter((session) => session.userId === heaviest && session.kind !== 'stateless');
+    return theirs.reduce<LiveSession | undefined>(
+      (least, session) => (!least || session.lastActiveMs < least.lastActiveMs ? session : least),
+      undefined,
+    );
+  }
+
+  private oldest(sessions: LiveSession[]): LiveSession | undefined {
+    return sessions.reduce<LiveSession | undefined>(
+      (oldest, session) =>
+        !oldest ||
+        Math.max(session.lastActiveMs, session.lastPresenceMs) < Math.max(oldest.lastActiveMs, oldest.lastPresenceMs)
+          ? session
+          : oldest,
+      undefined,
+    );
+  }
+
+  /** Seconds until the first of `sessions` can stop counting (abandoned, or closed when idle). */
+  private retryAfterSeconds(sessions: LiveSession[], now: number): number {
+    let soonest = Number.POSITIVE_INFINITY;
+    for (const session of sessions) {
+      const lastSeen = Math.max(session.lastActiveMs, session.lastPresenceMs);
+      let at: number;
+      if (session.kind === 'stateless') at = now;
+      else if (session.relay.pendingRequests > 0) at = now + this.detachedSessionMs;
+      else if (session.kind === 'streamable-http' && session.client.attached === false)
+        at = lastSeen + this.detachedSessionMs;
+      else at = session.lastActiveMs + this.options.sessionIdleMs;
+      soonest = Math.min(soonest, at);
+    }
+    // Sessions still being opened, not in the list yet: the soonest a slot could turn over.
+    if (!Number.isFinite(soonest)) soonest = now;
+    return Math.max(1, Math.ceil((soonest - now) / 1000));
+  }
+
+  private retire(session: LiveSession, forUserId: string): void {
+    this.sessions.delete(session);
+    session.release();
+    this.stats.sessionClosed(session.kind);
+    this.stats.sessionRetired();
+    this.options.logger.info(
+      {
+        userId: session.userId,
+        transport: session.kind,
+        forUserId: forUserId === session.userId ? undefined : forUserId,
+      },
+      'mcp session retired to make room',
+    );
+    void session.close('retired');
   }
 
   private reserve(userId: string): void {

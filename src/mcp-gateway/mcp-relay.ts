@@ -1,6 +1,7 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   type JSONRPCMessage,
+  type JSONRPCNotification,
   type JSONRPCRequest,
   LATEST_PROTOCOL_VERSION,
   type RequestId,
@@ -13,13 +14,22 @@ import {
   isRecord,
   isRequestMessage,
   isResultMessage,
+  progressTokenOf,
   RpcErrorCode,
   rpcError,
 } from './json-rpc';
+import { type RelatingUpstream, relatedRequestIdOf, type StreamingClient } from './stream-relations';
 import type { ToolPolicy } from './tool-policy';
 
 /** Why a relayed session ended. */
-export type RelayCloseReason = 'client_closed' | 'upstream_closed' | 'idle' | 'token_expired' | 'shutdown' | 'done';
+export type RelayCloseReason =
+  | 'client_closed'
+  | 'upstream_closed'
+  | 'idle'
+  | 'retired'
+  | 'token_expired'
+  | 'shutdown'
+  | 'done';
 
 export interface McpRelayOptions {
   /** The client-facing side: a server transport (Streamable HTTP, WebSocket). */
@@ -34,12 +44,11 @@ export interface McpRelayOptions {
   /** For a stateless request: initialize the upstream session on the client's behalf before forwarding. */
   handshake?: boolean;
   /**
-   * The client side can put a message on the stream of the request it belongs to (Streamable
-   * HTTP with SSE responses, `relatedRequestId`). Upstream transports do not say which request
-   * a notification or server request belongs to, so progress goes by its token, and anything
-   * else to the one request in flight when there is exactly one (else to the GET stream).
+   * The client cannot answer requests from the server (a stateless request: there is no
+   * session to answer on). The upstream's requests are then refused at once with this message,
+   * instead of waiting for an answer that cannot come.
    */
-  relatesMessages?: boolean;
+  refuseServerRequests?: string;
   /**
    * Answer a request the client cancels with an error. MCP says not to answer cancelled
    * requests, but over Streamable HTTP with JSON answers the request's POST stays open until
@@ -89,23 +98,18 @@ const CLOSE_MESSAGES: Record<RelayCloseReason, string> = {
   client_closed: 'The client closed the session',
   upstream_closed: 'The MCP server closed the session',
   idle: 'The MCP session expired after being idle',
+  retired: 'The MCP session was closed to make room for another one',
   token_expired: 'The access token the session was opened with has expired',
   shutdown: 'The gateway is shutting down',
   done: 'The MCP session has ended',
 };
 
 /** Writes the authenticated user over whatever the client put in `_meta.userId` (the built-in server scopes notes by it). */
-function withUser(request: JSONRPCRequest, userId: string): JSONRPCRequest {
-  const params = isRecord(request.params) ? request.params : undefined;
-  if (!params && request.method !== 'tools/call') return request;
+function withUser<T extends JSONRPCRequest | JSONRPCNotification>(message: T, userId: string): T {
+  const params = isRecord(message.params) ? message.params : undefined;
+  if (!params && message.method !== 'tools/call') return message;
   const meta = isRecord(params?._meta) ? params._meta : {};
-  return { ...request, params: { ...params, _meta: { ...meta, userId } } };
-}
-
-function progressTokenOf(request: JSONRPCRequest): string | number | undefined {
-  const meta = isRecord(request.params) && isRecord(request.params._meta) ? request.params._meta : undefined;
-  const token = meta?.progressToken;
-  return typeof token === 'string' || typeof token === 'number' ? token : undefined;
+  return { ...message, params: { ...params, _meta: { ...meta, userId } } };
 }
 
 function describe(error: unknown): string {
@@ -158,6 +162,8 @@ export class McpRelay {
   private handshake: Handshake | undefined;
   private closing: Promise<void> | undefined;
   private closeReason: RelayCloseReason | undefined;
+  private initializeFailed = false;
+  private handshakeFailed = false;
 
   constructor(private readonly options: McpRelayOptions) {
     this.now = options.now ?? (() => performance.now());
@@ -173,13 +179,24 @@ export class McpRelay {
   }
 
   /**
+   * The upstream session could not be initialized because the upstream could not be reached
+   * (not: it answered `initialize` with an error): the client is told the service is unavailable.
+   */
+  get upstreamUnreachable(): boolean {
+    return this.initializeFailed || this.handshakeFailed;
+  }
+
+  /**
    * Starts the upstream transport (connects, or spawns), then the client side. When the
    * upstream cannot be started in time it is closed and this rejects; the client side is
    * left untouched for the caller to answer.
    */
   async start(): Promise<void> {
     const { client, upstream } = this.options;
-    upstream.onmessage = (message) => this.fromUpstream(message);
+    upstream.onmessage = (message, extra) => this.fromUpstream(message, relatedRequestIdOf(extra));
+    (upstream as RelatingUpstream).onresponsestream = (id) => {
+      if (this.pending.has(id)) (client as StreamingClient).streamResponse?.(id);
+    };
     upstream.onclose = () => void this.close('upstream_closed');
     upstream.onerror = (error) => this.options.onUpstreamError?.(error);
     try {
@@ -193,6 +210,7 @@ export class McpRelay {
     if (this.options.handshake) {
       this.ready = this.initializeUpstream();
       this.ready.catch((error: unknown) => {
+        this.handshakeFailed = true;
         this.options.onUpstreamError?.(new Error(`initialize failed: ${describe(error)}`));
       });
     }
@@ -234,18 +252,33 @@ export class McpRelay {
       this.clientRequest(message);
       return;
     }
-    if (isNotificationMessage(message) && message.method === 'notifications/cancelled') {
-      const requestId = isRecord(message.params) ? message.params.requestId : undefined;
-      const cancelled = typeof requestId === 'string' || typeof requestId === 'number' ? requestId : undefined;
-      const pending = cancelled === undefined ? undefined : this.pending.get(cancelled);
-      if (pending) {
-        this.finish(cancelled as RequestId, pending, 'cancelled');
-        if (this.options.answersCancelledRequests) {
-          void this.toClient(rpcError(cancelled as RequestId, RpcErrorCode.RequestCancelled, 'Request cancelled'));
-        }
-      }
+    if (!isNotificationMessage(message)) {
+      // An answer to one of the upstream's requests.
+      void this.toUpstream(message);
+      return;
     }
-    void this.toUpstream(message);
+    // MCP notifications all live under notifications/: anything else (a tools/call without
+    // an id...) would reach the upstream past the allow-list, so it goes nowhere.
+    if (!message.method.startsWith('notifications/')) return;
+    if (message.method === 'notifications/cancelled') this.clientCancelled(message);
+    if (message.method === 'notifications/initialized') {
+      // Whatever the client sends next goes out after it: some servers speak as soon as they are initialized.
+      const sent = this.toUpstream(message);
+      this.ready = this.ready.then(() => sent);
+      return;
+    }
+    void this.toUpstream(withUser(message, this.options.userId));
+  }
+
+  private clientCancelled(message: JSONRPCNotification): void {
+    const requestId = isRecord(message.params) ? message.params.requestId : undefined;
+    const cancelled = typeof requestId === 'string' || typeof requestId === 'number' ? requestId : undefined;
+    const pending = cancelled === undefined ? undefined : this.pending.get(cancelled);
+    if (!pending || cancelled === undefined) return;
+    this.finish(cancelled, pending, 'cancelled');
+    if (this.options.answersCancelledRequests) {
+      void this.toClient(rpcError(cancelled, RpcErrorCode.RequestCancelled, 'Request cancelled'));
+    }
   }
 
   private clientRequest(request: JSONRPCRequest): void {
@@ -278,7 +311,7 @@ export class McpRelay {
     void this.toUpstream(withUser(request, this.options.userId), id);
   }
 
-  private fromUpstream(message: JSONRPCMessage): void {
+  private fromUpstream(message: JSONRPCMessage, relatedRequestId?: RequestId): void {
     this.options.onActivity?.();
     if (isResultMessage(message) || isErrorMessage(message)) {
       const id = message.id;
@@ -305,17 +338,33 @@ export class McpRelay {
       void this.toClient(answer);
       return;
     }
-    let related: RequestId | undefined;
+    if (isRequestMessage(message) && this.options.refuseServerRequests) {
+      void this.toUpstream(rpcError(message.id, RpcErrorCode.MethodNotFound, this.options.refuseServerRequests));
+      return;
+    }
+    void this.toClient(message, this.relatedRequest(message, relatedRequestId));
+  }
+
+  /**
+   * The client's request a server message belongs to, so that it goes on that request's
+   * stream: progress by its token; else what the upstream transport says, when it can tell
+   * (Streamable HTTP: the stream it came on); else the one request in flight, if there is
+   * exactly one (stdio, WebSocket and in-process upstreams do not say).
+   */
+  private relatedRequest(message: JSONRPCMessage, relatedRequestId: RequestId | undefined): RequestId | undefined {
     if (isNotificationMessage(message) && message.method === 'notifications/progress') {
       const token = isRecord(message.params) ? message.params.progressToken : undefined;
-      related = typeof token === 'string' || typeof token === 'number' ? this.progress.get(token) : undefined;
+      const related = typeof token === 'string' || typeof token === 'number' ? this.progress.get(token) : undefined;
       const pending = related === undefined ? undefined : this.pending.get(related);
       // Progress shows the request is alive: its timeout starts again.
-      if (pending) this.restartTimer(related as RequestId, pending);
-    } else if (this.pending.size === 1) {
-      related = this.pending.keys().next().value;
+      if (pending && related !== undefined) {
+        this.restartTimer(related, pending);
+        return related;
+      }
     }
-    void this.toClient(message, this.options.relatesMessages ? related : undefined);
+    if (relatedRequestId !== undefined) return this.pending.has(relatedRequestId) ? relatedRequestId : undefined;
+    if ((this.options.upstream as RelatingUpstream).relatesMessages) return undefined;
+    return this.pending.size === 1 ? this.pending.keys().next().value : undefined;
   }
 
   private allowedToolsOnly(message: JSONRPCMessage & { result: Record<string, unknown> }): JSONRPCMessage {
@@ -375,10 +424,13 @@ export class McpRelay {
       await this.ready;
       await this.options.upstream.send(message);
     } catch (error) {
+      // Where the upstream is and what it said is for the log, not for the client.
+      this.options.onUpstreamError?.(new Error(`sending failed: ${describe(error)}`));
       const pending = requestId === undefined ? undefined : this.pending.get(requestId);
       if (pending) {
+        if (pending.method === 'initialize') this.initializeFailed = true;
         this.finish(requestId as RequestId, pending, 'unavailable');
-        const text = `The MCP server is unavailable: ${describe(error)}`;
+        const text = 'The MCP server is unavailable';
         await this.toClient(rpcError(requestId as RequestId, RpcErrorCode.ConnectionClosed, text));
       }
       // Without a working initialize (ours or the client's) the session can never work.

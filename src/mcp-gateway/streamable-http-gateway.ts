@@ -1,9 +1,12 @@
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { McpUnavailableError } from '../mcp/errors';
 import { HttpSessionTransport } from './http-session-transport';
-import { isRecord, isRequestMessage, toJsonRpcMessage } from './json-rpc';
+import { isNotificationMessage, isRecord, isRequestMessage, RpcErrorCode, toJsonRpcMessage } from './json-rpc';
 import type { GatewaySession, McpGateway } from './mcp-gateway';
 import { type RequestReader, webRequestReader } from './request-reader';
+import { StatelessHttpTransport } from './stateless-http-transport';
+import { acceptsJsonAndEventStream, isJsonMediaType } from './streamable-http-headers';
 
 /** A client-side problem the route renders as its usual JSON error (404 unknown session, 400...). */
 export class McpHttpRequestError extends Error {
@@ -24,43 +27,38 @@ interface HttpSession {
 
 export type McpHttpMode = 'sessions' | 'stateless';
 
-function methodOf(message: unknown): unknown {
-  return isRecord(message) ? message.method : undefined;
-}
-
-/** The SDK's `isJSONRPCRequest`, without its zod parse. */
-function isRequest(message: unknown): boolean {
-  const valid = toJsonRpcMessage(message);
-  return valid !== undefined && isRequestMessage(valid);
-}
-
 function jsonRpcErrorResponse(status: number, code: number, message: string, headers?: HeadersInit): Response {
   return Response.json({ jsonrpc: '2.0', error: { code, message }, id: null }, { status, headers });
 }
 
+/** What a stateless request may be cancelled by: the same user's `notifications/cancelled` naming its id. */
+function inFlightKey(userId: string, id: RequestId): string {
+  return `${userId}\n${typeof id}:${id}`;
+}
+
 /**
- * The Streamable HTTP face of the gateway (`POST|GET|DELETE /mcp`), on the SDK's
- * web-standard server transport (sessions: wrapped in `HttpSessionTransport`, which serves
- * their ordinary POSTs itself).
+ * The Streamable HTTP face of the gateway (`POST|GET|DELETE /mcp`).
  *
  * - `sessions` mode: an `initialize` POST opens a gateway session (and its upstream
  *   session) under a new `Mcp-Session-Id`; later requests with that id reach it, GET opens
- *   its SSE stream for server messages, DELETE ends it. A session belongs to the user who
- *   opened it: anyone else's requests with its id get 404, as do ids this instance does not
- *   hold (expired, or opened on another instance), which tells MCP clients to initialize again.
- *   Requests are answered with plain JSON, not an SSE stream per POST: one write instead of
- *   several, which is most of the cost of a relayed call. Server-initiated messages
- *   (progress, logs, sampling requests, list changes) go on the session's GET stream,
- *   which the official SDK clients keep open.
+ *   (or resumes) its SSE stream for server messages, DELETE ends it. A session belongs to the
+ *   user who opened it: anyone else's requests with its id get 404, as do ids this instance
+ *   does not hold (expired, or opened on another instance), which tells MCP clients to
+ *   initialize again. Requests are answered as HttpSessionTransport describes: on an SSE stream
+ *   of their own where the upstream streams (so progress and the like come before the
+ *   answer), with plain JSON where nothing related can follow.
  * - A POST without `Mcp-Session-Id` that is not an `initialize` is served statelessly:
  *   the gateway opens an upstream session just for it, initializes it, forwards the
- *   request(s), answers with JSON and closes the upstream session. This serves clients that
- *   keep no session, on any instance.
+ *   request, answers it and closes the upstream session. This serves clients that keep no
+ *   session, on any instance. The upstream's requests to the client (sampling, elicitation)
+ *   are refused at once (there is no session to answer them on); a `notifications/cancelled`
+ *   POSTed the same way by the same user reaches the request it names.
  * - `stateless` mode: every POST is served that way, `initialize` included (no session id
  *   is issued; GET and DELETE answer 405), for load balancers without session affinity.
  */
 export class StreamableHttpGateway {
   private readonly sessions = new Map<string, HttpSession>();
+  private readonly inFlight = new Map<string, StatelessHttpTransport>();
 
   constructor(
     private readonly gateway: McpGateway,
@@ -91,26 +89,37 @@ export class StreamableHttpGateway {
       }
       throw new McpHttpRequestError(400, 'Mcp-Session-Id header is required');
     }
-    const contentType = read.header('content-type') ?? '';
     // The SDK transport answers a wrong media type (415) or Accept header (406) its usual way.
-    if (!/^application\/json\b/i.test(contentType)) {
+    if (!isJsonMediaType(read.header('content-type')) || !acceptsJsonAndEventStream(read)) {
       return new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true }).handleRequest(request);
     }
     let body: unknown;
     try {
       body = JSON.parse(await read.text());
     } catch {
-      return jsonRpcErrorResponse(400, -32700, 'Parse error: invalid JSON');
+      return jsonRpcErrorResponse(400, RpcErrorCode.ParseError, 'Parse error: invalid JSON');
     }
-    const messages: unknown[] = Array.isArray(body) ? body : [body];
-    // The method first: the SDK's guards are zod parses, and a failing one is costly.
-    const initialize = messages.some((message) => methodOf(message) === 'initialize' && isInitializeRequest(message));
+    const batch = Array.isArray(body);
+    const messages = (batch ? (body as unknown[]) : [body]).map(toJsonRpcMessage);
+    if (messages.length === 0 || messages.some((message) => message === undefined)) {
+      return jsonRpcErrorResponse(
+        400,
+        RpcErrorCode.InvalidRequest,
+        'Invalid Request: the body must be a JSON-RPC 2.0 message or a non-empty batch of them',
+      );
+    }
+    const valid = messages as JSONRPCMessage[];
+    const initialize = valid.some((message) => isRequestMessage(message) && message.method === 'initialize');
     if (initialize && this.mode === 'sessions') return this.startSession(request, body, userId);
-    if (!messages.some(isRequest)) {
-      // Only notifications or responses, and no session they could belong to: nothing to forward.
+    const requests = valid.filter(isRequestMessage);
+    if (requests.length === 0) {
+      // No session they could belong to: only a cancellation can reach something (a stateless request in flight).
+      for (const message of valid) this.routeCancellation(message, userId);
       return new Response(null, { status: 202 });
     }
-    return this.serveStateless(request, body, !initialize, userId);
+    const [single] = requests;
+    if (!batch && single) return this.serveStatelessRequest(single, !initialize, userId);
+    return this.serveStatelessBatch(request, body, !initialize, userId);
   }
 
   /** Closes every session held here. */
@@ -123,6 +132,7 @@ export class StreamableHttpGateway {
   private async startSession(request: Request, body: unknown, userId: string): Promise<Response> {
     let registered = false;
     const transport: HttpSessionTransport = new HttpSessionTransport({
+      limits: this.gateway.streamLimits,
       onsessioninitialized: (id) => {
         registered = true;
         this.sessions.set(id, { userId, transport, session });
@@ -132,19 +142,58 @@ export class StreamableHttpGateway {
       userId,
       client: transport,
       kind: 'streamable-http',
-      relatesMessages: false,
       answersCancelledRequests: true,
       onClose: () => {
         if (transport.sessionId) this.sessions.delete(transport.sessionId);
       },
     });
     const response = await transport.handleRequest(request, { parsedBody: body });
+    if (session.relay.upstreamUnreachable) {
+      await session.close('upstream_closed');
+      throw new McpUnavailableError('The MCP server could not be reached to initialize the session');
+    }
     // Rejected by the transport (bad Accept header...): no session came of it.
     if (!registered) await session.close('done');
     return response;
   }
 
-  private async serveStateless(request: Request, body: unknown, handshake: boolean, userId: string): Promise<Response> {
+  private async serveStatelessRequest(request: JSONRPCRequest, handshake: boolean, userId: string): Promise<Response> {
+    const limits = this.gateway.streamLimits;
+    const transport = new StatelessHttpTransport({
+      keepAliveMs: limits.keepAliveMs,
+      maxQueuedBytes: limits.backlogBytes,
+      firstEventWaitMs: limits.firstEventWaitMs,
+    });
+    const session = await this.gateway.open({
+      userId,
+      client: transport,
+      kind: 'stateless',
+      handshake,
+      answersCancelledRequests: true,
+      refuseServerRequests: STATELESS_SERVER_REQUEST_REFUSAL,
+    });
+    const key = inFlightKey(userId, request.id);
+    const cancellable = !this.inFlight.has(key);
+    if (cancellable) this.inFlight.set(key, transport);
+    void transport.settled.then(async () => {
+      if (cancellable) this.inFlight.delete(key);
+      await session.close('done');
+    });
+    const response = await transport.serve(request);
+    if (session.relay.upstreamUnreachable) {
+      await session.close('upstream_closed');
+      throw new McpUnavailableError('The MCP server could not be reached for this request');
+    }
+    return response;
+  }
+
+  /** Batches (protocol versions before 2025-06-18): the SDK's transport, JSON answers. */
+  private async serveStatelessBatch(
+    request: Request,
+    body: unknown,
+    handshake: boolean,
+    userId: string,
+  ): Promise<Response> {
     const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true });
     const session = await this.gateway.open({
       userId,
@@ -152,12 +201,27 @@ export class StreamableHttpGateway {
       kind: 'stateless',
       handshake,
       answersCancelledRequests: true,
+      refuseServerRequests: STATELESS_SERVER_REQUEST_REFUSAL,
     });
     try {
       // With JSON responses this resolves once every request in the body is answered.
-      return await transport.handleRequest(request, { parsedBody: body });
+      const response = await transport.handleRequest(request, { parsedBody: body });
+      if (session.relay.upstreamUnreachable) {
+        throw new McpUnavailableError('The MCP server could not be reached for this request');
+      }
+      return response;
     } finally {
       await session.close('done');
     }
   }
+
+  private routeCancellation(message: JSONRPCMessage, userId: string): void {
+    if (!isNotificationMessage(message) || message.method !== 'notifications/cancelled') return;
+    const requestId = isRecord(message.params) ? message.params.requestId : undefined;
+    if (typeof requestId !== 'string' && typeof requestId !== 'number') return;
+    this.inFlight.get(inFlightKey(userId, requestId))?.deliver(message);
+  }
 }
+
+const STATELESS_SERVER_REQUEST_REFUSAL =
+  'The client cannot be asked anything: a request without an MCP session has nowhere to take an answer';

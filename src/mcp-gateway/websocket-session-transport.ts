@@ -1,12 +1,46 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { idOf, RpcErrorCode, rpcError, rpcErrorWithoutId, toJsonRpcMessage } from './json-rpc';
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import {
+  idOf,
+  isAnswerMessage,
+  isRequestMessage,
+  RpcErrorCode,
+  rpcError,
+  rpcErrorWithoutId,
+  toJsonRpcMessage,
+} from './json-rpc';
+
+/** Control over the runtime's socket where it has it (Node `ws`): what waits to be sent, and reading. */
+export interface WebSocketFlowControl {
+  /** Bytes queued on the socket, not yet handed to the network. */
+  bufferedAmount(): number;
+  /** Stops reading the client's frames (the client's sends then wait in its own buffers). */
+  pause(): void;
+  resume(): void;
+}
 
 /** What the transport needs from a server-side WebSocket (Hono's `WSContext` has both). */
 export interface WebSocketSink {
   send(text: string): void;
   close(code?: number, reason?: string): void;
+  flow?: WebSocketFlowControl;
 }
+
+/** What one client may make the gateway hold for it. */
+export interface WebSocketFlowLimits {
+  /** Answers waiting to be sent to the client before its frames are no longer read. */
+  maxBufferedBytes: number;
+  /** Its requests waiting for the upstream before its frames are no longer read. */
+  maxInFlight: number;
+}
+
+export const DEFAULT_WEBSOCKET_FLOW_LIMITS: WebSocketFlowLimits = {
+  maxBufferedBytes: 4 * 1024 * 1024,
+  maxInFlight: 16,
+};
+
+/** How often a paused socket is looked at again (nothing says when queued bytes have gone out). */
+const DRAIN_CHECK_MS = 25;
 
 /** Frames above this are answered with an error (Node's `ws` already refuses them with close 1009). */
 export const MAX_MCP_FRAME_BYTES = 1024 * 1024;
@@ -26,6 +60,12 @@ function byteLength(text: string): number {
  * A frame that is not one JSON-RPC message (bad JSON, a batch, binary, over 1 MiB) is
  * answered with a JSON-RPC error and the connection stays open. Frames that arrive before
  * `start()` (while the upstream session is being opened) are kept and delivered then.
+ *
+ * Backpressure: a client that sends requests faster than it reads the answers would make the
+ * gateway hold them all. Once `maxInFlight` of its requests wait for the upstream, or
+ * `maxBufferedBytes` of answers wait for it to read, its frames are no longer read (the
+ * runtime's `flow.pause()`) until both are back under (half the bytes). Where the runtime cannot
+ * pause, a request over `maxInFlight` is answered with an error instead.
  */
 export class WebSocketSessionTransport implements Transport {
   onclose?: () => void;
@@ -36,8 +76,18 @@ export class WebSocketSessionTransport implements Transport {
   private started = false;
   private closed = false;
   private queued: JSONRPCMessage[] = [];
+  private readonly inFlight = new Set<RequestId>();
+  private drainCheck: ReturnType<typeof setInterval> | undefined;
 
-  constructor(private readonly socket: WebSocketSink) {}
+  constructor(
+    private readonly socket: WebSocketSink,
+    private readonly limits: WebSocketFlowLimits = DEFAULT_WEBSOCKET_FLOW_LIMITS,
+  ) {}
+
+  /** A WebSocket client is there for as long as its socket is open. */
+  get attached(): boolean {
+    return !this.closed;
+  }
 
   async start(): Promise<void> {
     if (this.started) throw new Error('WebSocketSessionTransport already started');
@@ -55,6 +105,8 @@ export class WebSocketSessionTransport implements Transport {
   async send(message: JSONRPCMessage): Promise<void> {
     if (this.closed) throw new Error('Not connected');
     this.socket.send(JSON.stringify(message));
+    if (isAnswerMessage(message)) this.inFlight.delete(message.id);
+    this.regulate();
   }
 
   async close(): Promise<void> {
@@ -102,8 +154,17 @@ export class WebSocketSessionTransport implements Transport {
       );
       return;
     }
+    if (isRequestMessage(message)) {
+      if (!this.socket.flow && this.inFlight.size >= this.limits.maxInFlight) {
+        const text = `Too many requests in flight on this connection (at most ${this.limits.maxInFlight}); wait for answers`;
+        this.answer(rpcError(message.id, RpcErrorCode.ConnectionClosed, text));
+        return;
+      }
+      this.inFlight.add(message.id);
+    }
     if (this.started) this.onmessage?.(message);
     else this.queued.push(message);
+    this.regulate();
   }
 
   /** The socket closed (either side) or failed. */
@@ -111,7 +172,29 @@ export class WebSocketSessionTransport implements Transport {
     if (this.closed) return;
     this.closed = true;
     this.queued = [];
+    this.inFlight.clear();
+    clearInterval(this.drainCheck);
+    this.drainCheck = undefined;
     if (this.started) this.onclose?.();
+  }
+
+  /** Stops or resumes reading the client's frames (see the class comment). */
+  private regulate(): void {
+    if (this.closed) return;
+    const flow = this.socket.flow;
+    if (!flow) return;
+    const buffered = flow.bufferedAmount();
+    const paused = this.drainCheck !== undefined;
+    const over = this.inFlight.size >= this.limits.maxInFlight || buffered > this.limits.maxBufferedBytes;
+    if (over && !paused) {
+      flow.pause();
+      this.drainCheck = setInterval(() => this.regulate(), DRAIN_CHECK_MS);
+      (this.drainCheck as { unref?: () => void }).unref?.();
+    } else if (paused && this.inFlight.size < this.limits.maxInFlight && buffered <= this.limits.maxBufferedBytes / 2) {
+      clearInterval(this.drainCheck);
+      this.drainCheck = undefined;
+      flow.resume();
+    }
   }
 
   private answer(message: JSONRPCMessage): void {

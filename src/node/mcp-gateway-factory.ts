@@ -4,6 +4,7 @@ import type { Logger } from '../logging/logger';
 import type { McpConnector } from '../mcp/tool-client';
 import { redactUrl } from '../config/redact-url';
 import { basicAuthorization, withoutUserinfo } from '../mcp/transports';
+import { type GatewayLimitsConfig, gatewayLimits } from '../mcp-gateway/gateway-limits';
 import { McpGateway } from '../mcp-gateway/mcp-gateway';
 import { toolPolicyOf } from '../mcp-gateway/tool-policy';
 import { afterIo } from './after-io';
@@ -14,8 +15,7 @@ import { readIncomingBody } from './read-incoming-body';
 
 type UpstreamConfig = Pick<Config, 'mcpUrl' | 'mcpCommand' | 'mcpAuthToken'>;
 
-type GatewayConfig = UpstreamConfig &
-  Pick<Config, 'mcpAllowedTools' | 'mcpMaxSessionsPerUser' | 'mcpSessionIdleMs' | 'mcpUpstreamTimeoutMs'>;
+type GatewayConfig = UpstreamConfig & GatewayLimitsConfig & Pick<Config, 'mcpAllowedTools'>;
 
 /**
  * The gateway's upstream: the same selection as the platform's own client (MCP_URL with
@@ -56,9 +56,7 @@ export function createMcpGateway(config: GatewayConfig, logger: Logger): McpGate
     connector: gatewayUpstreamConnector(config),
     policy: toolPolicyOf(config),
     logger,
-    maxSessionsPerUser: config.mcpMaxSessionsPerUser,
-    sessionIdleMs: config.mcpSessionIdleMs,
-    requestTimeoutMs: config.mcpUpstreamTimeoutMs,
+    ...gatewayLimits(config),
     defer: afterIo(),
     readBody: readIncomingBody,
   });

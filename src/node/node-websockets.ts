@@ -6,6 +6,7 @@ import type { Hono } from 'hono';
 import type { WebSocket } from 'ws';
 import type { AppEnv } from '../deps';
 import type { Logger } from '../logging/logger';
+import type { McpWebSocketTransport } from '../routes/mcp-websocket';
 import type { RealtimeTransport } from '../routes/realtime';
 
 /**
@@ -32,7 +33,7 @@ function encodeOnce(text: string): Buffer {
   return lastBytes;
 }
 
-export interface NodeWebSockets extends RealtimeTransport {
+export interface NodeWebSockets extends McpWebSocketTransport {
   /**
    * Routes the HTTP server's `upgrade` requests through the app. One listener serves every
    * WebSocket route, so any other route that upgrades (e.g. /mcp) must use this `upgrade` too.
@@ -107,6 +108,14 @@ export function createNodeWebSockets(app: Hono<AppEnv>, logger?: Logger): NodeWe
         ping: () => raw.ping(),
         terminate: () => raw.terminate(),
         bufferedAmount: () => raw.bufferedAmount,
+      };
+    },
+    flowControl(ws) {
+      const raw = ws.raw as WebSocket;
+      return {
+        bufferedAmount: () => raw.bufferedAmount,
+        pause: () => raw.pause(),
+        resume: () => raw.resume(),
       };
     },
     attach(server) {

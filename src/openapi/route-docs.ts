@@ -229,27 +229,6 @@ export const toolDocs = {
   }),
 };
 
-export const mcpDocs = {
-  streamableHttp: routeDoc({
-    summary: 'MCP gateway (Streamable HTTP)',
-    description:
-      'JSON-RPC for standard MCP clients: POST sends requests (answered as JSON or an SSE stream), GET opens the server-to-client stream, DELETE ends the session (`Mcp-Session-Id`). A WebSocket upgrade of GET /mcp relays JSON-RPC frames both ways. The user token is never forwarded upstream.',
-    tags: ['MCP'],
-    auth: 'user',
-    responses: {
-      200: {
-        description: 'JSON-RPC response or event stream',
-        content: {
-          'application/json': { schema: { type: 'object', description: 'JSON-RPC 2.0 message' } },
-          'text/event-stream': { schema: { type: 'string' } },
-        },
-      },
-      202: { description: 'Notification or response accepted' },
-    },
-    errors: [400, 404, 429, 503],
-  }),
-};
-
 export const metricsDocs = {
   scrape: routeDoc({
     summary: 'Prometheus metrics',

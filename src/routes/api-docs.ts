@@ -4,6 +4,7 @@ import * as z from 'zod';
 import type { AppEnv } from '../deps';
 import { NotFoundError } from '../errors/not-found-error';
 import { DOCS_ASSET_FILES, DOCS_ASSETS_CDN } from '../openapi/docs-assets';
+import { jsonRpcErrorSchema } from '../openapi/mcp-route-docs';
 import { errorBodySchema } from '../openapi/response-schemas';
 import { errorResponse } from '../openapi/route-doc';
 
@@ -54,7 +55,7 @@ export function registerApiDocs(app: Hono<AppEnv>): void {
           title: 'Workflow platform API',
           version: '0.1.0',
           description:
-            'Users, projects and workflows whose steps call tools on an MCP server; runs, queue and an MCP gateway. Every error is `{"error": {"code", "message", "details"?}}`. Realtime progress is on the WebSocket `/ws` (not described here).',
+            'Users, projects and workflows whose steps call tools on an MCP server; runs, queue and an MCP gateway. Every error is `{"error": {"code", "message", "details"?}}`, except those the MCP transport of `/mcp` answers itself, which are JSON-RPC errors. Realtime progress is on the WebSocket `/ws` (not described here).',
         },
         components: {
           securitySchemes: {
@@ -66,7 +67,10 @@ export function registerApiDocs(app: Hono<AppEnv>): void {
             },
             metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN (GET /metrics only)' },
           },
-          schemas: { Error: z.toJSONSchema(errorBodySchema, { target: 'openapi-3.0' }) as object },
+          schemas: {
+            Error: z.toJSONSchema(errorBodySchema, { target: 'openapi-3.0' }) as object,
+            JsonRpcError: z.toJSONSchema(jsonRpcErrorSchema, { target: 'openapi-3.0' }) as object,
+          },
         },
       },
       defaultValidationErrorResponse: errorResponse(400),

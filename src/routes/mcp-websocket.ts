@@ -1,14 +1,15 @@
 import type { Context, Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import type { WSEvents } from 'hono/ws';
+import type { WSContext, WSEvents } from 'hono/ws';
 import { decodeJwt } from 'jose';
 import type { AppEnv } from '../deps';
 import { ServiceUnavailableError } from '../errors/service-unavailable-error';
 import { UpgradeRequiredError } from '../errors/upgrade-required-error';
 import { McpSessionLimitError } from '../mcp-gateway/mcp-gateway';
 import type { RelayCloseReason } from '../mcp-gateway/mcp-relay';
-import { WebSocketSessionTransport } from '../mcp-gateway/websocket-session-transport';
-import { authenticate, bearerToken } from '../middleware/auth';
+import { type WebSocketFlowControl, WebSocketSessionTransport } from '../mcp-gateway/websocket-session-transport';
+import { bearerToken } from '../middleware/auth';
+import { authenticateMcpClient } from '../middleware/mcp-auth';
 import { CLOSE_TOKEN_EXPIRED } from '../realtime/session';
 import { mcpGatewayHttpError } from './mcp';
 import type { RealtimeTransport } from './realtime';
@@ -18,6 +19,7 @@ const CLOSE_FOR_REASON: Record<RelayCloseReason, [number, string]> = {
   client_closed: [1000, 'MCP session closed'],
   done: [1000, 'MCP session closed'],
   idle: [1000, 'MCP session idle for too long'],
+  retired: [1013, 'MCP session closed to make room for another one'],
   // As on /ws: reconnect with a fresh token.
   token_expired: [CLOSE_TOKEN_EXPIRED, 'access token expired'],
   upstream_closed: [1011, 'The MCP server closed the session'],
@@ -33,7 +35,7 @@ const authorizeMcpUpgrade = createMiddleware<AppEnv>(async (c, next) => {
   const gateway = c.var.deps.mcpGateway;
   if (!gateway) throw new ServiceUnavailableError('The MCP gateway is not available in this runtime');
   const token = bearerToken(c.req.header('authorization')) ?? c.req.query('token');
-  const user = await authenticate(c, token);
+  const user = await authenticateMcpClient(c, token);
   c.set('user', user);
   const limit = gateway.limitFor(user.id);
   if (limit) {
@@ -43,22 +45,31 @@ const authorizeMcpUpgrade = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
+/** The runtime's WebSocket plumbing, with control over a socket's reading where the runtime has it (Node). */
+export interface McpWebSocketTransport extends RealtimeTransport {
+  flowControl?(ws: WSContext): WebSocketFlowControl;
+}
+
 /** Built synchronously (see routes/realtime.ts): frames that arrive early wait in the transport. */
-function mcpSocketEvents(c: Context<AppEnv>): WSEvents {
+function mcpSocketEvents(c: Context<AppEnv>, transport: McpWebSocketTransport): WSEvents {
   const gateway = c.var.deps.mcpGateway;
-  const { clock } = c.var.deps;
+  const { clock, config } = c.var.deps;
   const userId = c.var.user.id;
   const expiresAtMs = tokenExpiryMs(bearerToken(c.req.header('authorization')) ?? c.req.query('token'));
-  let transport: WebSocketSessionTransport | undefined;
+  let session: WebSocketSessionTransport | undefined;
   let expiry: ReturnType<typeof setTimeout> | undefined;
   return {
     onOpen(_event, ws) {
       if (!gateway) return;
-      const socket = new WebSocketSessionTransport({
-        send: (text) => ws.send(text),
-        close: (code, reason) => ws.close(code, reason),
-      });
-      transport = socket;
+      const socket = new WebSocketSessionTransport(
+        {
+          send: (text) => ws.send(text),
+          close: (code, reason) => ws.close(code, reason),
+          flow: transport.flowControl?.(ws),
+        },
+        { maxBufferedBytes: config.mcpWsMaxBufferedBytes, maxInFlight: config.mcpWsMaxInFlight },
+      );
+      session = socket;
       gateway
         .open({
           userId,
@@ -79,13 +90,13 @@ function mcpSocketEvents(c: Context<AppEnv>): WSEvents {
         });
     },
     onMessage(event) {
-      transport?.receive(event.data);
+      session?.receive(event.data);
     },
     onClose() {
-      transport?.socketClosed();
+      session?.socketClosed();
     },
     onError() {
-      transport?.socketClosed();
+      session?.socketClosed();
     },
   };
 }
@@ -106,8 +117,13 @@ function tokenExpiryMs(token: string | undefined): number | undefined {
  * `createNodeWebSockets` that serves /ws). Plain GET/POST/DELETE are served by the
  * Streamable HTTP routes mounted in createApp, which let upgrades through to this one.
  */
-export function registerMcpWebSocket(app: Hono<AppEnv>, transport: RealtimeTransport, path = '/mcp'): void {
-  app.get(path, authorizeMcpUpgrade, transport.upgrade(mcpSocketEvents), () => {
-    throw new UpgradeRequiredError();
-  });
+export function registerMcpWebSocket(app: Hono<AppEnv>, transport: McpWebSocketTransport, path = '/mcp'): void {
+  app.get(
+    path,
+    authorizeMcpUpgrade,
+    transport.upgrade((c) => mcpSocketEvents(c, transport)),
+    () => {
+      throw new UpgradeRequiredError();
+    },
+  );
 }

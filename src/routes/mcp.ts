@@ -10,18 +10,18 @@ import { McpUnavailableError } from '../mcp/errors';
 import { type McpGateway, McpSessionLimitError } from '../mcp-gateway/mcp-gateway';
 import type { RequestReader } from '../mcp-gateway/request-reader';
 import { McpHttpRequestError, StreamableHttpGateway } from '../mcp-gateway/streamable-http-gateway';
-import { authenticate, bearerToken } from '../middleware/auth';
-import { mcpDocs } from '../openapi/route-docs';
+import { bearerToken } from '../middleware/auth';
+import { authenticateMcpClient } from '../middleware/mcp-auth';
+import { mcpDocs } from '../openapi/mcp-route-docs';
 
-/** Seconds a client over the session cap is told to wait (sessions end when clients leave or idle out). */
-export const MCP_SESSION_RETRY_AFTER_SECONDS = 10;
-
-/** The gateway's errors as the API's typed HTTP errors. */
+/**
+ * The gateway's errors as the API's typed HTTP errors. An unreachable upstream is named to no
+ * one but the log: where the upstream lives is not the client's business.
+ */
 export function mcpGatewayHttpError(error: unknown): unknown {
-  if (error instanceof McpSessionLimitError)
-    return new TooManyRequestsError(MCP_SESSION_RETRY_AFTER_SECONDS, error.message);
+  if (error instanceof McpSessionLimitError) return new TooManyRequestsError(error.retryAfterSeconds, error.message);
   if (error instanceof McpUnavailableError) {
-    return new ServiceUnavailableError('The MCP server is unavailable; try again later', { reason: error.message });
+    return new ServiceUnavailableError('The MCP server is unavailable; try again later');
   }
   if (error instanceof McpHttpRequestError) {
     return error.status === 404 ? new NotFoundError(error.message) : new BadRequestError(error.message);
@@ -48,7 +48,7 @@ function frontFor(gateway: McpGateway, mode: 'sessions' | 'stateless'): Streamab
 const serveStreamableHttp = createMiddleware<AppEnv>(async (c, next) => {
   // A WebSocket upgrade of GET /mcp is the WebSocket route's (src/routes/mcp-websocket.ts).
   if (requestHeader(c, 'upgrade')?.toLowerCase() === 'websocket') return next();
-  const user = await authenticate(c, bearerToken(requestHeader(c, 'authorization')));
+  const user = await authenticateMcpClient(c, bearerToken(requestHeader(c, 'authorization')));
   c.set('user', user);
   const { mcpGateway, config } = c.get('deps');
   if (!mcpGateway) throw new ServiceUnavailableError('The MCP gateway is not available in this runtime');
@@ -68,9 +68,7 @@ const serveStreamableHttp = createMiddleware<AppEnv>(async (c, next) => {
  * `Authorization: Bearer`. WebSocket upgrades of `GET /mcp` pass through untouched to the
  * WebSocket route the runtime registers (see routes/mcp-websocket.ts).
  */
-export const mcpRoutes = new Hono<AppEnv>().on(
-  ['GET', 'POST', 'DELETE'],
-  '/',
-  mcpDocs.streamableHttp,
-  serveStreamableHttp,
-);
+export const mcpRoutes = new Hono<AppEnv>()
+  .post('/', mcpDocs.post, serveStreamableHttp)
+  .get('/', mcpDocs.get, serveStreamableHttp)
+  .delete('/', mcpDocs.delete, serveStreamableHttp);

@@ -7,6 +7,7 @@ import { WebSocketClientTransport } from '@modelcontextprotocol/sdk/client/webso
 import { WebSocket } from 'ws';
 import type { Logger } from '../../src/logging/logger';
 import type { McpConnector } from '../../src/mcp/tool-client';
+import { gatewayLimits } from '../../src/mcp-gateway/gateway-limits';
 import { McpGateway } from '../../src/mcp-gateway/mcp-gateway';
 import { toolPolicyOf } from '../../src/mcp-gateway/tool-policy';
 import { afterIo } from '../../src/node/after-io';
@@ -43,6 +44,8 @@ export class RecordingLogger implements Logger {
 export interface GatewayServerOptions extends TestAppOptions {
   /** The upstream; default: what the Node entry selects from the configuration (MCP_URL, MCP_COMMAND or the built-in server). */
   connector?: McpConnector;
+  /** The gateway's wall clock (session accounting, idle expiry). */
+  now?: () => number;
 }
 
 /**
@@ -56,10 +59,9 @@ export async function startGatewayServer(options: GatewayServerOptions = {}) {
     connector: options.connector ?? gatewayUpstreamConnector(config),
     policy: toolPolicyOf(config),
     logger,
-    maxSessionsPerUser: config.mcpMaxSessionsPerUser,
-    sessionIdleMs: config.mcpSessionIdleMs,
-    requestTimeoutMs: config.mcpUpstreamTimeoutMs,
+    ...gatewayLimits(config),
     connectTimeoutMs: 5000,
+    now: options.now,
     defer: afterIo(),
     readBody: readIncomingBody,
   });

@@ -1,9 +1,10 @@
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryNoteStore } from '../../src/mcp-server/in-memory-note-store';
 import { type RunningMcpServer, startMcpServer } from '../../src/node/mcp-server-process';
 import { freePort } from '../helpers/servers';
-import { disconnect, eventually, type GatewayServer, startGatewayServer } from './gateway-server';
+import { disconnect, eventually, type GatewayServer, postJson, startGatewayServer } from './gateway-server';
 import { everythingStdioUpstream, isRunning, startEverythingHttp, startRecordingHttpUpstream } from './upstreams';
 
 type Session = Awaited<ReturnType<GatewayServer['registerUser']>>;
@@ -99,24 +100,51 @@ describe('gateway → built-in server over Streamable HTTP (MCP_URL + MCP_AUTH_T
       const failed = await client.callTool({ name: 'echo', arguments: { text: 'down' } }).catch((e: unknown) => e);
       expect(failed).toBeInstanceOf(McpError);
       const refused = await gateway.connect('http', someone.accessToken).catch((e: unknown) => e);
-      expect(refused).toBeInstanceOf(McpError);
-      expect((refused as McpError).message).toMatch(/unavailable/i);
+      expect(refused).toBeInstanceOf(StreamableHTTPError);
+      expect((refused as StreamableHTTPError).code).toBe(503);
       await disconnect(client);
     } finally {
       await gateway.close();
     }
   });
 
-  it('answers 503-style errors when the upstream refuses the gateway', async () => {
+  it('answers 503 when the upstream refuses the gateway, and logs why', async () => {
     const wrong = await startGatewayServer({ env: { MCP_URL: upstream.url, MCP_AUTH_TOKEN: 'wrong-credential' } });
     try {
       const someone = await wrong.registerUser();
       const error = await wrong.connect('http', someone.accessToken).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(McpError);
-      expect((error as McpError).message).toMatch(/unavailable.*401/i);
+      expect(error).toBeInstanceOf(StreamableHTTPError);
+      expect((error as StreamableHTTPError).code).toBe(503);
+      expect(wrong.logger.lines.some((line) => /401/.test(JSON.stringify(line.fields)))).toBe(true);
       await eventually(() => wrong.gateway.sessionCount === 0);
     } finally {
       await wrong.close();
+    }
+  });
+
+  it('answers 503 to initialize, naming no upstream, when the upstream cannot be reached (sessions and sessionless)', async () => {
+    const port = await freePort();
+    const unreachable = await startGatewayServer({ env: { MCP_URL: `http://127.0.0.1:${port}/mcp` } });
+    try {
+      const someone = await unreachable.registerUser();
+      const initialize = {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'curl', version: '1' } },
+      };
+      const call = { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x' } } };
+      for (const body of [initialize, call]) {
+        const response = await postJson(unreachable.httpUrl, someone.accessToken, body);
+        const text = await response.text();
+        expect(response.status).toBe(503);
+        expect(text).not.toContain(String(port));
+      }
+      await eventually(
+        () => unreachable.gateway.sessionCount === 0 && unreachable.gateway.sessionsOf(someone.user.id) === 0,
+      );
+    } finally {
+      await unreachable.close();
     }
   });
 });

@@ -6,12 +6,14 @@ import { createTestApp } from '../helpers/test-app';
 type Operation = {
   security?: Array<Record<string, string[]>>;
   responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
-  parameters?: Array<{ name: string; in: string }>;
+  parameters?: Array<{ name: string; in: string; required?: boolean }>;
   requestBody?: unknown;
 };
 type Document = { openapi: string; paths: Record<string, Record<string, Operation>>; components: any };
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
+const ERROR = '#/components/schemas/Error';
+const JSON_RPC_ERROR = '#/components/schemas/JsonRpcError';
 
 describe('GET /openapi.json and /docs', () => {
   let t: Awaited<ReturnType<typeof createTestApp>>;
@@ -60,11 +62,17 @@ describe('GET /openapi.json and /docs', () => {
         const isPublic = op.security?.length === 0;
         if (!isPublic) expect(op.responses['401'], where).toBeDefined();
         for (const [status, response] of Object.entries(op.responses)) {
-          // GET /health answers 503 with its health report, not an error body.
+          // GET /health answers 503 with its health report, not an error body; /mcp has errors
+          // its MCP transport answers (JSON-RPC bodies) besides the API's.
           if (Number(status) >= 400 && where !== 'GET /health') {
-            expect(response.content?.['application/json']?.schema?.$ref, `${where} ${status}`).toBe(
-              '#/components/schemas/Error',
-            );
+            const schema = response.content?.['application/json']?.schema as {
+              $ref?: string;
+              oneOf?: { $ref: string }[];
+            };
+            const refs = schema?.oneOf?.map((one) => one.$ref) ?? [schema?.$ref];
+            const allowed = path === '/mcp' ? [ERROR, JSON_RPC_ERROR] : [ERROR];
+            expect(refs.length, `${where} ${status}`).toBeGreaterThan(0);
+            for (const ref of refs) expect(allowed, `${where} ${status}`).toContain(ref);
           }
         }
         const validated = (op.parameters?.length ?? 0) > 0 || op.requestBody !== undefined;
@@ -74,6 +82,28 @@ describe('GET /openapi.json and /docs', () => {
     expect(doc.paths['/health/live']?.get?.security).toEqual([]);
     expect(doc.paths['/admin/users']?.get?.responses['403']).toBeDefined();
     expect(doc.paths['/metrics']?.get?.security).toEqual([{ metricsToken: [] }, { bearerAuth: [] }]);
+  });
+
+  it('describes /mcp as it is: real statuses per method, its headers, and the JSON-RPC error body', () => {
+    const mcp = doc.paths['/mcp'] as Record<string, Operation>;
+    const statuses = (method: string) => Object.keys(mcp[method]?.responses ?? {}).sort();
+    expect(statuses('post')).toEqual(['200', '202', '400', '401', '404', '406', '413', '415', '429', '500', '503']);
+    expect(statuses('get')).toEqual(['200', '400', '401', '404', '405', '406', '500']);
+    expect(statuses('delete')).toEqual(['200', '400', '401', '404', '405', '500']);
+    const required = (method: string) =>
+      Object.fromEntries((mcp[method]?.parameters ?? []).map((p) => [p.name, p.required]));
+    expect(required('post')).toMatchObject({ Accept: true, 'Mcp-Session-Id': false, 'Mcp-Protocol-Version': false });
+    expect(required('get')).toMatchObject({ Accept: true, 'Mcp-Session-Id': true, 'Last-Event-ID': false });
+    expect(required('delete')).toMatchObject({ 'Mcp-Session-Id': true });
+    const post = mcp.post as any;
+    expect(Object.keys(post.responses['200'].content).sort()).toEqual(['application/json', 'text/event-stream']);
+    expect(post.responses['200'].headers['Mcp-Session-Id']).toBeDefined();
+    expect(post.responses['401'].headers['WWW-Authenticate']).toBeDefined();
+    expect(post.responses['429'].headers['Retry-After']).toBeDefined();
+    expect(post.responses['406'].content['application/json'].schema.$ref).toBe(JSON_RPC_ERROR);
+    expect(doc.components.schemas.JsonRpcError.required).toEqual(['jsonrpc', 'id', 'error']);
+    expect(doc.components.schemas.JsonRpcError.properties.error.required).toEqual(['code', 'message']);
+    expect(doc.paths['/.well-known/oauth-protected-resource/mcp']?.get?.security).toEqual([]);
   });
 
   it('takes request schemas from the validators that check requests', () => {
