@@ -9,7 +9,7 @@ import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DOCS_ASSET_FILES } from '../src/openapi/docs-assets';
+import { DOCS_ASSET_FILES } from '../src/docs/docs-assets';
 
 const EDGE_ASSETS_DIR = fileURLToPath(new URL('../dist/edge-assets', import.meta.url));
 

@@ -12,7 +12,7 @@ import type { Logger } from './logging/logger';
 import type { McpToolClient } from './mcp/tool-client';
 import type { McpGateway } from './mcp-gateway/mcp-gateway';
 import type { Metrics } from './observability/metrics';
-import type { DocsAssets } from './openapi/docs-assets';
+import type { DocsAssets } from './docs/docs-assets';
 import type { ChannelHub } from './realtime/channel-hub';
 import type { RealtimeGateway } from './realtime/realtime-gateway';
 import type { RunQueue } from './runs/run-queue';

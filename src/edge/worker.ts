@@ -5,7 +5,7 @@
  */
 import { type App, createApp } from '../app';
 import { ConfigError } from '../config/config';
-import { registerMcpWebSocket } from '../routes/mcp-websocket';
+import { registerMcpWebSocket } from '../mcp-gateway/mcp-websocket.routes';
 import { ChannelHubObject } from './channel-hub-object';
 import { createEdgeDeps, type EdgeDeps } from './edge-deps';
 import type { EdgeEnv, ExecutionContext } from './edge-env';

@@ -1,5 +1,5 @@
 import type { Fetcher } from '@cloudflare/workers-types/index.ts';
-import { DOCS_ASSET_FILES, type DocsAssets } from '../openapi/docs-assets';
+import { DOCS_ASSET_FILES, type DocsAssets } from '../docs/docs-assets';
 
 /**
  * Swagger UI's files from the Worker's static assets (wrangler.toml `[assets]`, filled by

@@ -1,6 +1,6 @@
 import type { WebSocketPair } from '@cloudflare/workers-types/index.ts';
 import { WSContext } from 'hono/ws';
-import type { RealtimeTransport } from '../routes/realtime';
+import type { RealtimeTransport } from '../realtime/realtime.routes';
 
 /**
  * WebSocket upgrades in a Worker (not a Durable Object) for routes that relay while the

@@ -16,6 +16,16 @@ export interface Page<T> {
   total: number;
 }
 
+/** The response schema of a `Page` of `item`s. */
+export function pageOf<T extends z.ZodType>(item: T) {
+  return z.object({
+    items: z.array(item),
+    page: z.number().int(),
+    limit: z.number().int(),
+    total: z.number().int(),
+  });
+}
+
 export function offsetOf({ page, limit }: Pagination): number {
   return (page - 1) * limit;
 }

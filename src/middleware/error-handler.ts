@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isDatabaseUnavailable } from '../db/database-unavailable';
 import type { AppEnv } from '../deps';
+import { errorBody } from '../errors/error-body';
 import { HttpError } from '../errors/http-error';
 
 const CODE_FOR_STATUS: Record<number, string> = {
@@ -17,10 +18,6 @@ const CODE_FOR_STATUS: Record<number, string> = {
   429: 'rate_limited',
   503: 'service_unavailable',
 };
-
-export function errorBody(code: string, message: string, details?: unknown) {
-  return { error: details === undefined ? { code, message } : { code, message, details } };
-}
 
 /** The one place errors become responses. Unknown errors are logged in full and answered blandly. */
 export function renderError(err: Error, c: Context<AppEnv>): Response {

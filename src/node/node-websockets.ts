@@ -6,8 +6,8 @@ import type { Hono } from 'hono';
 import type { WebSocket } from 'ws';
 import type { AppEnv } from '../deps';
 import type { Logger } from '../logging/logger';
-import type { McpWebSocketTransport } from '../routes/mcp-websocket';
-import type { RealtimeTransport } from '../routes/realtime';
+import type { McpWebSocketTransport } from '../mcp-gateway/mcp-websocket.routes';
+import type { RealtimeTransport } from '../realtime/realtime.routes';
 
 /**
  * Frames above this are refused by `ws` itself (close 1009) before they are buffered whole;

@@ -1,8 +1,8 @@
 import { serve } from '@hono/node-server';
 import { createApp } from '../app';
 import { ConfigError, loadConfig } from '../config/config';
-import { registerMcpWebSocket } from '../routes/mcp-websocket';
-import { registerRealtime } from '../routes/realtime';
+import { registerMcpWebSocket } from '../mcp-gateway/mcp-websocket.routes';
+import { registerRealtime } from '../realtime/realtime.routes';
 import { ensureAdmin } from '../users/ensure-admin';
 import { createRunBullQueue } from './bullmq-run-queue';
 import { exitOnStartupFailure, onShutdownSignal } from './graceful-shutdown';

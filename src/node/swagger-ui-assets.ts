@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { DOCS_ASSET_FILES, type DocsAssets } from '../openapi/docs-assets';
+import { DOCS_ASSET_FILES, type DocsAssets } from '../docs/docs-assets';
 
 /** Swagger UI's files from the installed `swagger-ui-dist` package, read once and kept in memory. */
 export function swaggerUiAssets(): DocsAssets {

@@ -1,7 +1,10 @@
+import * as z from 'zod';
 import type { RunStatus } from '../db/schema';
 import type { WorkflowStep } from '../workflows/step-schema';
 
-export type StepStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+export const stepStatus = z.enum(['pending', 'running', 'completed', 'failed', 'cancelled']);
+
+export type StepStatus = z.infer<typeof stepStatus>;
 
 /**
  * One step of a run as stored in `workflow_queue.steps`: the step definition as it was

@@ -15,8 +15,8 @@ import { gatewayUpstreamConnector } from '../../src/node/mcp-gateway-factory';
 import { createNodeWebSockets } from '../../src/node/node-websockets';
 import { readIncomingBody } from '../../src/node/read-incoming-body';
 import { installWebSocketGlobal } from '../../src/node/websocket-global';
-import { registerMcpWebSocket } from '../../src/routes/mcp-websocket';
-import { registerRealtime } from '../../src/routes/realtime';
+import { registerMcpWebSocket } from '../../src/mcp-gateway/mcp-websocket.routes';
+import { registerRealtime } from '../../src/realtime/realtime.routes';
 import { createTestApp, type TestAppOptions, testConfig } from '../helpers/test-app';
 
 installWebSocketGlobal();

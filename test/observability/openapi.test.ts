@@ -1,6 +1,6 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPENAPI_PATHS } from '../../src/routes/api-docs';
+import { OPENAPI_PATHS } from '../../src/docs/api-docs.routes';
 import { createTestApp } from '../helpers/test-app';
 
 type Operation = {

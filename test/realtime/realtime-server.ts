@@ -8,7 +8,7 @@ import { createNodeWebSockets, type NodeWebSockets } from '../../src/node/node-w
 import type { ChannelHub, ChannelMessage } from '../../src/realtime/channel-hub';
 import { databaseResourceCheck } from '../../src/realtime/database-resource-check';
 import { RealtimeGateway, realtimeOptionsFrom } from '../../src/realtime/realtime-gateway';
-import { registerRealtime } from '../../src/routes/realtime';
+import { registerRealtime } from '../../src/realtime/realtime.routes';
 import { createTestApp, type TestAppOptions, testConfig } from '../helpers/test-app';
 
 /**

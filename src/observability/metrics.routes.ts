@@ -4,9 +4,9 @@ import type { AppEnv } from '../deps';
 import { ForbiddenError } from '../errors/forbidden-error';
 import { sameSecret } from '../http/same-secret';
 import { authenticate, bearerToken } from '../middleware/auth';
-import { noopMetrics } from '../observability/metrics';
-import { metricsDocs } from '../openapi/route-docs';
-import { countRunsByStatus } from '../observability/queue-depth';
+import { noopMetrics } from './metrics';
+import { metricsDocs } from './metrics.openapi';
+import { countRunsByStatus } from './queue-depth';
 
 /**
  * A scraper presents `Authorization: Bearer <METRICS_TOKEN>`; a person may use an admin

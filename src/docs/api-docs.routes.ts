@@ -3,10 +3,10 @@ import { openAPIRouteHandler } from 'hono-openapi';
 import * as z from 'zod';
 import type { AppEnv } from '../deps';
 import { NotFoundError } from '../errors/not-found-error';
-import { DOCS_ASSET_FILES, DOCS_ASSETS_CDN } from '../openapi/docs-assets';
-import { jsonRpcErrorSchema } from '../openapi/mcp-route-docs';
-import { errorBodySchema } from '../openapi/response-schemas';
-import { errorResponse } from '../openapi/route-doc';
+import { DOCS_ASSET_FILES, DOCS_ASSETS_CDN } from './docs-assets';
+import { jsonRpcErrorSchema } from '../mcp-gateway/mcp.openapi';
+import { errorBodySchema } from '../errors/error-body';
+import { errorResponse } from '../http/route-doc';
 
 // Swagger UI styles itself inline; everything else comes from this origin.
 const DOCS_CSP =

@@ -9,24 +9,14 @@ import { paginationQuery } from '../http/pagination';
 import { text } from '../http/storable-text';
 import { validate } from '../http/validate';
 import { requireAuth } from '../middleware/auth';
-import { projectDocs } from '../openapi/route-docs';
-import { visibleProjects } from '../projects/project-queries';
+import { toProjectJson } from './project-json';
+import { visibleProjects } from './project-queries';
+import { projectDocs } from './projects.openapi';
 
 const projectBody = z.object({
   name: text().trim().min(1).max(200),
   description: text().max(5000).nullish(),
 });
-
-function toProjectJson(p: Project) {
-  return {
-    id: p.id,
-    ownerId: p.ownerId,
-    name: p.name,
-    description: p.description,
-    createdAt: p.createdAt.toISOString(),
-    updatedAt: p.updatedAt.toISOString(),
-  };
-}
 
 const NOT_FOUND = 'Project not found';
 

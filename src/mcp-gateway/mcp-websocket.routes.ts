@@ -5,14 +5,14 @@ import { decodeJwt } from 'jose';
 import type { AppEnv } from '../deps';
 import { ServiceUnavailableError } from '../errors/service-unavailable-error';
 import { UpgradeRequiredError } from '../errors/upgrade-required-error';
-import { McpSessionLimitError } from '../mcp-gateway/mcp-gateway';
-import type { RelayCloseReason } from '../mcp-gateway/mcp-relay';
-import { type WebSocketFlowControl, WebSocketSessionTransport } from '../mcp-gateway/websocket-session-transport';
+import { McpSessionLimitError } from './mcp-gateway';
+import type { RelayCloseReason } from './mcp-relay';
+import { type WebSocketFlowControl, WebSocketSessionTransport } from './websocket-session-transport';
 import { bearerToken } from '../middleware/auth';
 import { authenticateMcpClient } from '../middleware/mcp-auth';
 import { CLOSE_TOKEN_EXPIRED } from '../realtime/session';
-import { mcpGatewayHttpError } from './mcp';
-import type { RealtimeTransport } from './realtime';
+import { mcpGatewayHttpError } from './mcp.routes';
+import type { RealtimeTransport } from '../realtime/realtime.routes';
 
 /** Close codes: 1008 policy (session cap), 1011 upstream closed, 1013 try again later (upstream unreachable), 1001 going away, 4401 token expired. */
 const CLOSE_FOR_REASON: Record<RelayCloseReason, [number, string]> = {
@@ -50,7 +50,7 @@ export interface McpWebSocketTransport extends RealtimeTransport {
   flowControl?(ws: WSContext): WebSocketFlowControl;
 }
 
-/** Built synchronously (see routes/realtime.ts): frames that arrive early wait in the transport. */
+/** Built synchronously (see src/realtime/realtime.routes.ts): frames that arrive early wait in the transport. */
 function mcpSocketEvents(c: Context<AppEnv>, transport: McpWebSocketTransport): WSEvents {
   const gateway = c.var.deps.mcpGateway;
   const { clock, config } = c.var.deps;

@@ -5,7 +5,7 @@ import { ServiceUnavailableError } from '../errors/service-unavailable-error';
 import type { McpToolClient } from '../mcp/tool-client';
 import { createToolListCache, type ToolListCache } from '../mcp/tool-list-cache';
 import { requireAuth } from '../middleware/auth';
-import { toolDocs } from '../openapi/route-docs';
+import { toolDocs } from './tools.openapi';
 
 const TOOL_LIST_TTL_MS = 5000;
 

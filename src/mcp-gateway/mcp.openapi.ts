@@ -1,6 +1,6 @@
 import { type DescribeRouteOptions, describeRoute } from 'hono-openapi';
 import * as z from 'zod';
-import { ERROR_SCHEMA_REF, errorResponse, routeDoc } from './route-doc';
+import { ERROR_SCHEMA_REF, errorResponse, routeDoc } from '../http/route-doc';
 
 /**
  * The OpenAPI description of `/mcp` (MCP Streamable HTTP) and of the metadata that tells MCP

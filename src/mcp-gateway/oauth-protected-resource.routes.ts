@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../deps';
 import { publicOrigin } from '../http/public-origin';
 import { MCP_RESOURCE_METADATA_PATH } from '../middleware/mcp-auth';
-import { protectedResourceDocs } from '../openapi/mcp-route-docs';
+import { protectedResourceDocs } from './mcp.openapi';
 
 const WELL_KNOWN = '/.well-known/oauth-protected-resource';
 

@@ -7,12 +7,12 @@ import { ServiceUnavailableError } from '../errors/service-unavailable-error';
 import { TooManyRequestsError } from '../errors/too-many-requests-error';
 import { requestHeader } from '../http/request-header';
 import { McpUnavailableError } from '../mcp/errors';
-import { type McpGateway, McpSessionLimitError } from '../mcp-gateway/mcp-gateway';
-import type { RequestReader } from '../mcp-gateway/request-reader';
-import { McpHttpRequestError, StreamableHttpGateway } from '../mcp-gateway/streamable-http-gateway';
+import { type McpGateway, McpSessionLimitError } from './mcp-gateway';
+import type { RequestReader } from './request-reader';
+import { McpHttpRequestError, StreamableHttpGateway } from './streamable-http-gateway';
 import { bearerToken } from '../middleware/auth';
 import { authenticateMcpClient } from '../middleware/mcp-auth';
-import { mcpDocs } from '../openapi/mcp-route-docs';
+import { mcpDocs } from './mcp.openapi';
 
 /**
  * The gateway's errors as the API's typed HTTP errors. An unreachable upstream is named to no
@@ -46,7 +46,7 @@ function frontFor(gateway: McpGateway, mode: 'sessions' | 'stateless'): Streamab
  * runtime's cheap way where it has one (see mcp-gateway/request-reader.ts).
  */
 const serveStreamableHttp = createMiddleware<AppEnv>(async (c, next) => {
-  // A WebSocket upgrade of GET /mcp is the WebSocket route's (src/routes/mcp-websocket.ts).
+  // A WebSocket upgrade of GET /mcp is the WebSocket route's (src/mcp-gateway/mcp-websocket.routes.ts).
   if (requestHeader(c, 'upgrade')?.toLowerCase() === 'websocket') return next();
   const user = await authenticateMcpClient(c, bearerToken(requestHeader(c, 'authorization')));
   c.set('user', user);
@@ -66,7 +66,7 @@ const serveStreamableHttp = createMiddleware<AppEnv>(async (c, next) => {
 /**
  * `POST|GET|DELETE /mcp`: MCP Streamable HTTP for standard MCP clients, authenticated with
  * `Authorization: Bearer`. WebSocket upgrades of `GET /mcp` pass through untouched to the
- * WebSocket route the runtime registers (see routes/mcp-websocket.ts).
+ * WebSocket route the runtime registers (see mcp-websocket.routes.ts).
  */
 export const mcpRoutes = new Hono<AppEnv>()
   .post('/', mcpDocs.post, serveStreamableHttp)

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { redactUrlCredentials } from '../config/redact-url';
 import type { AppEnv, HealthCheck } from '../deps';
-import { healthDocs } from '../openapi/route-docs';
+import { healthDocs } from './health.openapi';
 
 const CHECK_TIMEOUT_MS = 2000;
 

@@ -10,8 +10,8 @@ import { idParam } from '../http/id-param';
 import { paginationQuery } from '../http/pagination';
 import { validate } from '../http/validate';
 import { requireAuth, requireRole } from '../middleware/auth';
-import { adminDocs } from '../openapi/route-docs';
-import { toPublicUser } from '../users/public-user';
+import { adminDocs } from './users.openapi';
+import { toPublicUser } from './public-user';
 
 const roleBody = z.object({ role: z.enum(['user', 'admin']) });
 

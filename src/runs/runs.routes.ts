@@ -18,13 +18,13 @@ import { requestHeader } from '../http/request-header';
 import { jsonObject, text } from '../http/storable-text';
 import { validate } from '../http/validate';
 import { requireAuth } from '../middleware/auth';
-import { runDocs } from '../openapi/route-docs';
+import { runDocs } from './runs.openapi';
 import { WORKFLOW_CHANNEL, WORKFLOW_STATUS_EVENT } from '../realtime/channel-hub';
-import type { RunStepState, WorkflowStatusPayload } from '../runs/run-state';
-import { runStorageOfUser, runStorageTotal } from '../runs/run-storage';
-import { sameJson } from '../runs/same-json';
+import type { RunStepState, WorkflowStatusPayload } from './run-state';
+import { runStorageOfUser, runStorageTotal } from './run-storage';
+import { sameJson } from './same-json';
 import { findWorkflowToRun, insertQueuedRun } from '../workflows/execute-statements';
-import { toRunJson, toRunSummaryJson } from '../workflows/workflow-json';
+import { toRunJson, toRunSummaryJson } from './run-json';
 import { runSummaryColumns, visibleRuns, visibleWorkflows } from '../workflows/workflow-queries';
 
 const executeBody = z.object({ input: jsonObject().default({}) });

@@ -6,7 +6,7 @@ import type { AppEnv } from '../deps';
 import { ServiceUnavailableError } from '../errors/service-unavailable-error';
 import { UpgradeRequiredError } from '../errors/upgrade-required-error';
 import { authenticate, bearerToken } from '../middleware/auth';
-import type { RealtimeSession, SocketSink } from '../realtime/session';
+import type { RealtimeSession, SocketSink } from './session';
 
 /** How a runtime turns a request into a WebSocket; the protocol itself lives in src/realtime. */
 export interface RealtimeTransport {

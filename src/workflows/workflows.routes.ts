@@ -11,11 +11,11 @@ import { paginationQuery } from '../http/pagination';
 import { validate } from '../http/validate';
 import { toolPolicyOf } from '../mcp-gateway/tool-policy';
 import { requireAuth } from '../middleware/auth';
-import { workflowDocs } from '../openapi/route-docs';
-import { assertStepToolsAllowed } from '../workflows/allowed-tools-check';
-import { workflowBody } from '../workflows/step-schema';
-import { toWorkflowJson } from '../workflows/workflow-json';
-import { visibleWorkflows } from '../workflows/workflow-queries';
+import { workflowDocs } from './workflows.openapi';
+import { assertStepToolsAllowed } from './allowed-tools-check';
+import { workflowBody } from './step-schema';
+import { toWorkflowJson } from './workflow-json';
+import { visibleWorkflows } from './workflow-queries';
 
 const NOT_FOUND = 'Workflow not found';
 
@@ -34,7 +34,7 @@ async function checkProject(db: Database, ownerId: string, projectId: string | n
   }
 }
 
-/** CRUD of workflow definitions. Runs live in routes/runs.ts (mounted first: /queue and /runs/* before /:id). */
+/** CRUD of workflow definitions. Runs live in src/runs/runs.routes.ts (mounted first: /queue and /runs/* before /:id). */
 export const workflowRoutes = new Hono<AppEnv>()
   .use(requireAuth)
   .post('/', workflowDocs.create, validate('json', workflowBody), async (c) => {

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import * as z from 'zod';
-import { issueSession } from '../auth/session';
+import { issueSession } from './session';
 import { users } from '../db/schema';
 import { isUniqueViolation } from '../db/unique-violation';
 import type { AppEnv } from '../deps';
@@ -10,7 +10,7 @@ import { UnauthorizedError } from '../errors/unauthorized-error';
 import { clientIp } from '../http/client-ip';
 import { text } from '../http/storable-text';
 import { validate } from '../http/validate';
-import { authDocs } from '../openapi/route-docs';
+import { authDocs } from './auth.openapi';
 import { emailField, passwordField, usernameField } from '../users/user-fields';
 import { findUserById, findUserByLogin } from '../users/user-queries';
 

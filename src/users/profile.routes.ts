@@ -2,9 +2,9 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../deps';
 import { NotFoundError } from '../errors/not-found-error';
 import { requireAuth } from '../middleware/auth';
-import { profileDocs } from '../openapi/route-docs';
-import { toPublicUser } from '../users/public-user';
-import { findUserById } from '../users/user-queries';
+import { profileDocs } from './users.openapi';
+import { toPublicUser } from './public-user';
+import { findUserById } from './user-queries';
 
 export const profileRoutes = new Hono<AppEnv>().get('/', profileDocs.get, requireAuth, async (c) => {
   const user = await findUserById(c.get('deps').db, c.get('user').id);

@@ -1,0 +1,53 @@
+import * as z from 'zod';
+import { pageOf } from '../http/pagination';
+import { routeDoc } from '../http/route-doc';
+import { runSchema, runSummarySchema } from './run-json';
+
+const run = z.object({ run: runSchema });
+const runCounts = z.record(z.string(), z.number().int()).describe('Runs per status');
+
+export const runDocs = {
+  queue: routeDoc({
+    summary: 'Your runs with counts per status (admins: everyone’s)',
+    tags: ['Runs'],
+    auth: 'user',
+    responses: {
+      200: {
+        description: 'Counts and a page of runs',
+        schema: pageOf(runSummarySchema).extend({ counts: runCounts }),
+      },
+    },
+  }),
+  get: routeDoc({
+    summary: 'A run with per-step status, attempts, results and errors',
+    tags: ['Runs'],
+    auth: 'user',
+    responses: { 200: { description: 'The run', schema: run } },
+    errors: [404],
+  }),
+  cancel: routeDoc({
+    summary: 'Cancel a queued or running run',
+    tags: ['Runs'],
+    auth: 'user',
+    responses: { 200: { description: 'Cancelled', schema: run } },
+    errors: [404, 409],
+  }),
+  execute: (body: z.ZodType) =>
+    routeDoc({
+      summary: 'Execute a workflow: queue a run',
+      description:
+        "The body is optional. An `Idempotency-Key` header (1-255 visible ASCII characters) makes retries return the first run (`Idempotent-Replayed: true`). 409 `quota_exceeded` when the caller's run storage (RUN_STORAGE_PER_USER_BYTES) has no room for one more run budget; 503 when the installation's (RUN_STORAGE_TOTAL_BYTES) has none.",
+      tags: ['Runs'],
+      auth: 'user',
+      body,
+      responses: { 202: { description: 'Queued (or replayed)', schema: run } },
+      errors: [404, 409, 413, 415, 503],
+    }),
+  listForWorkflow: routeDoc({
+    summary: "A workflow's runs",
+    tags: ['Runs'],
+    auth: 'user',
+    responses: { 200: { description: 'A page of runs', schema: pageOf(runSummarySchema) } },
+    errors: [404],
+  }),
+};
