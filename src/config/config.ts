@@ -112,6 +112,8 @@ const envSchema = z.object({
   WS_MAX_CONNECTIONS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
   WS_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   WS_MAX_BUFFERED_BYTES: bytes(4 * MIB, 64 * 1024, GIB),
+  EDGE_WS_SHARDS: z.coerce.number().int().min(1).max(4096).default(16),
+  EDGE_WS_FORWARD_QUEUE: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
   RUN_RESULT_BUDGET_BYTES: bytes(4 * MIB, 64 * 1024, GIB),
   RUN_STORAGE_PER_USER_BYTES: bytes(2 * GIB, MIB, 1024 * GIB),
   RUN_STORAGE_TOTAL_BYTES: bytes(64 * GIB, MIB, 1024 * 1024 * GIB),
@@ -186,10 +188,14 @@ export interface Config {
   wsMessagesPerSecond: number;
   /** /ws connections one user may hold open at once. */
   wsMaxConnectionsPerUser: number;
-  /** /ws connections open at once in this process (on the edge: in the Durable Object). */
+  /** /ws connections open at once in this process (on the edge: in each connection shard). */
   wsMaxConnections: number;
   /** Undelivered outgoing bytes of one /ws connection before it is closed as a slow consumer (1013). */
   wsMaxBufferedBytes: number;
+  /** Edge: connection-shard Durable Objects the /ws sockets are spread over (by user id). */
+  edgeWsShards: number;
+  /** Edge: realtime messages one Durable Object holds for another while a batch to it is in flight. */
+  edgeWsForwardQueue: number;
   /** Bytes one run may produce: step results plus templated arguments, counted as they are made. */
   runResultBudgetBytes: number;
   /** Stored bytes of one user's runs (results of finished runs; active runs count at the full run budget). */
@@ -261,6 +267,8 @@ export function loadConfig(env: Env): Config {
     wsMaxConnectionsPerUser: e.WS_MAX_CONNECTIONS_PER_USER,
     wsMaxConnections: e.WS_MAX_CONNECTIONS,
     wsMaxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
+    edgeWsShards: e.EDGE_WS_SHARDS,
+    edgeWsForwardQueue: e.EDGE_WS_FORWARD_QUEUE,
     runResultBudgetBytes: e.RUN_RESULT_BUDGET_BYTES,
     runStoragePerUserBytes: e.RUN_STORAGE_PER_USER_BYTES,
     runStorageTotalBytes: e.RUN_STORAGE_TOTAL_BYTES,

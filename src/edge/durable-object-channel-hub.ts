@@ -1,28 +1,22 @@
-import type { DurableObjectNamespace } from '@cloudflare/workers-types/index.ts';
 import type { RealtimeUser } from '../realtime/channel-acl';
 import type { ChannelHub, ChannelMessage } from '../realtime/channel-hub';
+import type { ChannelOp } from './channel-ops';
+import type { EdgeEnv } from './edge-env';
+import { channelObjectOf, connectionShardAt, connectionShardOf } from './realtime-objects';
+import { routeServerMessages } from './server-publish-routes';
 
 /**
- * How the Worker talks to the ChannelHub Durable Object (plain `fetch` on its stub): the
- * authenticated user of an upgrade travels in a header only the Worker can set (the object is
- * reachable through its binding only, never from the internet).
+ * How the Worker talks to the realtime Durable Objects: the upgrade of an authenticated user
+ * goes to that user's connection shard (plain `fetch`, the user in a header only the Worker
+ * can set: the objects are reachable through their bindings only, never from the internet);
+ * messages the server publishes go by RPC to channel objects and owners' shards.
  */
-export const HUB_ORIGIN = 'https://channel-hub.internal';
+export const SHARD_ORIGIN = 'https://connection-shard.internal';
 export const CONNECT_PATH = '/connect';
-export const PUBLISH_PATH = '/publish';
 export const USER_HEADER = 'x-realtime-user';
-/** Set by /internal/events: the same signed batch delivered twice within the replay window is dropped. */
-export const EVENT_ID_HEADER = 'x-event-id';
 
-/** Every edge connection shares one object, so a publish reaches every subscriber (see README: limits). */
-export const HUB_OBJECT_NAME = 'channels';
-
-export function hubStub(namespace: DurableObjectNamespace) {
-  return namespace.get(namespace.idFromName(HUB_OBJECT_NAME));
-}
-
-/** Hands a WebSocket upgrade, already authenticated as `user`, to the Durable Object. */
-export function connectToHub(namespace: DurableObjectNamespace, request: Request, user: RealtimeUser) {
+/** Hands a WebSocket upgrade, already authenticated as `user`, to the user's connection shard. */
+export function connectToShard(env: EdgeEnv, shardCount: number, request: Request, user: RealtimeUser) {
   const headers = new Headers({
     upgrade: 'websocket',
     [USER_HEADER]: JSON.stringify({ id: user.id, role: user.role, expiresAt: user.expiresAt }),
@@ -36,38 +30,54 @@ export function connectToHub(namespace: DurableObjectNamespace, request: Request
     const value = request.headers.get(name);
     if (value) headers.set(name, value);
   }
-  return hubStub(namespace).fetch(`${HUB_ORIGIN}${CONNECT_PATH}`, { method: 'GET', headers });
+  return connectionShardOf(env, user.id, shardCount).fetch(`${SHARD_ORIGIN}${CONNECT_PATH}`, {
+    method: 'GET',
+    headers,
+  });
 }
 
 /**
- * The Worker's `AppDeps.hub`: publishing goes to the Durable Object, which delivers to its
- * sockets with the same ACL as Node. Subscribing happens only inside the object (through /ws),
- * so `subscribe` here is a programming error.
+ * Messages the server publishes (a cancellation made on the edge, signed events from Node):
+ * each channel's to its object, a run's status also straight to its owner's shard (see
+ * `routeServerMessages`), all destinations at once, each in the order given. `eventId` names a
+ * signed batch, so every destination drops a replay of it.
  */
-export class DurableObjectChannelHub implements ChannelHub {
-  constructor(private readonly namespace: DurableObjectNamespace) {}
-
-  async publish(message: ChannelMessage): Promise<void> {
-    await publishToHub(this.namespace, [message]);
-  }
-
-  subscribe(): () => void {
-    throw new Error('On the edge, subscriptions live in the ChannelHub Durable Object (/ws)');
-  }
-
-  async close(): Promise<void> {}
-}
-
-export async function publishToHub(
-  namespace: DurableObjectNamespace,
+export async function publishFromServer(
+  env: EdgeEnv,
+  shardCount: number,
   messages: ChannelMessage[],
   eventId?: string,
 ): Promise<void> {
-  const response = await hubStub(namespace).fetch(`${HUB_ORIGIN}${PUBLISH_PATH}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(eventId && { [EVENT_ID_HEADER]: eventId }) },
-    body: JSON.stringify({ messages }),
-  });
-  await response.body?.cancel();
-  if (!response.ok) throw new Error(`ChannelHub object answered ${response.status} to a publish`);
+  const routes = routeServerMessages(messages, shardCount);
+  const toChannels = [...routes.channels].map(([channel, list]) =>
+    channelObjectOf(env, channel).apply(
+      list.map((message): ChannelOp => ({ op: 'publish', message })),
+      eventId,
+    ),
+  );
+  const toOwners = [...routes.ownerShards].map(([index, list]) =>
+    connectionShardAt(env, index).deliverToOwners(list, eventId),
+  );
+  await Promise.all([...toChannels, ...toOwners]);
+}
+
+/**
+ * The Worker's `AppDeps.hub`: publishing goes to the realtime Durable Objects. Subscribing
+ * happens only inside a connection shard (through /ws), so `subscribe` here is a programming error.
+ */
+export class DurableObjectChannelHub implements ChannelHub {
+  constructor(
+    private readonly env: EdgeEnv,
+    private readonly shardCount: number,
+  ) {}
+
+  async publish(message: ChannelMessage): Promise<void> {
+    await publishFromServer(this.env, this.shardCount, [message]);
+  }
+
+  subscribe(): () => void {
+    throw new Error('On the edge, subscriptions live in the connection shards (/ws)');
+  }
+
+  async close(): Promise<void> {}
 }

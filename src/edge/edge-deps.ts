@@ -152,7 +152,7 @@ export function createEdgeDeps(env: EdgeEnv): EdgeDeps {
         },
       },
     ],
-    hub: new DurableObjectChannelHub(env.CHANNEL_HUB),
+    hub: new DurableObjectChannelHub(env, config.edgeWsShards),
     mcp,
     docsAssets: env.ASSETS ? workersDocsAssets(env.ASSETS) : undefined,
   };

@@ -11,8 +11,10 @@ export interface EdgeEnv {
   DATABASE_URL?: string;
   /** HS256 secret (secret), required on the edge: there is no disk to keep a generated one. */
   JWT_SECRET?: string;
-  /** The ChannelHub Durable Object that holds every /ws connection of the edge. */
-  CHANNEL_HUB: DurableObjectNamespace;
+  /** Connection shards (ConnectionShard): the /ws sockets, spread by user id over EDGE_WS_SHARDS objects. */
+  REALTIME_SHARDS: DurableObjectNamespace;
+  /** One object per realtime channel (ChannelObject): which shards subscribe, and the forwarding to them. */
+  REALTIME_CHANNELS: DurableObjectNamespace;
   /** Shared with Node's EDGE_EVENTS_SECRET: verifies events POSTed to /internal/events. */
   EDGE_EVENTS_SECRET?: string;
   /** Static assets (wrangler.toml `[assets]`): Swagger UI's files for /docs. Unbound: /docs loads them from a CDN. */

@@ -1,4 +1,3 @@
-import type { DurableObjectNamespace } from '@cloudflare/workers-types/index.ts';
 import type { Hono } from 'hono';
 import * as z from 'zod';
 import { tokenExpiry } from '../auth/token-expiry';
@@ -10,7 +9,8 @@ import { ValidationError } from '../errors/validation-error';
 import { jsonObject, text } from '../http/storable-text';
 import { authenticate, bearerToken } from '../middleware/auth';
 import { CHANNEL_NAME, EVENT_NAME } from '../realtime/protocol';
-import { connectToHub, publishToHub } from './durable-object-channel-hub';
+import { connectToShard, publishFromServer } from './durable-object-channel-hub';
+import type { EdgeEnv } from './edge-env';
 import { SIGNATURE_HEADER, signatureProblem, TIMESTAMP_HEADER } from './event-signature';
 
 const eventBatch = z.object({
@@ -29,21 +29,22 @@ const eventBatch = z.object({
 /**
  * The routes only the edge has, mounted on the app `createApp` built:
  * - `GET /ws`: the token is checked here (401 before any upgrade, as on Node), then the upgrade
- *   goes to the ChannelHub Durable Object, which accepts the socket with the hibernation API.
+ *   goes to the user's connection shard, which accepts the socket with the hibernation API.
  * - `POST /internal/events`: workflow-status events from Node workers, HMAC-signed with
- *   EDGE_EVENTS_SECRET (404 while no secret is set), published through the Durable Object.
+ *   EDGE_EVENTS_SECRET (404 while no secret is set), published through the realtime objects.
  */
 export function registerEdgeRoutes(
   app: Hono<AppEnv>,
-  bindings: { hubNamespace: DurableObjectNamespace; eventsSecret?: string },
+  bindings: { env: EdgeEnv; shardCount: number; eventsSecret?: string },
 ): void {
+  const { env, shardCount } = bindings;
   app.get('/ws', async (c) => {
     const token = bearerToken(c.req.header('authorization')) ?? c.req.query('token');
     const user = await authenticate(c, token);
     if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') throw new UpgradeRequiredError();
-    // The socket lives no longer than this token, as on Node (the Durable Object closes it with 4401).
+    // The socket lives no longer than this token, as on Node (the shard closes it with 4401).
     const realtimeUser = { id: user.id, role: user.role, expiresAt: tokenExpiry(token) };
-    return (await connectToHub(bindings.hubNamespace, c.req.raw, realtimeUser)) as unknown as Response;
+    return (await connectToShard(env, shardCount, c.req.raw, realtimeUser)) as unknown as Response;
   });
 
   app.post('/internal/events', async (c) => {
@@ -62,7 +63,7 @@ export function registerEdgeRoutes(
     const parsed = eventBatch.safeParse(json);
     if (!parsed.success) throw new ValidationError('Request validation failed', parsed.error.issues);
     // The signature names the batch: a replay inside the window is delivered once.
-    await publishToHub(bindings.hubNamespace, parsed.data.messages, signature);
+    await publishFromServer(env, shardCount, parsed.data.messages, signature);
     return c.json({ accepted: parsed.data.messages.length }, 202);
   });
 }

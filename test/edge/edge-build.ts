@@ -19,6 +19,15 @@ export function wranglerCompatibility(): { compatibilityDate: string; compatibil
   };
 }
 
+/** wrangler.toml's Durable Object bindings: binding name → class name. */
+export function wranglerDurableObjects(): Record<string, string> {
+  const toml = readFileSync(join(REPO_ROOT, 'wrangler.toml'), 'utf8');
+  const bindings = toml.matchAll(
+    /^\[\[durable_objects\.bindings\]\]\nname\s*=\s*"([^"]+)"\nclass_name\s*=\s*"([^"]+)"/gm,
+  );
+  return Object.fromEntries([...bindings].map((m) => [m[1] as string, m[2] as string]));
+}
+
 /** wrangler.toml's `[assets]`: the directory (filled by its `[build]` step) and the binding's name. */
 export function wranglerAssets(): { directory: string; binding: string } {
   const toml = readFileSync(join(REPO_ROOT, 'wrangler.toml'), 'utf8');

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Miniflare } from 'miniflare';
 import { inject } from 'vitest';
-import { wranglerAssets, wranglerCompatibility } from './edge-build';
+import { wranglerAssets, wranglerCompatibility, wranglerDurableObjects } from './edge-build';
+import { INSTRUMENTED_ENTRY } from './instrumented-entry';
 
 export interface EdgeWorker {
   /** http://127.0.0.1:<port> of the Worker running in workerd. */
@@ -21,15 +22,20 @@ export async function startEdgeWorker(
   bindings: Record<string, string>,
   /** Hyperdrive bindings (name → local connection string), as `localConnectionString` gives them. */
   hyperdrives?: Record<string, string>,
+  /** Run the bundle behind test/edge/instrumented-entry.ts (hooks to restart and count objects). */
+  options: { instrumented?: boolean } = {},
 ): Promise<EdgeWorker> {
   const scriptPath = inject('edgeBundle');
   const logs: string[] = [];
+  // The bundle as one module, as `wrangler deploy` uploads it (Miniflare would otherwise try to
+  // resolve the optional peers that some libraries import dynamically, e.g. hono-openapi's).
+  const bundle = { type: 'ESModule' as const, path: 'worker.js', contents: readFileSync(scriptPath, 'utf8') };
   const mf = new Miniflare({
-    // The bundle as one module, as `wrangler deploy` uploads it (Miniflare would otherwise try to
-    // resolve the optional peers that some libraries import dynamically, e.g. hono-openapi's).
-    modules: [{ type: 'ESModule', path: 'worker.js', contents: readFileSync(scriptPath, 'utf8') }],
+    modules: options.instrumented
+      ? [{ type: 'ESModule', path: 'entry.js', contents: INSTRUMENTED_ENTRY }, bundle]
+      : [bundle],
     ...wranglerCompatibility(),
-    durableObjects: { CHANNEL_HUB: 'ChannelHub' },
+    durableObjects: wranglerDurableObjects(),
     // As deployed: the Worker answers every path itself, reading /docs files through the binding.
     assets: { ...wranglerAssets(), routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true } },
     hyperdrives,

@@ -23,7 +23,7 @@ afterAll(async () => {
   await database?.close();
 });
 
-it('keeps sockets and subscriptions across hibernation of the ChannelHub object', { timeout: 90_000 }, async () => {
+it('keeps sockets and subscriptions across hibernation of a connection shard', { timeout: 90_000 }, async () => {
   const client = edgeClient(edge.url);
   const [alice, bob] = [await client.register(), await client.register()];
   const a = await WsClient.connect(edge.url, alice.accessToken);
@@ -39,7 +39,7 @@ it('keeps sockets and subscriptions across hibernation of the ChannelHub object'
       const from = a.frames.length;
       a.send({ event: 'ping', channel: '' });
       await a.next((f) => f.event === 'pong', 5000, from);
-      woke = edge.logs.some((line) => line.includes('channel hub woke up'));
+      woke = edge.logs.some((line) => line.includes('connection shard woke up'));
     }
     expect(woke, 'the object was evicted and rebuilt its sessions').toBe(true);
     a.send({ event: 'chat', channel: 'room:sleepy', payload: { text: 'after a nap' } });

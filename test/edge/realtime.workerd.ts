@@ -1,76 +1,34 @@
-import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AccessTokens } from '../../src/auth/access-tokens';
 import { systemClock } from '../../src/clock';
 import { signEvent } from '../../src/edge/event-signature';
-import { createTestDatabase, TEST_JWT_SECRET } from '../helpers/test-app';
-import { type EdgeUser, type EdgeWorker, edgeClient, startEdgeWorker } from './edge-worker';
-import { refusedUpgrade, WsClient } from './ws-client';
+import { TEST_JWT_SECRET } from '../helpers/test-app';
+import type { EdgeWorker, edgeClient } from './edge-worker';
+import { EVENTS_SECRET, type RealtimeEdge, startRealtimeEdge } from './realtime-edge';
+import { refusedUpgrade } from './ws-client';
 
-const EVENTS_SECRET = 'edge-events-secret-that-is-32-bytes-or-more';
 const PING_MS = 400;
 
+let realtime: RealtimeEdge;
 let edge: EdgeWorker;
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let client: ReturnType<typeof edgeClient>;
-const sockets: WsClient[] = [];
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  edge = await startEdgeWorker({
-    JWT_SECRET: TEST_JWT_SECRET,
-    DATABASE_URL: database.url,
-    EDGE_EVENTS_SECRET: EVENTS_SECRET,
-    WS_PING_INTERVAL_MS: String(PING_MS),
-    WS_MAX_CONNECTIONS_PER_USER: '2',
-  });
-  client = edgeClient(edge.url);
+  realtime = await startRealtimeEdge({ WS_PING_INTERVAL_MS: String(PING_MS), WS_MAX_CONNECTIONS_PER_USER: '2' });
+  ({ edge, client } = realtime);
 });
 
-afterEach(() => {
-  for (const socket of sockets.splice(0)) socket.close();
-});
+afterEach(() => realtime?.closeSockets());
 
 afterAll(async () => {
-  await edge?.close();
-  await database?.close();
+  await realtime?.close();
 });
 
-/** A socket that answers the server's pings, as a well-behaved client does. */
-async function connect(user: EdgeUser | { accessToken: string }, { answerPings = true } = {}): Promise<WsClient> {
-  const socket = await WsClient.connect(edge.url, user.accessToken);
-  if (answerPings) {
-    socket.ws.on('message', (data) => {
-      if (JSON.parse(String(data)).event === 'ping') socket.send({ event: 'pong', channel: '' });
-    });
-  }
-  sockets.push(socket);
-  return socket;
-}
+const connect: RealtimeEdge['connect'] = (...args) => realtime.connect(...args);
+const promotedAdmin = () => realtime.promotedAdmin();
+const postEvents: RealtimeEdge['postEvents'] = (...args) => realtime.postEvents(...args);
 
-/** A user made admin in the database, with a token (from a fresh login) that carries the role. */
-async function promotedAdmin(): Promise<EdgeUser> {
-  const user = await client.register();
-  await database.db.execute(sql`update users set role = 'admin' where id = ${user.user.id}`);
-  const login = await client.call('POST', '/auth/login', {
-    username: user.username,
-    password: 'correct-horse-battery',
-  });
-  const { accessToken } = (await login.json()) as { accessToken: string };
-  return { ...user, accessToken, auth: { authorization: `Bearer ${accessToken}` } };
-}
-
-async function postEvents(messages: unknown[], options: { secret?: string; nowMs?: number } = {}) {
-  const body = JSON.stringify({ messages });
-  const headers = await signEvent(options.secret ?? EVENTS_SECRET, body, options.nowMs);
-  return fetch(`${edge.url}/internal/events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body,
-  });
-}
-
-describe('/ws on the edge (ChannelHub Durable Object)', () => {
+describe('/ws on the edge (connection shards and channel objects)', () => {
   it('refuses an upgrade without a valid token with a JSON 401, before any socket exists', async () => {
     const missing = await refusedUpgrade(edge.url);
     expect(missing.status).toBe(401);
@@ -203,7 +161,7 @@ describe('/ws on the edge (ChannelHub Durable Object)', () => {
     expect(invalid.status).toBe(400);
   });
 
-  it('publishes a cancellation made on the edge to the run owner through the Durable Object', async () => {
+  it('publishes a cancellation made on the edge to the run owner through the realtime objects', async () => {
     const owner = await client.register();
     const socket = await connect(owner);
     await socket.subscribe('workflow');

@@ -1,20 +1,24 @@
 import type { WebSocket as CfWebSocket, DurableObjectState, WebSocketPair } from '@cloudflare/workers-types/index.ts';
+import { DurableObject } from 'cloudflare:workers';
 import { loadConfig } from '../config/config';
 import type { Logger } from '../logging/logger';
 import type { RealtimeUser } from '../realtime/channel-acl';
-import { InMemoryChannelHub } from '../realtime/in-memory-channel-hub';
-import { ProtocolError, parseMessage } from '../realtime/protocol';
+import type { ChannelMessage } from '../realtime/channel-hub';
 import type { ConnectionCaps } from '../realtime/connection-caps';
 import { databaseResourceCheck } from '../realtime/database-resource-check';
+import { InMemoryChannelHub } from '../realtime/in-memory-channel-hub';
 import { RealtimeGateway, realtimeOptionsFrom } from '../realtime/realtime-gateway';
 import type { RealtimeStats } from '../realtime/realtime-stats';
 import type { ResourceReadCheck } from '../realtime/resource-channels';
 import { CLOSE_PING_TIMEOUT, CLOSE_TOKEN_EXPIRED, type RealtimeLimits, RealtimeSession } from '../realtime/session';
+import type { ConnectionShardRpc } from './channel-ops';
 import { createConsoleLogger } from './console-logger';
-import { CONNECT_PATH, EVENT_ID_HEADER, PUBLISH_PATH, USER_HEADER } from './durable-object-channel-hub';
+import { CONNECT_PATH, USER_HEADER } from './durable-object-channel-hub';
 import { openEdgeDatabase } from './edge-database';
 import { databaseUrlOf, type EdgeEnv, stringBindings } from './edge-env';
-import { REPLAY_WINDOW_SECONDS } from './event-signature';
+import { channelObjectOf } from './realtime-objects';
+import { RecentEvents } from './recent-events';
+import { ShardChannelHub } from './shard-channel-hub';
 
 /** What survives hibernation with each socket (`serializeAttachment`, at most 16 KiB: 100 channels of 128 fit). */
 interface Attachment {
@@ -31,20 +35,25 @@ interface Connection {
   mute: { on: boolean };
 }
 
-const MAX_REMEMBERED_EVENTS = 10_000;
+/** How long a subscribe waits for its channel object before the client is answered anyway. */
+const SUBSCRIBE_TIMEOUT_MS = 2000;
 
 /**
- * The edge's /ws: one Durable Object holds every edge connection and runs the same
- * `RealtimeSession` (protocol, ACL, limits) as Node over the WebSocket Hibernation API. While
- * nothing happens the object is evicted from memory and the sockets stay open; on the next
- * event the constructor rebuilds each session from its socket's attachment (user, channels).
- * The heartbeat is a Durable Object alarm, not a timer (a pending timer would keep the object
+ * One connection shard of the edge's /ws (`idFromName('shard:' + n)`, n from the user id): the
+ * sockets of the users hashed to it, each with the same `RealtimeSession` (protocol, ACL,
+ * limits) as Node, over the WebSocket Hibernation API, and the shard's fan-out
+ * (`ShardChannelHub`: channel objects forward to it what its subscribers should get).
+ *
+ * While nothing happens the object is evicted from memory and the sockets stay open; on the
+ * next event the constructor rebuilds each session from its socket's attachment (user,
+ * channels) — the channel objects kept this shard's registrations in their storage. The
+ * heartbeat is a Durable Object alarm, not a timer (a pending timer would keep the object
  * awake): every ping interval it drops peers that did not answer the previous ping (the
  * `awaitingPong` flag lives in the attachment, so it survives hibernation) and pings the rest
  * with `{"event":"ping"}`; any message from the client counts as the answer.
  */
-export class ChannelHubObject {
-  private readonly hub = new InMemoryChannelHub();
+export class ConnectionShard extends DurableObject<EdgeEnv> implements ConnectionShardRpc {
+  private readonly hub: ShardChannelHub;
   private readonly limits: RealtimeLimits;
   private readonly stats: RealtimeStats;
   private readonly pingIntervalMs: number;
@@ -52,20 +61,25 @@ export class ChannelHubObject {
   private readonly mayRead?: ResourceReadCheck;
   private readonly logger: Logger;
   private readonly connections = new Map<CfWebSocket, Connection>();
-  /** Signed event batches seen in the replay window (in memory: a wake-up forgets them). */
-  private readonly seenEvents = new Map<string, number>();
+  private readonly recentEvents = new RecentEvents();
 
-  constructor(
-    private readonly ctx: DurableObjectState,
-    env: EdgeEnv,
-  ) {
+  constructor(ctx: DurableObjectState, env: EdgeEnv) {
+    super(ctx, env);
     const config = loadConfig(stringBindings(env));
-    this.logger = createConsoleLogger(config.logLevel, { runtime: 'edge', component: 'channel-hub' });
+    this.logger = createConsoleLogger(config.logLevel, { runtime: 'edge', component: 'connection-shard' });
+    this.hub = new ShardChannelHub({
+      shardId: ctx.id.toString(),
+      channelObject: (channel) => channelObjectOf(env, channel),
+      logger: this.logger,
+      forwardQueue: config.edgeWsForwardQueue,
+      subscribeTimeoutMs: SUBSCRIBE_TIMEOUT_MS,
+    });
     // The gateway computes the limits exactly as Node does; its timer-driven session set is not used here.
-    const gateway = new RealtimeGateway({ hub: this.hub, ...realtimeOptionsFrom(config) });
+    const gateway = new RealtimeGateway({ hub: new InMemoryChannelHub(), ...realtimeOptionsFrom(config) });
     this.limits = gateway.limits;
     this.stats = gateway.stats;
     this.pingIntervalMs = gateway.pingIntervalMs;
+    // All of a user's sockets live on this shard, so the per-user cap is exact; the total cap is per shard.
     this.caps = gateway.caps;
     const databaseUrl = databaseUrlOf(env);
     if (databaseUrl) {
@@ -81,15 +95,23 @@ export class ChannelHubObject {
     }
     for (const ws of ctx.getWebSockets()) this.restore(ws);
     if (this.connections.size > 0) {
-      this.logger.info({ sockets: this.connections.size }, 'channel hub woke up');
+      this.logger.info({ sockets: this.connections.size }, 'connection shard woke up');
     }
   }
 
   async fetch(request: Request): Promise<Response> {
     const { pathname } = new URL(request.url);
     if (pathname === CONNECT_PATH) return this.connect(request);
-    if (pathname === PUBLISH_PATH && request.method === 'POST') return this.publish(request);
     return new Response('not found', { status: 404 });
+  }
+
+  async deliver(messages: ChannelMessage[]): Promise<void> {
+    this.hub.deliver(messages);
+  }
+
+  async deliverToOwners(messages: ChannelMessage[], eventId?: string): Promise<void> {
+    if (eventId && this.recentEvents.seenBefore(eventId)) return;
+    this.hub.deliverToOwners(messages);
   }
 
   async webSocketMessage(ws: CfWebSocket, data: string | ArrayBuffer): Promise<void> {
@@ -154,21 +176,6 @@ export class ChannelHubObject {
     return new Response(null, { status: 101, webSocket: client } as ResponseInit);
   }
 
-  private async publish(request: Request): Promise<Response> {
-    const eventId = request.headers.get(EVENT_ID_HEADER);
-    if (eventId && this.seenRecently(eventId)) return Response.json({ delivered: 0, duplicate: true });
-    const body = (await request.json().catch(() => undefined)) as { messages?: unknown } | undefined;
-    const messages = Array.isArray(body?.messages) ? body.messages : [];
-    let delivered = 0;
-    for (const raw of messages) {
-      const message = parseMessage(JSON.stringify(raw));
-      if (message instanceof ProtocolError) continue;
-      await this.hub.publish(message);
-      delivered++;
-    }
-    return Response.json({ delivered });
-  }
-
   /**
    * A session for a socket, registered under it, and counted against the connection caps
    * (`connect` refused it beforehand if they were reached; a socket rebuilt after hibernation is
@@ -186,7 +193,7 @@ export class ChannelHubObject {
         close: (code, reason) => ws.close(code, reason),
       },
       {
-        hub: this.hub,
+        hub: this.hub.forUser(attachment.user),
         limits: this.limits,
         stats: this.stats,
         now: Date.now,
@@ -218,9 +225,11 @@ export class ChannelHubObject {
       return connection;
     }
     connection.mute.on = true;
-    for (const channel of attachment.channels) {
-      connection.session.receive(JSON.stringify({ event: 'subscribe', channel, payload: {} }));
-    }
+    this.hub.restore(() => {
+      for (const channel of attachment.channels) {
+        connection.session.receive(JSON.stringify({ event: 'subscribe', channel, payload: {} }));
+      }
+    });
     connection.mute.on = false;
     return connection;
   }
@@ -244,17 +253,6 @@ export class ChannelHubObject {
     this.connections.get(ws)?.session.end();
     this.connections.delete(ws);
     this.stats.connections = this.connections.size;
-  }
-
-  private seenRecently(eventId: string): boolean {
-    const now = Date.now();
-    for (const [id, expiresAt] of this.seenEvents) {
-      if (expiresAt > now && this.seenEvents.size <= MAX_REMEMBERED_EVENTS) break;
-      this.seenEvents.delete(id);
-    }
-    if (this.seenEvents.has(eventId)) return true;
-    this.seenEvents.set(eventId, now + 2 * REPLAY_WINDOW_SECONDS * 1000);
-    return false;
   }
 }
 
