@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { tokenExpiry } from '../auth/token-expiry';
 import type { AppEnv } from '../deps';
 import { NotFoundError } from '../errors/not-found-error';
+import { ServiceUnavailableError } from '../errors/service-unavailable-error';
 import { UnauthorizedError } from '../errors/unauthorized-error';
 import { UpgradeRequiredError } from '../errors/upgrade-required-error';
 import { ValidationError } from '../errors/validation-error';
@@ -44,7 +45,11 @@ export function registerEdgeRoutes(
     if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') throw new UpgradeRequiredError();
     // The socket lives no longer than this token, as on Node (the shard closes it with 4401).
     const realtimeUser = { id: user.id, role: user.role, expiresAt: tokenExpiry(token) };
-    return (await connectToShard(env, shardCount, c.req.raw, realtimeUser)) as unknown as Response;
+    const upgraded = await connectToShard(env, shardCount, c.req.raw, realtimeUser).catch((error: unknown) => {
+      c.var.deps.logger.warn({ err: { message: String(error) } }, 'connection shard unreachable');
+      throw new ServiceUnavailableError('Realtime is unavailable; retry later');
+    });
+    return upgraded as unknown as Response;
   });
 
   app.post('/internal/events', async (c) => {
@@ -63,7 +68,10 @@ export function registerEdgeRoutes(
     const parsed = eventBatch.safeParse(json);
     if (!parsed.success) throw new ValidationError('Request validation failed', parsed.error.issues);
     // The signature names the batch: a replay inside the window is delivered once.
-    await publishFromServer(env, shardCount, parsed.data.messages, signature);
+    await publishFromServer(env, shardCount, parsed.data.messages, signature).catch((error: unknown) => {
+      c.var.deps.logger.warn({ err: { message: String(error) } }, 'edge events not delivered');
+      throw new ServiceUnavailableError('The events could not be delivered; retry later');
+    });
     return c.json({ accepted: parsed.data.messages.length }, 202);
   });
 }

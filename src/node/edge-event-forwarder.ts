@@ -22,10 +22,10 @@ const MAX_BATCH = 100;
 /**
  * A ChannelHub decorator for Node processes that run workflows while clients watch from the
  * edge: every message still goes to the wrapped hub (local /ws, Redis), and workflow-status
- * events are also POSTed, HMAC-signed, to the edge Worker, which hands them to its ChannelHub
- * Durable Object. Sending happens in the background, one request at a time, so a slow edge
- * never slows a run and events of a run arrive in order; delivery is best effort, like the
- * hub's own.
+ * events are also POSTed, HMAC-signed, to the edge Worker, which hands them to the run owner's
+ * connection shard and the `workflow` channel object (README "Realtime on Durable Objects").
+ * Sending happens in the background, one request at a time, so a slow edge never slows a run
+ * and events of a run arrive in order; delivery is best effort, like the hub's own.
  */
 export class EdgeEventForwarder implements ChannelHub {
   private readonly pending: ChannelMessage[] = [];
