@@ -37,7 +37,7 @@ export interface RealtimeGatewayOptions {
   logger?: Logger;
 }
 
-/** The gateway options the configuration sets (WS_* variables), the same on Node and in the Durable Object. */
+/** The gateway options the configuration sets (WS_* variables), the same on Node and in the edge's connection shards. */
 export function realtimeOptionsFrom(
   config: Config,
 ): Required<Pick<RealtimeGatewayOptions, 'pingIntervalMs' | 'limits' | 'connections'>> {
