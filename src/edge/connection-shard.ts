@@ -141,6 +141,11 @@ export class ConnectionShard extends DurableObject<EdgeEnv> implements Connectio
     for (const ws of this.ctx.getWebSockets()) {
       const connection = this.connections.get(ws) ?? this.restore(ws);
       if (!connection) continue;
+      // An expired token is the reason a socket closes, whether or not it answered the last ping.
+      if (this.closeIfExpired(connection)) {
+        this.forget(ws);
+        continue;
+      }
       if (connection.attachment.awaitingPong) {
         this.stats.pingTimeouts++;
         connection.session.close(CLOSE_PING_TIMEOUT, 'ping timeout');
@@ -220,10 +225,7 @@ export class ConnectionShard extends DurableObject<EdgeEnv> implements Connectio
     if (!attachment?.user || ws.readyState !== 1) return undefined;
     // Its channels passed their access checks before the object slept: not asked again.
     const connection = this.open(ws, attachment, attachment.channels);
-    if (connection.session.user.expiresAt !== undefined && Date.now() >= connection.session.user.expiresAt) {
-      connection.session.close(CLOSE_TOKEN_EXPIRED, 'access token expired');
-      return connection;
-    }
+    if (this.closeIfExpired(connection)) return connection;
     connection.mute.on = true;
     this.hub.restore(() => {
       for (const channel of attachment.channels) {
@@ -232,6 +234,14 @@ export class ConnectionShard extends DurableObject<EdgeEnv> implements Connectio
     });
     connection.mute.on = false;
     return connection;
+  }
+
+  /** Closes the socket with 4401 when the token it was opened with has expired. */
+  private closeIfExpired(connection: Connection): boolean {
+    const { expiresAt } = connection.session.user;
+    if (expiresAt === undefined || Date.now() < expiresAt) return false;
+    connection.session.close(CLOSE_TOKEN_EXPIRED, 'access token expired');
+    return true;
   }
 
   /** Writes the attachment when what must survive hibernation changed. */

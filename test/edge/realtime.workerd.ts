@@ -7,7 +7,12 @@ import type { EdgeWorker, edgeClient } from './edge-worker';
 import { EVENTS_SECRET, type RealtimeEdge, startRealtimeEdge } from './realtime-edge';
 import { refusedUpgrade } from './ws-client';
 
-const PING_MS = 400;
+/**
+ * Longer than the 2 s tokens of the expiry tests, so their sockets' first heartbeat finds the
+ * token expired whatever the machine's load, and long enough that a busy client answers a ping
+ * in time.
+ */
+const PING_MS = 3000;
 
 let realtime: RealtimeEdge;
 let edge: EdgeWorker;
@@ -23,6 +28,22 @@ afterEach(() => realtime?.closeSockets());
 afterAll(async () => {
   await realtime?.close();
 });
+
+/** An access token for `user` that expires `ttlSeconds` after it was issued (now, unless `clock` says otherwise). */
+function tokenLasting(
+  ttlSeconds: number,
+  user: { user: { id: string }; username: string },
+  clock: () => Date = systemClock,
+): Promise<string> {
+  const tokens = new AccessTokens({
+    secret: TEST_JWT_SECRET,
+    issuer: 'workflow-platform',
+    audience: 'workflow-platform-api',
+    ttlSeconds,
+    clock,
+  });
+  return tokens.sign({ userId: user.user.id, username: user.username, role: 'user' });
+}
 
 const connect: RealtimeEdge['connect'] = (...args) => realtime.connect(...args);
 const promotedAdmin = () => realtime.promotedAdmin();
@@ -84,7 +105,8 @@ describe('/ws on the edge (connection shards and channel objects)', () => {
     const user = await client.register();
     const socket = await connect(user);
     for (let i = 0; i < 100; i++) socket.send({ event: 'subscribe', channel: `c.${i}` });
-    await socket.next((f) => f.event === 'subscribed' && f.channel === 'c.99');
+    // Each first subscribe to a channel waits for its channel object: a hundred round trips.
+    await socket.next((f) => f.event === 'subscribed' && f.channel === 'c.99', 25_000);
     socket.send({ event: 'subscribe', channel: 'c.100' });
     expect((await socket.next((f) => f.event === 'error')).payload).toMatchObject({
       code: 'too_many_channels',
@@ -184,8 +206,8 @@ describe('/ws on the edge (connection shards and channel objects)', () => {
     const user = await client.register();
     const lively = await connect(user);
     const silent = await connect(user, { answerPings: false });
-    await silent.next((f) => f.event === 'ping', 10_000);
-    const closed = await silent.serverClose(10_000);
+    await silent.next((f) => f.event === 'ping', 2 * PING_MS + 10_000);
+    const closed = await silent.serverClose(2 * PING_MS + 10_000);
     expect(closed.code).toBe(4408);
     expect(lively.closed).toBeUndefined();
     expect(lively.frames.filter((f) => f.event === 'ping').length).toBeGreaterThanOrEqual(1);
@@ -208,17 +230,25 @@ describe('/ws on the edge (connection shards and channel objects)', () => {
 
   it('closes a socket with 4401 once the token it was opened with expires, as Node does', async () => {
     const user = await client.register();
-    const shortLived = new AccessTokens({
-      secret: TEST_JWT_SECRET,
-      issuer: 'workflow-platform',
-      audience: 'workflow-platform-api',
-      ttlSeconds: 2,
-      clock: systemClock,
-    });
-    const token = await shortLived.sign({ userId: user.user.id, username: user.username, role: 'user' });
-    const socket = await connect({ accessToken: token });
+    const socket = await connect({ accessToken: await tokenLasting(2, user) });
     await socket.subscribe('room');
-    const closed = await socket.serverClose(10_000);
+    const closed = await socket.serverClose(2 * PING_MS + 10_000);
+    expect(closed.code).toBe(4401);
+  });
+
+  it('closes with 4401, not 4408, when the token expired while a ping went unanswered', async () => {
+    const user = await client.register();
+    // A ping to another socket of the user (same shard) shows when the shard's heartbeat ran: the
+    // next one comes PING_MS later.
+    const neighbour = await connect(user);
+    await neighbour.next((f) => f.event === 'ping', 2 * PING_MS + 10_000);
+    // A token issued at the next whole second that expires PING_MS later: still valid at that next
+    // heartbeat (which pings the silent socket), expired by the one after (which finds no answer).
+    const issuedAt = Math.floor(Date.now() / 1000) + 1;
+    while (Date.now() < issuedAt * 1000) await new Promise((r) => setTimeout(r, issuedAt * 1000 - Date.now()));
+    const token = await tokenLasting(PING_MS / 1000, user, () => new Date(issuedAt * 1000));
+    const silent = await connect({ accessToken: token }, { answerPings: false });
+    const closed = await silent.serverClose(2 * PING_MS + 10_000);
     expect(closed.code).toBe(4401);
   });
 

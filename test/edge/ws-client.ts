@@ -6,6 +6,9 @@ export interface Frame {
   payload: Record<string, unknown>;
 }
 
+/** How long a test waits for a frame or a close by default (the edge suite's tests get 30 s). */
+const WAIT_MS = 15_000;
+
 /** A /ws client that records every frame and waits for the ones a test expects. */
 export class WsClient {
   readonly frames: Frame[] = [];
@@ -36,8 +39,11 @@ export class WsClient {
     this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
   }
 
-  /** The first recorded frame (from `from` on) that matches, waiting up to `timeoutMs`. */
-  async next(match: (frame: Frame) => boolean, timeoutMs = 5000, from = 0): Promise<Frame> {
+  /**
+   * The first recorded frame (from `from` on) that matches, waiting up to `timeoutMs`: a bound
+   * for a frame that never comes, well above what a loaded machine takes to deliver one.
+   */
+  async next(match: (frame: Frame) => boolean, timeoutMs = WAIT_MS, from = 0): Promise<Frame> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.frames.slice(from).find(match);
@@ -58,14 +64,16 @@ export class WsClient {
   async subscribe(channel: string): Promise<void> {
     const from = this.frames.length;
     this.send({ event: 'subscribe', channel });
-    await this.next((f) => (f.event === 'subscribed' || f.event === 'error') && f.channel === channel, 5000, from).then(
-      (f) => {
-        if (f.event === 'error') throw new Error(`subscribe ${channel} refused: ${JSON.stringify(f.payload)}`);
-      },
-    );
+    await this.next(
+      (f) => (f.event === 'subscribed' || f.event === 'error') && f.channel === channel,
+      WAIT_MS,
+      from,
+    ).then((f) => {
+      if (f.event === 'error') throw new Error(`subscribe ${channel} refused: ${JSON.stringify(f.payload)}`);
+    });
   }
 
-  async waitClosed(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
+  async waitClosed(timeoutMs = WAIT_MS): Promise<{ code: number; reason: string }> {
     const deadline = Date.now() + timeoutMs;
     while (!this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     if (!this.closed) throw new Error('socket still open');
@@ -77,7 +85,7 @@ export class WsClient {
    * ends the TCP connection seconds after the closing handshake, so the public `close` event
    * comes late; `ws` records the frame in these (private) fields at once.
    */
-  async serverClose(timeoutMs = 5000): Promise<{ code: number }> {
+  async serverClose(timeoutMs = WAIT_MS): Promise<{ code: number }> {
     const raw = this.ws as unknown as { _closeFrameReceived?: boolean; _closeCode?: number };
     const deadline = Date.now() + timeoutMs;
     while (!raw._closeFrameReceived && !this.closed && Date.now() < deadline)
