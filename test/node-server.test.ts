@@ -1,7 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort, type RunningServer, startRedis } from './helpers/servers';
-import { type SpawnedNode, spawnEntry, waitForHttp } from './helpers/spawn-node';
+import { PROCESS_HOOK_MS, type SpawnedNode, spawnEntry, waitForHttp } from './helpers/spawn-node';
 import { TEST_JWT_SECRET } from './helpers/test-app';
 
 /** The real Node entry: migrations from scratch, admin bootstrap, socket IPs, graceful stop. */
@@ -32,7 +32,7 @@ describe('node server process', () => {
       LOG_LEVEL: 'info',
     });
     await waitForHttp(`${base}/health/live`);
-  }, 60_000);
+  }, PROCESS_HOOK_MS);
 
   afterAll(async () => {
     if (server.child.exitCode === null) server.child.kill('SIGKILL');

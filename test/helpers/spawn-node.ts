@@ -25,7 +25,18 @@ export function spawnEntry(entry: string, env: Record<string, string | undefined
   return { child, output: () => output, exited };
 }
 
-export async function waitForHttp(url: string, timeoutMs = 30_000): Promise<void> {
+/**
+ * How long a test waits for a Node process it started to be ready. Starting one costs seconds
+ * of CPU (tsx compiles and loads the app); on a shared two-core machine, next to the suite's
+ * other processes, that has taken over 30 s of wall time. The bound only turns a process that
+ * never comes up into a failure with its output; it says nothing about speed.
+ */
+export const PROCESS_START_MS = 90_000;
+
+/** A hook that starts processes, each within PROCESS_START_MS, may take this long. */
+export const PROCESS_HOOK_MS = 2 * PROCESS_START_MS + 30_000;
+
+export async function waitForHttp(url: string, timeoutMs = PROCESS_START_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {

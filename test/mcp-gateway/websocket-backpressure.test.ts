@@ -6,7 +6,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { freePort } from '../helpers/servers';
-import { type SpawnedNode, spawnEntry, waitForHttp } from '../helpers/spawn-node';
+import { PROCESS_HOOK_MS, type SpawnedNode, spawnEntry, waitForHttp } from '../helpers/spawn-node';
 import { TEST_JWT_SECRET } from '../helpers/test-app';
 import { eventually } from './gateway-server';
 
@@ -84,7 +84,7 @@ describe('/mcp over WebSocket: backpressure', () => {
       MCP_WS_MAX_BUFFERED_BYTES: String(2 * 1024 * 1024),
     });
     await waitForHttp(`http://${base}/health/live`);
-  }, 60_000);
+  }, PROCESS_HOOK_MS);
   afterAll(async () => {
     if (api?.child.exitCode === null) api.child.kill('SIGKILL');
     await upstream?.close();

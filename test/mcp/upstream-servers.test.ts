@@ -7,6 +7,7 @@ import type { StreamableHttpWithSseFallbackTransport } from '../../src/mcp/strea
 import { createReconnectingMcpClient, type McpConnector, type McpToolClient } from '../../src/mcp/tool-client';
 import { connectorForUrl } from '../../src/mcp/transports';
 import { stdioConnector } from '../../src/node/mcp-stdio';
+import { PROCESS_HOOK_MS, PROCESS_START_MS } from '../helpers/spawn-node';
 import { freePort } from './free-port';
 
 // The official reference server ("everything"), a dev dependency.
@@ -57,9 +58,11 @@ async function startEverything(mode: 'sse' | 'streamableHttp'): Promise<number> 
 }
 
 describe('official everything server', () => {
-  it('over stdio, spawned from an MCP_COMMAND-style command line', async () => {
+  it('over stdio, spawned from an MCP_COMMAND-style command line', { timeout: PROCESS_HOOK_MS }, async () => {
+    // The handshake waits for npx and then the server to start: a process start, not a request.
     const client = createReconnectingMcpClient(
       stdioConnector('npx -y @modelcontextprotocol/server-everything', { stderr: 'ignore' }),
+      { connectTimeoutMs: PROCESS_START_MS },
     );
     clients.push(client);
     const names = (await client.listTools()).map((tool) => tool.name);

@@ -4,7 +4,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { freePort } from '../helpers/servers';
-import { type SpawnedNode, spawnEntry, waitForHttp } from '../helpers/spawn-node';
+import { PROCESS_HOOK_MS, type SpawnedNode, spawnEntry, waitForHttp } from '../helpers/spawn-node';
 
 /**
  * The issue's log test: the real Node API (pino, LOG_LEVEL=debug) goes through register,
@@ -47,7 +47,7 @@ describe('structured logs never carry secrets', () => {
       ADMIN_PASSWORD: adminPassword,
     });
     await waitForHttp(`${base}/health/live`);
-  }, 60_000);
+  }, PROCESS_HOOK_MS);
 
   afterAll(() => {
     if (server.child.exitCode === null) server.child.kill('SIGKILL');

@@ -2,7 +2,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { freePort } from '../helpers/servers';
-import { type SpawnedNode, spawnEntry, waitForHttp } from '../helpers/spawn-node';
+import { PROCESS_HOOK_MS, type SpawnedNode, spawnEntry, waitForHttp } from '../helpers/spawn-node';
 import { TEST_JWT_SECRET } from '../helpers/test-app';
 import { sample } from './prometheus-text';
 
@@ -85,7 +85,7 @@ describe('metrics of the real Node processes', () => {
         ADMIN_PASSWORD: ADMIN.password,
       });
       await waitForHttp(`${base}/health/live`);
-    }, 60_000);
+    }, PROCESS_HOOK_MS);
 
     afterAll(() => stop(api));
 
@@ -161,7 +161,7 @@ describe('metrics of the real Node processes', () => {
         WORKER_METRICS_PORT: String(metricsPort),
       });
       await waitForHttp(`${workerBase}/health`);
-    }, 60_000);
+    }, PROCESS_HOOK_MS);
 
     afterAll(() => {
       stop(api);

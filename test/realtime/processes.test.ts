@@ -3,7 +3,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type RunningServer, freePort, startRedis } from '../helpers/servers';
-import { waitForHttp } from '../helpers/spawn-node';
+import { PROCESS_HOOK_MS, waitForHttp } from '../helpers/spawn-node';
 import { TEST_JWT_SECRET } from '../helpers/test-app';
 import { startWorkerProcess, type WorkerProcess } from '../workflows/worker-process';
 import { sleep, TestClient } from './realtime-server';
@@ -84,7 +84,7 @@ describe('realtime across real API and worker processes', () => {
       ADMIN_PASSWORD: 'admin-password-123',
     });
     [, worker] = await Promise.all([startApi(), startWorkerProcess({ ...env, LOG_LEVEL: 'info' })]);
-  }, 60_000);
+  }, PROCESS_HOOK_MS);
 
   afterAll(async () => {
     for (const client of clients) client.ws.terminate();

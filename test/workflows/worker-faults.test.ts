@@ -5,6 +5,7 @@ import { BullMqRunQueue, createRunBullQueue } from '../../src/node/bullmq-run-qu
 import { connectRedis } from '../../src/node/node-deps';
 import { loadRunnerSettings } from '../../src/node/runner-settings';
 import { type RunningServer, startRedis } from '../helpers/servers';
+import { PROCESS_HOOK_MS } from '../helpers/spawn-node';
 import { createTestApp, createTestDatabase } from '../helpers/test-app';
 import { type CountingMcpServer, startCountingMcpServer } from './counting-mcp-server';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
@@ -85,7 +86,8 @@ afterAll(async () => {
   await database?.close();
 });
 
-describe('BullMQ worker process', () => {
+// The tests start worker processes themselves, each within PROCESS_START_MS.
+describe('BullMQ worker process', { timeout: PROCESS_HOOK_MS }, () => {
   it('executes a run enqueued by the API (job id = run id) and sets lastRun', async () => {
     await sharedWorker();
     const wf = await createWorkflow(t.json, user.auth, [

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { PROCESS_START_MS } from '../helpers/spawn-node';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -40,7 +41,7 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
     child.stdout?.on('data', onData);
     child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     void exited.then((code) => reject(new Error(`worker exited early (${code}): ${output.join('')}`)));
-    setTimeout(() => reject(new Error(`worker did not start: ${output.join('')}`)), 20_000);
+    setTimeout(() => reject(new Error(`worker did not start: ${output.join('')}`)), PROCESS_START_MS);
   });
   // A worker that never reported ready (a slow machine, a bad config) must not outlive the test.
   await started.catch((error: unknown) => {
