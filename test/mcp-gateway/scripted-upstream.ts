@@ -1,11 +1,11 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { InMemoryEventStore } from '@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { ElicitResultSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { StreamEventStore } from './stream-event-store';
 
 /** A message without its params or result. */
 function headOf(message: JSONRPCMessage): JSONRPCMessage {
@@ -116,7 +116,7 @@ export async function startScriptedUpstream(options: ScriptedUpstreamOptions = {
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       enableJsonResponse: options.json,
-      eventStore: options.resumable ? new InMemoryEventStore() : undefined,
+      eventStore: options.resumable ? new StreamEventStore() : undefined,
       onsessioninitialized: (id) => {
         sessions.set(id, { transport, server });
       },
@@ -143,6 +143,10 @@ export async function startScriptedUpstream(options: ScriptedUpstreamOptions = {
       await Promise.all(
         [...sessions.values()].map(({ server }) => server.server.sendLoggingMessage({ level: 'info', data: text })),
       );
+    },
+    /** Ends every session's GET stream from the server's side, as a server that wants its clients to poll does. */
+    cutGetStreams() {
+      for (const { transport } of sessions.values()) transport.closeStandaloneSSEStream();
     },
     async close() {
       await Promise.allSettled([...sessions.values()].map(({ transport }) => transport.close()));

@@ -114,6 +114,21 @@ describe('MCP gateway streams (Streamable HTTP)', () => {
       await resumed.cancel();
     });
 
+    it("resumes the upstream's GET stream with Last-Event-ID: what it sent while its stream was cut still arrives", async () => {
+      const session = new RawMcpSession(viaSse.gw.httpUrl, viaSse.token);
+      await session.open();
+      const stream = new SseReader(await session.get());
+      await sse.announce('before');
+      expect((await stream.nextMessage())?.message).toMatchObject({ params: { data: 'before' } });
+      // The upstream ends its GET stream; what it sends before the gateway is back waits in its event store.
+      sse.cutGetStreams();
+      await sse.announce('while cut');
+      await sse.announce('after');
+      expect((await stream.nextMessage())?.message).toMatchObject({ params: { data: 'while cut' } });
+      expect((await stream.nextMessage())?.message).toMatchObject({ params: { data: 'after' } });
+      await stream.cancel();
+    });
+
     it("resumes a request's stream the client lost, up to its answer, on a GET with Last-Event-ID", async () => {
       const session = new RawMcpSession(viaSse.gw.httpUrl, viaSse.token);
       await session.open({ elicitation: {} });
