@@ -21,8 +21,8 @@ export interface McpGatewayOptions {
   sessionIdleMs: number;
   /**
    * A Streamable HTTP session whose client holds no stream and waits for no answer for this
-   * long no longer counts: a new session of the same user (or anyone's, at the global cap)
-   * takes its place. Default 30 s.
+   * long gives its place to anyone's new session at the global cap (to its own user's at once).
+   * Default 30 s.
    */
   detachedSessionMs?: number;
   /** How long a request waits for the upstream's answer. */
@@ -106,13 +106,14 @@ const DEFAULT_DETACHED_SESSION_MS = 30_000;
  * portable: the Streamable HTTP handler and the WebSocket route hand it their server
  * transports.
  *
- * Caps are not a lever for one actor: a Streamable HTTP session its client has walked away
- * from (no stream, nothing in flight, for `detachedSessionMs`; the SDK client's `close()` and
- * most tools never send DELETE) gives its place to the same user's next session, or to anyone's
- * at the global cap; and at the global cap a user holding fewer sessions than another (a newcomer
- * above all) takes the least recently active session of whoever holds the most, if that one
- * holds at least two more (and so still as many afterwards). A refusal's `retryAfterSeconds` is when the first session in the
- * way can stop counting.
+ * Caps are not a lever for one actor, nor a trap for their own user: a Streamable HTTP session
+ * whose client holds no stream and waits for nothing (the SDK client's `close()` and most tools
+ * never send DELETE) gives its place to the same user's next session at once, and to anyone's at
+ * the global cap once nobody came back to it for `detachedSessionMs`; and at the global cap a user
+ * holding fewer sessions than another (a newcomer above all) takes the least recently active
+ * session of whoever holds the most, if that one holds at least two more (and so still as many
+ * afterwards). A refusal's `retryAfterSeconds` is when the first session in the way can stop
+ * counting.
  */
 export class McpGateway {
   readonly stats: McpGatewayStats;
@@ -292,20 +293,26 @@ export class McpGateway {
 
   /**
    * What it takes to admit one more session of `userId`: the sessions to retire first (none,
-   * usually), or the refusal.
+   * usually), or the refusal. The user's own sessions whose clients have left (no stream, nothing
+   * in flight) give way at once, least recently seen first: a script run again and again without
+   * DELETE must not lock its user out. Someone else's gives way only once abandoned for
+   * `detachedSessionMs`.
    */
   private admission(userId: string): LiveSession[] | McpSessionLimitError {
     const retire: LiveSession[] = [];
     const now = this.now();
     const mine = [...this.sessions].filter((session) => session.userId === userId);
+    const myDetached = () =>
+      this.oldest(mine.filter((session) => this.isDetached(session) && !retire.includes(session)));
     if (this.sessionsOf(userId) >= this.options.maxSessionsPerUser) {
-      const abandoned = this.oldest(mine.filter((session) => this.isAbandoned(session, now)));
-      if (!abandoned) return new McpSessionLimitError('user', this.retryAfterSeconds(mine, now));
-      retire.push(abandoned);
+      const left = myDetached();
+      if (!left) return new McpSessionLimitError('user', this.retryAfterSeconds(mine, now));
+      retire.push(left);
     }
     if (this.total - retire.length >= this.maxSessions) {
       const others = [...this.sessions].filter((session) => !retire.includes(session));
       const victim =
+        myDetached() ??
         this.oldest(others.filter((session) => this.isAbandoned(session, now))) ??
         this.fairShareVictim(others, this.sessionsOf(userId) - retire.length);
       if (!victim) return new McpSessionLimitError('gateway', this.retryAfterSeconds(others, now));
@@ -314,10 +321,16 @@ export class McpGateway {
     return retire;
   }
 
-  /** A Streamable HTTP session whose client has walked away: no stream, nothing in flight, for a while. */
+  /** A Streamable HTTP session whose client holds no stream and waits for no answer. */
+  private isDetached(session: LiveSession): boolean {
+    return (
+      session.kind === 'streamable-http' && session.client.attached === false && session.relay.pendingRequests === 0
+    );
+  }
+
+  /** A detached session whose client has not been back for `detachedSessionMs`: it has walked away. */
   private isAbandoned(session: LiveSession, now: number): boolean {
-    if (session.kind !== 'streamable-http' || session.client.attached !== false) return false;
-    if (session.relay.pendingRequests > 0) return false;
+    if (!this.isDetached(session)) return false;
     return now - Math.max(session.lastActiveMs, session.lastPresenceMs) >= this.detachedSessionMs;
   }
 

@@ -3,7 +3,9 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { InMemoryNoteStore } from '../../src/mcp-server/in-memory-note-store';
+import { gatewayUpstreamConnector } from '../../src/node/mcp-gateway-factory';
 import { eventually, type GatewayServer, postJson, startGatewayServer } from './gateway-server';
+import { startScriptedUpstream } from './scripted-upstream';
 import { countingBuiltinUpstream } from './upstreams';
 
 const initialize = {
@@ -26,43 +28,93 @@ describe('MCP gateway session accounting', () => {
     gw = undefined;
   });
 
-  it('lets a session abandoned without DELETE stop counting, and tells the true Retry-After', async () => {
+  it('gives the place of a session left without DELETE to its user at once: the SDK client run again and again never locks out', async () => {
+    const upstream = await startScriptedUpstream();
+    try {
+      gw = await startGatewayServer({
+        env: { MCP_MAX_SESSIONS_PER_USER: '5' },
+        connector: gatewayUpstreamConnector({ mcpUrl: upstream.url }),
+      });
+      const { accessToken, user } = await gw.registerUser();
+      // Every run lists tools and calls one with progress, then leaves the way the SDK's close() does: no DELETE.
+      for (let run = 1; run <= 7; run++) {
+        const client = await gw.connect('http', accessToken);
+        expect((await client.listTools()).tools.map((tool) => tool.name)).toContain('progress');
+        const progress: number[] = [];
+        const result = await client.callTool({ name: 'progress', arguments: { steps: 3 } }, undefined, {
+          onprogress: ({ progress: step }) => progress.push(step),
+        });
+        expect({ run, progress, content: result.content }).toEqual({
+          run,
+          progress: [1, 2, 3],
+          content: [{ type: 'text', text: 'done after 3' }],
+        });
+        await client.close();
+      }
+      expect(gw.gateway.sessionsOf(user.id)).toBe(5);
+      expect(gw.gateway.stats.snapshot().sessionsRetired).toBe(2);
+    } finally {
+      await gw?.close();
+      gw = undefined;
+      await upstream.close();
+    }
+  });
+
+  it('never takes a session whose client is still there: over the cap with every one in use, 429', async () => {
+    const upstream = countingBuiltinUpstream(new InMemoryNoteStore());
+    gw = await startGatewayServer({ env: { MCP_MAX_SESSIONS_PER_USER: '2' }, connector: upstream.connector });
+    const { accessToken } = await gw.registerUser();
+    const kept = await gw.connect('http', accessToken);
+    const left = await gw.connect('http', accessToken);
+    await left.close();
+    // As soon as the gateway has seen the left client's GET stream go, its place is free.
+    let taking: Client | undefined;
+    await eventually(async () => {
+      taking = await gw?.connect('http', accessToken).catch(() => undefined);
+      return taking !== undefined;
+    });
+    const refused = await postJson(gw.httpUrl, accessToken, initialize);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    await eventually(() => upstream.live === 2);
+    for (const client of [kept, taking as Client]) {
+      expect((await client.callTool({ name: 'echo', arguments: { text: 'here' } })).structuredContent).toEqual({
+        text: 'here',
+      });
+      await client.close();
+    }
+  });
+
+  it("takes another user's session at the global cap only once abandoned for MCP_SESSION_DETACHED_MS, and tells the true Retry-After", async () => {
     const clock = new ManualClock();
     const upstream = countingBuiltinUpstream(new InMemoryNoteStore());
     gw = await startGatewayServer({
-      env: { MCP_MAX_SESSIONS_PER_USER: '3', MCP_SESSION_DETACHED_MS: '30000' },
+      env: { MCP_MAX_SESSIONS: '2', MCP_MAX_SESSIONS_PER_USER: '10', MCP_SESSION_DETACHED_MS: '30000' },
       connector: upstream.connector,
       now: clock.now,
     });
-    const { accessToken, user } = await gw.registerUser();
-    const kept = await gw.connect('http', accessToken);
-    const abandoned: Client[] = [await gw.connect('http', accessToken), await gw.connect('http', accessToken)];
-    // The SDK client's close() sends no DELETE: it only drops its streams.
-    for (const client of abandoned) await client.close();
+    const walker = await gw.registerUser();
+    const stayer = await gw.registerUser();
+    const kept = await gw.connect('http', stayer.accessToken);
+    await (await gw.connect('http', walker.accessToken)).close();
 
     const refusal = async () => {
-      const response = await postJson(gw?.httpUrl ?? '', accessToken, initialize);
+      const response = await postJson(gw?.httpUrl ?? '', stayer.accessToken, initialize);
       return { status: response.status, retryAfter: response.headers.get('retry-after') };
     };
-    // Once the gateway has seen both GET streams go, the first slot frees 30 s later.
+    // Once the gateway has seen the walker's GET stream go, its slot frees 30 s later.
     await eventually(async () => (await refusal()).retryAfter === '30');
     expect(await refusal()).toEqual({ status: 429, retryAfter: '30' });
     clock.ms += 12_000;
     expect(await refusal()).toEqual({ status: 429, retryAfter: '18' });
 
     clock.ms += 18_000;
-    const first = await gw.connect('http', accessToken);
-    const second = await gw.connect('http', accessToken);
-    expect(gw.gateway.sessionsOf(user.id)).toBe(3);
-    expect(gw.gateway.stats.snapshot().sessionsRetired).toBe(2);
-    await eventually(() => upstream.live === 3);
-    // The session whose client is still there is never taken.
-    expect((await kept.callTool({ name: 'echo', arguments: { text: 'still here' } })).structuredContent).toEqual({
-      text: 'still here',
-    });
-    const full = await refusal();
-    expect(full.status).toBe(429);
-    for (const client of [kept, first, second]) await client.close();
+    const second = await gw.connect('http', stayer.accessToken);
+    expect(gw.gateway.sessionsOf(walker.user.id)).toBe(0);
+    expect(gw.gateway.sessionsOf(stayer.user.id)).toBe(2);
+    expect(gw.gateway.stats.snapshot().sessionsRetired).toBe(1);
+    await eventually(() => upstream.live === 2);
+    for (const client of [kept, second]) await client.close();
   });
 
   it('keeps the global cap fair: a newcomer takes a session from whoever holds the most', async () => {
