@@ -14,7 +14,8 @@
  * Options (flag or environment): --duration=10 (BENCH_DURATION, seconds per side), --slice=0.5
  * (BENCH_SLICE, seconds), --warmup=2 (BENCH_WARMUP, seconds), --clients=1,8 (BENCH_CLIENTS,
  * concurrent clients per scenario), --work_ms=10 (BENCH_WORK_MS, 0 = echo only), --log_level=info (BENCH_LOG_LEVEL, the API's LOG_LEVEL; logs go to /dev/null).
- * Prints a markdown table for bench/RESULTS.md. Everything it starts is stopped at the end.
+ * Prints a markdown table for bench/RESULTS.md, and on stderr why calls failed, if any did.
+ * Everything it starts is stopped at the end.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -93,7 +94,21 @@ async function connectClient(target) {
   return client;
 }
 
-const newRun = () => ({ latencies: [], failures: 0, seconds: 0, cpu: { upstream: 0, api: 0 } });
+const newRun = () => ({ latencies: [], failures: 0, why: new Map(), seconds: 0, cpu: { upstream: 0, api: 0 } });
+
+/** Counts a failed call under what went wrong, so that a run with failures says why. */
+function failed(run, reason) {
+  run.failures++;
+  const key = reason.slice(0, 240);
+  run.why.set(key, (run.why.get(key) ?? 0) + 1);
+}
+
+/** An error with its cause (fetch reports the socket's error only there). */
+function describeFailure(error) {
+  const cause = error?.cause;
+  const detail = cause ? ` (${[cause.code, cause.message].filter(Boolean).join(': ')})` : '';
+  return `${String(error)}${detail}`;
+}
 
 /** Opens `clients` SDK sessions to a target (initialize done), reused for every slice. */
 async function openSessions(target, clients) {
@@ -113,10 +128,10 @@ async function slice(sessions, seconds, into, workload, pids) {
         const t0 = performance.now();
         try {
           const result = await client.callTool(workload.call(`${index}-${n++}`));
-          if (result.isError) into.failures++;
+          if (result.isError) failed(into, `tool error: ${JSON.stringify(result.content)}`);
           else into.latencies.push(performance.now() - t0);
-        } catch {
-          into.failures++;
+        } catch (error) {
+          failed(into, describeFailure(error));
         }
       }
     }),
@@ -154,6 +169,9 @@ async function compare(pair, clients, workload) {
     }
   }
   await Promise.all(sides.flatMap((side) => side.sessions).map((client) => terminate(client)));
+  for (const side of sides) {
+    for (const [reason, count] of side.run.why) console.error(`  ${side.name} failed ${count}x: ${reason}`);
+  }
   const [direct, gateway, reference] = sides.map((side) => summarize(side.run));
   return { direct, gateway, reference };
 }

@@ -1,9 +1,15 @@
 const utf8 = new TextEncoder();
 
+/**
+ * No `Connection` header: HTTP/1.1 keeps the connection anyway, and one set here would stop
+ * Node from announcing how long it keeps an idle connection (`Keep-Alive: timeout=…`). Clients
+ * that are told close idle connections well before the server does; untold, undici waits 4 s
+ * against Node's 5, and a client busy for the last second of that reuses a connection the server
+ * is closing: its POST fails with "fetch failed".
+ */
 export const SSE_HEADERS: Record<string, string> = {
   'content-type': 'text/event-stream',
   'cache-control': 'no-cache, no-transform',
-  connection: 'keep-alive',
   'x-accel-buffering': 'no',
 };
 

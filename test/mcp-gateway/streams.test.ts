@@ -66,6 +66,8 @@ describe('MCP gateway streams (Streamable HTTP)', () => {
       await streamed.open();
       const overSse = await streamed.callTool(1, 'echo', { text: 'a' });
       expect(overSse.headers.get('content-type')).toBe('text/event-stream');
+      // As on a JSON answer: the client learns when the gateway drops an idle connection, so it stops reusing it first.
+      expect(overSse.headers.get('keep-alive')).toMatch(/^timeout=\d+/);
       expect(await RawMcpSession.messagesOf(overSse)).toEqual([
         expect.objectContaining({ id: 1, result: expect.objectContaining({ content: [{ type: 'text', text: 'a' }] }) }),
       ]);
