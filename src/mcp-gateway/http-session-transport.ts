@@ -117,7 +117,21 @@ export class HttpSessionTransport implements Transport {
   ): Promise<Response> {
     const read = options.read ?? webRequestReader(request);
     if (request.method === 'GET' && this.servesStream(read)) {
-      return this.streams.attach(read.header('last-event-id'));
+      return (
+        this.streams.attach(read.header('last-event-id')) ??
+        jsonResponse(
+          {
+            jsonrpc: '2.0',
+            error: {
+              code: RpcErrorCode.ConnectionClosed,
+              message: 'Conflict: Only one SSE stream is allowed per session',
+            },
+            id: null,
+          },
+          409,
+          this.sessionHeaders,
+        )
+      );
     }
     if (request.method !== 'POST' || !this.takesShortWay(read)) {
       return this.sdk.handleRequest(request, { parsedBody: options.parsedBody });

@@ -173,6 +173,7 @@ export const mcpDocs = {
       400: error('No `Mcp-Session-Id`, or an unsupported protocol version', ['api', 'json-rpc']),
       405: notInStateless,
       406: error('Accept does not list `text/event-stream`', ['json-rpc']),
+      409: error('The GET stream is open already and none is resumed (no known `Last-Event-ID`)', ['json-rpc']),
     },
   }),
   delete: mcpRoute({

@@ -132,12 +132,16 @@ export class SessionStreams {
 
   /**
    * A GET: the session's stream for server messages, or the resumption of a stream the client
-   * lost (`lastEventId`). It replaces whatever connection that stream had. An id this session
-   * does not know (or no longer keeps) opens the GET stream.
+   * lost (`lastEventId`), which replaces whatever connection that stream had. An id this session
+   * does not know (or no longer keeps) opens the GET stream. Undefined (a conflict, as the SDK's
+   * server answers it) for a GET stream asked for while one is open and none is resumed: taking
+   * its place would end the client's live stream, which the SDK client reopens in turn, and the
+   * two would take each other's place for as long as the session lives.
    */
-  attach(lastEventId: string | undefined): Promise<Response> {
+  attach(lastEventId: string | undefined): Promise<Response> | undefined {
     const [key, seqText] = lastEventId?.split('_') ?? [];
     const known = key === undefined ? undefined : this.byKey.get(key);
+    if (!known && this.standalone.connection?.live) return undefined;
     const stream = known ?? this.standalone;
     const after = known && seqText !== undefined && /^\d+$/.test(seqText) ? Number(seqText) : undefined;
     if (stream.connection) this.release(stream, stream.connection);

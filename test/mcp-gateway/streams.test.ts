@@ -1,7 +1,7 @@
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayUpstreamConnector } from '../../src/node/mcp-gateway-factory';
-import { type GatewayServer, startGatewayServer } from './gateway-server';
+import { eventually, type GatewayServer, startGatewayServer } from './gateway-server';
 import { RawMcpSession, SseReader } from './raw-mcp-client';
 import { startScriptedUpstream } from './scripted-upstream';
 
@@ -153,6 +153,44 @@ describe('MCP gateway streams (Streamable HTTP)', () => {
       });
       expect(await resumed.next()).toBeUndefined();
     });
+  });
+
+  it('refuses a second GET stream while one is open (409, as the SDK server does), keeping the first', async () => {
+    const session = new RawMcpSession(viaSse.gw.httpUrl, viaSse.token);
+    await session.open();
+    const first = new SseReader(await session.get());
+    const second = await session.get();
+    expect(second.status).toBe(409);
+    expect(await second.json()).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32000 } });
+    await sse.announce('still here');
+    expect((await first.nextMessage())?.message).toMatchObject({ params: { data: 'still here' } });
+    await first.cancel();
+  });
+
+  it('keeps the SDK client on one GET stream after an error answer on a resumable request stream', async () => {
+    const gw = await startGatewayServer({
+      env: { MCP_ALLOWED_TOOLS: 'echo' },
+      connector: gatewayUpstreamConnector({ mcpUrl: sse.url }),
+    });
+    try {
+      const client = await gw.connect('http', (await gw.registerUser()).accessToken);
+      const errors: string[] = [];
+      client.onerror = (error) => errors.push(error.message);
+      const logs: string[] = [];
+      client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+        logs.push(String(notification.params.data));
+      });
+      // Asking for progress gets the answer (here a refusal) on a stream with event ids; the SDK
+      // client resumes such a stream when its answer is an error, and then asks for a GET stream.
+      await expect(
+        client.callTool({ name: 'ask', arguments: {} }, undefined, { onprogress: () => {} }),
+      ).rejects.toThrow(/not allowed/);
+      await eventually(() => errors.some((error) => error.includes('Maximum reconnection attempts')), 20_000);
+      await sse.announce('one stream');
+      await eventually(() => logs.includes('one stream'));
+    } finally {
+      await gw.close();
+    }
   });
 
   it('keeps server messages for a client whose GET stream is not open yet, in order, and never drops them', async () => {

@@ -88,7 +88,7 @@ describe('GET /openapi.json and /docs', () => {
     const mcp = doc.paths['/mcp'] as Record<string, Operation>;
     const statuses = (method: string) => Object.keys(mcp[method]?.responses ?? {}).sort();
     expect(statuses('post')).toEqual(['200', '202', '400', '401', '404', '406', '413', '415', '429', '500', '503']);
-    expect(statuses('get')).toEqual(['200', '400', '401', '404', '405', '406', '500']);
+    expect(statuses('get')).toEqual(['200', '400', '401', '404', '405', '406', '409', '500']);
     expect(statuses('delete')).toEqual(['200', '400', '401', '404', '405', '500']);
     const required = (method: string) =>
       Object.fromEntries((mcp[method]?.parameters ?? []).map((p) => [p.name, p.required]));
