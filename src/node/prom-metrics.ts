@@ -11,20 +11,41 @@ export interface PromMetrics extends Metrics {
 }
 
 /**
- * Prometheus metrics with prom-client, in a registry of their own (several apps in one test
- * process never share counters). `process` labels which entry serves them (api, worker).
+ * prom-client's default metrics include three gauges named `nodejs_active_*_total`, a suffix
+ * Prometheus reserves for counters (`promtool check metrics` refuses them). Their per-type
+ * siblings (`nodejs_active_handles`, `nodejs_active_requests`, `nodejs_active_resources`) say
+ * the same, summed by the query.
  */
-export function createPromMetrics(options: { process?: string; defaultMetrics?: boolean } = {}): PromMetrics {
+const MISNAMED_DEFAULT_GAUGES = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
+function collectProcessMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry });
+  for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);
+}
+
+/**
+ * Prometheus metrics with prom-client, in a registry of their own (several apps in one test
+ * process never share counters). `process` labels which entry serves them (api, worker); the
+ * HTTP, WebSocket and /mcp gateway series exist only where they are served (`servesHttp`, the API).
+ */
+export function createPromMetrics(
+  options: { process?: string; defaultMetrics?: boolean; servesHttp?: boolean } = {},
+): PromMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ process: options.process ?? 'api' });
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  if (options.defaultMetrics !== false) collectProcessMetrics(registry);
+  const httpRegisters = options.servesHttp === false ? [] : [registry];
 
   const http = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request duration by method, route pattern and status',
     labelNames: ['method', 'route', 'status'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
+    registers: httpRegisters,
   });
   const runs = new Counter({
     name: 'workflow_runs_total',
@@ -48,18 +69,18 @@ export function createPromMetrics(options: { process?: string; defaultMetrics?: 
   const wsConnections = new Gauge({
     name: 'ws_connections',
     help: 'WebSocket connections open on this process',
-    registers: [registry],
+    registers: httpRegisters,
   });
   const wsConnectionsTotal = new Counter({
     name: 'ws_connections_total',
     help: 'WebSocket connections accepted by this process',
-    registers: [registry],
+    registers: httpRegisters,
   });
   const wsMessages = new Counter({
     name: 'ws_messages_total',
     help: 'WebSocket messages, by direction (in: from clients, out: to clients)',
     labelNames: ['direction'] as const,
-    registers: [registry],
+    registers: httpRegisters,
   });
   const mcpCalls = new Histogram({
     name: 'mcp_call_duration_seconds',
@@ -73,7 +94,7 @@ export function createPromMetrics(options: { process?: string; defaultMetrics?: 
     name: 'mcp_gateway_sessions',
     help: 'Open /mcp gateway sessions by transport',
     labelNames: ['transport'] as const,
-    registers: [registry],
+    registers: httpRegisters,
   });
 
   const httpChildren = new Map<string, { observe(seconds: number): void }>();

@@ -46,7 +46,7 @@ async function main() {
   // The same hub the API builds: with Redis, progress crosses to every API instance's /ws.
   // With EDGE_EVENTS_URL, progress also reaches /ws clients of the edge Worker.
   const hub = withEdgeEvents(createNodeChannelHub({ url: config.redisUrl as string }, logger), config, logger);
-  const metrics = createPromMetrics({ process: 'worker' });
+  const metrics = createPromMetrics({ process: 'worker', servesHttp: false });
   const mcp = withCallMetrics(createMcpClient(config, logger), metrics);
   const executor = createExecutor(settings, {
     db: database.db,

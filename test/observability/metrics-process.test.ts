@@ -5,6 +5,7 @@ import { freePort } from '../helpers/servers';
 import { PROCESS_HOOK_MS, type SpawnedNode, spawnEntry, waitForHttp } from '../helpers/spawn-node';
 import { TEST_JWT_SECRET } from '../helpers/test-app';
 import { sample } from './prometheus-text';
+import { promtoolFindings } from './promtool';
 
 const METRICS_TOKEN = 'process-scrape-token-0123456789';
 const ADMIN = { username: 'metrics_admin', email: 'metrics_admin@example.com', password: 'admin-password-123' };
@@ -121,6 +122,7 @@ describe('metrics of the real Node processes', () => {
       expect(sample(body, 'ws_messages_total', { direction: 'out' })).toBeGreaterThanOrEqual(1);
       // prom-client's process metrics come along.
       expect(sample(body, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+      expect(promtoolFindings(body)).toBe('');
 
       ws.close();
       const deadline = Date.now() + 5000;
@@ -180,6 +182,11 @@ describe('metrics of the real Node processes', () => {
       const fromApi = await scrape(`${base}/metrics`);
       expect(sample(fromApi, 'workflow_runs_total', { outcome: 'completed' })).toBeUndefined();
       expect(sample(fromApi, 'workflow_queue_depth', { status: 'completed' })).toBe(1);
+
+      // Both expositions pass promtool; the worker serves no HTTP or WebSocket series it never fills.
+      expect(promtoolFindings(fromWorker)).toBe('');
+      expect(promtoolFindings(fromApi)).toBe('');
+      expect(fromWorker).not.toMatch(/^# TYPE (http_|ws_|mcp_gateway_)/m);
     });
 
     it('wants the metrics token on the worker port too, and reports health there', async () => {
