@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES, loadConfig } from '../src/config/config';
 import { loadRunnerSettings, RUNNER_SETTING_VARIABLES } from '../src/node/runner-settings';
+import { ENTRY_POINTS } from '../scripts/build';
 import { freePort } from './helpers/servers';
 
 // There is no Docker engine where the tests run: this checks docker-compose.yml, the
@@ -18,6 +19,7 @@ interface Service {
   image?: string;
   build?: unknown;
   command?: string | string[];
+  init?: boolean;
   environment?: Record<string, string | number | boolean | null>;
   ports?: string[];
   volumes?: string[];
@@ -54,13 +56,16 @@ function environmentOf(service: Service, vars: Record<string, string | undefined
   );
 }
 
-/** `npm start` / `npm run X` (string or exec form) → the package.json script it runs. */
-function npmScript(command: string | string[] | undefined): string | undefined {
-  const words = Array.isArray(command) ? command : (command ?? '').trim().split(/\s+/);
-  if (words[0] !== 'npm') return undefined;
-  if (words[1] === 'start' || words[1] === 'test') return words[1];
-  if ((words[1] === 'run' || words[1] === 'run-script') && words[2]) return words[2];
-  return undefined;
+/**
+ * A command that runs a compiled entry point with node itself as the process (`node
+ * dist/node/X.js`, exec form), never through npm or a shell, which would not pass SIGTERM on:
+ * the source entry it was built from, or undefined.
+ */
+function builtEntry(command: string | string[] | undefined): string | undefined {
+  if (!Array.isArray(command) || command.length !== 2 || command[0] !== 'node') return undefined;
+  const entry = /^dist\/(node\/[\w-]+)\.js$/.exec(command[1] ?? '')?.[1];
+  const source = entry && `src/${entry}.ts`;
+  return source && ENTRY_POINTS.includes(source) ? source : undefined;
 }
 
 /** Dockerfile instructions with line continuations joined; comments dropped. */
@@ -78,6 +83,20 @@ function dockerfileInstructions(): { keyword: string; args: string }[] {
       const [keyword = '', ...rest] = line.split(/\s+/);
       return { keyword: keyword.toUpperCase(), args: rest.join(' ') };
     });
+}
+
+/** Docker's rule: the last pattern matching the path or one of its parent directories decides; `!` re-includes. */
+function dockerIgnores(patterns: string[], path: string): boolean {
+  const parents = path.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/'));
+  let ignored = false;
+  for (const pattern of patterns) {
+    const negated = pattern.startsWith('!');
+    const glob = new RegExp(
+      `^${(negated ? pattern.slice(1) : pattern).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`,
+    );
+    if (parents.some((p) => glob.test(p))) ignored = !negated;
+  }
+  return ignored;
 }
 
 function healthcheckCommand(test: string | string[]): string[] {
@@ -116,16 +135,13 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(services).sort()).toEqual(['api', 'postgres', 'redis', 'worker']);
   });
 
-  it('runs only npm scripts that exist, and their entry files exist', () => {
+  it('runs node on the compiled entry points as the process, behind an init that forwards signals', () => {
+    expect(builtEntry(services.api?.command)).toBe('src/node/server.ts');
+    expect(builtEntry(services.worker?.command)).toBe('src/node/worker.ts');
     for (const name of APP_SERVICES) {
-      const script = npmScript(services[name]?.command);
-      expect(script, `${name} command`).toBeDefined();
-      expect(scripts[script as string], `${name}: npm script "${script}"`).toBeDefined();
-      const entry = /\b(src\/\S+\.ts)\b/.exec(scripts[script as string] ?? '')?.[1];
-      if (entry) expect(existsSync(`${root}/${entry}`), entry).toBe(true);
+      expect(services[name]?.init, `${name} init`).toBe(true);
+      expect(existsSync(`${root}/${builtEntry(services[name]?.command)}`)).toBe(true);
     }
-    expect(npmScript(services.api?.command)).toBe('start');
-    expect(npmScript(services.worker?.command)).toBe('worker');
   });
 
   it('sets on api and worker only variables the code reads', () => {
@@ -223,21 +239,27 @@ describe('Dockerfile', () => {
     expect(last('EXPOSE')).toBe('4000');
   });
 
-  it('starts an npm script that exists and keeps tsx as a runtime dependency', () => {
+  it('runs the compiled server with node, and nothing that runs TypeScript ships', () => {
     const cmd = JSON.parse(last('CMD') ?? '[]') as string[];
-    const script = npmScript(cmd);
-    expect(script).toBe('start');
-    expect(scripts[script as string]).toMatch(/^tsx /);
+    expect(cmd).toEqual(services.api?.command);
+    expect(builtEntry(cmd)).toBe('src/node/server.ts');
+    const buildStage = instructions.slice(0, instructions.indexOf(stages.at(-1) as (typeof instructions)[number]));
+    expect(buildStage.some((i) => i.keyword === 'RUN' && /\bnpm run build\b.*npm prune --omit=dev/.test(i.args))).toBe(
+      true,
+    );
+    expect(finalStage.some((i) => i.keyword === 'COPY' && /--from=\S+ \/app\/dist\b/.test(i.args))).toBe(true);
+    expect(finalStage.some((i) => i.keyword === 'COPY' && /^src\b/.test(i.args))).toBe(false);
     const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
-    expect(pkg.dependencies.tsx).toBeDefined();
+    for (const runner of ['tsx', 'ts-node', 'esbuild', 'typescript'])
+      expect(pkg.dependencies[runner], runner).toBeUndefined();
   });
 
   it('copies only files that exist and that .dockerignore lets through', () => {
-    const ignored = read('.dockerignore')
+    const patterns = read('.dockerignore')
       .split('\n')
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith('#'));
-    for (const name of ['node_modules', '.git', '.data']) expect(ignored).toContain(name);
+    for (const name of ['node_modules', '.git', '.data']) expect(patterns).toContain(name);
     for (const copy of instructions.filter((i) => i.keyword === 'COPY' && !i.args.includes('--from='))) {
       const sources = copy.args
         .split(/\s+/)
@@ -245,7 +267,7 @@ describe('Dockerfile', () => {
         .slice(0, -1);
       for (const source of sources) {
         expect(existsSync(`${root}/${source}`), source).toBe(true);
-        expect(ignored, source).not.toContain(source);
+        expect(dockerIgnores(patterns, source), source).toBe(false);
       }
     }
   });

@@ -44,7 +44,9 @@ describe('package engines', () => {
       if (!path || !range || !existsSync(`${root}/${path}/package.json`)) continue;
       for (const version of claimed) {
         if (!semver.satisfies(version, range, { includePrerelease: true })) {
-          conflicts.push(`${path.replace(/^.*node_modules\//, '')}@${entry.version} wants node ${range}, not ${version}`);
+          conflicts.push(
+            `${path.replace(/^.*node_modules\//, '')}@${entry.version} wants node ${range}, not ${version}`,
+          );
         }
       }
     }

@@ -16,7 +16,7 @@ export const ENTRY_POINTS = ['server', 'worker', 'mcp-server', 'migrate'].map((n
 const RUNTIME_FILES = ['src/node/bcrypt-worker.mjs'];
 
 /** Builds into `outdir` (default: dist/ of this checkout); resolves with esbuild's metafile. */
-export async function build({ outdir = join(ROOT, 'dist') } = {}) {
+export async function build({ outdir = join(ROOT, 'dist') }: { outdir?: string } = {}): Promise<esbuild.Metafile> {
   rmSync(join(outdir, 'node'), { recursive: true, force: true });
   const result = await esbuild.build({
     absWorkingDir: ROOT,
@@ -33,7 +33,7 @@ export async function build({ outdir = join(ROOT, 'dist') } = {}) {
   });
   mkdirSync(join(outdir, 'node'), { recursive: true });
   for (const file of RUNTIME_FILES) copyFileSync(join(ROOT, file), join(outdir, file.replace(/^src\//, '')));
-  return result.metafile;
+  return result.metafile as esbuild.Metafile;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

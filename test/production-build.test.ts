@@ -1,0 +1,201 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parse } from 'yaml';
+import { build } from '../scripts/build';
+import { freePort, type RunningServer, startRedis } from './helpers/servers';
+import { waitForHttp } from './helpers/spawn-node';
+import { TEST_JWT_SECRET } from './helpers/test-app';
+import { type CountingMcpServer, startCountingMcpServer } from './workflows/counting-mcp-server';
+
+/**
+ * The production image, without a Docker engine: `npm run build`'s output staged the way the
+ * Dockerfile lays out /app (dist/, drizzle/, package.json, node_modules), and the API and the
+ * worker started with the exact command lines docker-compose.yml gives them, on real Postgres,
+ * Redis and an MCP server over Streamable HTTP. SIGTERM goes straight to node, as tini sends it.
+ */
+const root = fileURLToPath(new URL('..', import.meta.url));
+const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, { command: string[] }>;
+};
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+};
+
+interface Container {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** Runs a compose service's command in the staged /app, node being the process itself. */
+function startService(appDir: string, service: 'api' | 'worker', env: Record<string, string>): Container {
+  const [command, ...args] = compose.services[service]?.command ?? [];
+  expect(command).toBe('node');
+  const child = spawn(process.execPath, args, {
+    cwd: appDir,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d) => {
+    output += d;
+  });
+  child.stderr?.on('data', (d) => {
+    output += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+/** Resolves once a JSON log line with this `msg` appears. */
+async function logged(container: Container, msg: string): Promise<void> {
+  while (!container.output().includes(`"msg":"${msg}"`)) {
+    if (container.child.exitCode !== null) throw new Error(`exited before "${msg}": ${container.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+let appDir: string;
+let externals: string[];
+let redis: RunningServer;
+let mcp: CountingMcpServer;
+let databaseUrl: string;
+let base: string;
+let api: Container;
+const containers: Container[] = [];
+
+beforeAll(async () => {
+  const stage = mkdtempSync(join(tmpdir(), 'wfp-image-'));
+  appDir = join(stage, 'app');
+  const metafile = await build({ outdir: join(appDir, 'dist') });
+  externals = [
+    ...new Set(
+      Object.values(metafile.outputs).flatMap((output) => output.imports.filter((i) => i.external).map((i) => i.path)),
+    ),
+  ];
+  copyFileSync(join(root, 'package.json'), join(appDir, 'package.json'));
+  symlinkSync(join(root, 'drizzle'), join(appDir, 'drizzle'));
+  symlinkSync(join(root, 'node_modules'), join(appDir, 'node_modules'));
+
+  const name = `img_${crypto.randomUUID().replaceAll('-', '')}`;
+  const admin = postgres(inject('postgresUrl'), { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  databaseUrl = inject('postgresUrl').replace(/\/postgres$/, `/${name}`);
+  [redis, mcp] = await Promise.all([startRedis(), startCountingMcpServer()]);
+
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  api = startService(appDir, 'api', { ...commonEnv(), BACKEND_PORT: String(port) });
+  containers.push(api);
+  await waitForHttp(`${base}/health/live`, 60_000);
+}, 90_000);
+
+afterAll(async () => {
+  for (const c of containers) if (c.child.exitCode === null) c.child.kill('SIGKILL');
+  await mcp?.close();
+  await redis?.stop();
+  if (appDir) rmSync(join(appDir, '..'), { recursive: true, force: true });
+});
+
+function commonEnv(): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redis.url,
+    MCP_URL: mcp.url,
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: 'info',
+    WORKER_METRICS_PORT: '0',
+    RUN_LEASE_MS: '3000',
+    RUN_HEARTBEAT_MS: '200',
+  };
+}
+
+async function call(path: string, token?: string, body?: unknown) {
+  const res = await fetch(`${base}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+async function waitForRun(token: string, runId: string, until: (run: any) => boolean): Promise<any> {
+  for (;;) {
+    const { body } = await call(`/api/workflows/runs/${runId}`, token);
+    if (until(body.run)) return body.run;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('production build (the image, without Docker)', () => {
+  it('imports only production dependencies and no TypeScript at run time', () => {
+    expect(externals.length).toBeGreaterThan(0);
+    const packageOf = (path: string) => path.match(/^(@[^/]+\/[^/]+|[^/]+)/)?.[1] ?? path;
+    const missing = externals
+      .filter((path) => !path.startsWith('node:'))
+      .map(packageOf)
+      .filter((name) => !pkg.dependencies[name]);
+    expect(missing).toEqual([]);
+    expect(externals.filter((path) => /\.(ts|mts|cts)$/.test(path))).toEqual([]);
+  });
+
+  it('SIGTERM to the built worker drains it: a running job finishes, another is released, exit 0', async () => {
+    const user = await call('/auth/register', undefined, {
+      username: 'imageuser',
+      email: 'image@example.com',
+      password: 'correct-horse-battery',
+    });
+    expect(user.status).toBe(201);
+    const token = user.body.accessToken as string;
+    const workflow = await call('/api/workflows', token, {
+      name: 'drain',
+      steps: [
+        { id: 'first', tool: 'count' },
+        { id: 'nap', tool: 'sleep', arguments: { ms: 1500 } },
+      ],
+    });
+    expect(workflow.status).toBe(201);
+    const execute = async () => (await call(`/api/workflows/${workflow.body.workflow.id}/execute`, token, {})).body.run;
+
+    // A deadline longer than the step: the worker waits for the run to finish, then exits 0.
+    const patient = startService(appDir, 'worker', { ...commonEnv(), WORKER_SHUTDOWN_TIMEOUT_MS: '15000' });
+    containers.push(patient);
+    await logged(patient, 'worker started');
+    const finishing = await execute();
+    await waitForRun(token, finishing.id, (run) => run.steps[1].status === 'running');
+    patient.child.kill('SIGTERM');
+    expect(await patient.exited).toBe(0);
+    expect(patient.output()).toContain('"msg":"worker shutting down"');
+    expect(patient.output()).toContain('"msg":"worker stopped"');
+    const finished = await waitForRun(token, finishing.id, () => true);
+    expect(finished.status).toBe('completed');
+
+    // A deadline shorter than the step: the run goes back to the queue with its checkpoint.
+    const hasty = startService(appDir, 'worker', { ...commonEnv(), WORKER_SHUTDOWN_TIMEOUT_MS: '200' });
+    containers.push(hasty);
+    await logged(hasty, 'worker started');
+    const releasing = await execute();
+    await waitForRun(token, releasing.id, (run) => run.steps[1].status === 'running');
+    hasty.child.kill('SIGTERM');
+    expect(await hasty.exited).toBe(0);
+    expect(hasty.output()).toContain('"msg":"run released for another executor"');
+    const released = await waitForRun(token, releasing.id, () => true);
+    expect(released.status).toBe('queued');
+    expect(released.steps.map((s: { status: string }) => s.status)).toEqual(['completed', 'pending']);
+    expect(mcp.callsOf(releasing.id, 'first')).toBe(1);
+  });
+
+  it('SIGTERM to the built API: it shuts down and exits 0', async () => {
+    api.child.kill('SIGTERM');
+    expect(await api.exited).toBe(0);
+    expect(api.output()).toContain('"msg":"shutting down"');
+  });
+});
