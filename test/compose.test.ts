@@ -34,7 +34,6 @@ const compose = parse(read('docker-compose.yml'), { merge: true }) as {
   volumes?: Record<string, unknown>;
 };
 const { services } = compose;
-const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
 const KNOWN_VARIABLES = new Set([...CONFIG_VARIABLES, ...RUNNER_SETTING_VARIABLES]);
 const APP_SERVICES = ['api', 'worker'] as const;
 

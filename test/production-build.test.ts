@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { build } from '../scripts/build';
 import { freePort, type RunningServer, startRedis } from './helpers/servers';
-import { waitForHttp } from './helpers/spawn-node';
+import { type SpawnedNode, spawnNode, waitForHttp } from './helpers/spawn-node';
 import { TEST_JWT_SECRET } from './helpers/test-app';
 import { type CountingMcpServer, startCountingMcpServer } from './workflows/counting-mcp-server';
 
@@ -26,30 +25,13 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   dependencies: Record<string, string>;
 };
 
-interface Container {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-}
+type Container = SpawnedNode;
 
 /** Runs a compose service's command in the staged /app, node being the process itself. */
 function startService(appDir: string, service: 'api' | 'worker', env: Record<string, string>): Container {
   const [command, ...args] = compose.services[service]?.command ?? [];
   expect(command).toBe('node');
-  const child = spawn(process.execPath, args, {
-    cwd: appDir,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (d) => {
-    output += d;
-  });
-  child.stderr?.on('data', (d) => {
-    output += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
+  return spawnNode(args, env, appDir);
 }
 
 /** Resolves once a JSON log line with this `msg` appears. */
@@ -163,34 +145,34 @@ describe('production build (the image, without Docker)', () => {
       ],
     });
     expect(workflow.status).toBe(201);
-    const execute = async () => (await call(`/api/workflows/${workflow.body.workflow.id}/execute`, token, {})).body.run;
+    const workflowId = workflow.body.workflow.id as string;
+
+    /** A built worker takes a run; SIGTERM arrives while its second step sleeps. */
+    const sigtermMidRun = async (deadlineMs: string) => {
+      const worker = startService(appDir, 'worker', { ...commonEnv(), WORKER_SHUTDOWN_TIMEOUT_MS: deadlineMs });
+      containers.push(worker);
+      await logged(worker, 'worker started');
+      const { id } = (await call(`/api/workflows/${workflowId}/execute`, token, {})).body.run;
+      await waitForRun(token, id, (run) => run.steps[1].status === 'running');
+      worker.child.kill('SIGTERM');
+      const exitCode = await worker.exited;
+      return { exitCode, output: worker.output(), run: await waitForRun(token, id, () => true) };
+    };
 
     // A deadline longer than the step: the worker waits for the run to finish, then exits 0.
-    const patient = startService(appDir, 'worker', { ...commonEnv(), WORKER_SHUTDOWN_TIMEOUT_MS: '15000' });
-    containers.push(patient);
-    await logged(patient, 'worker started');
-    const finishing = await execute();
-    await waitForRun(token, finishing.id, (run) => run.steps[1].status === 'running');
-    patient.child.kill('SIGTERM');
-    expect(await patient.exited).toBe(0);
-    expect(patient.output()).toContain('"msg":"worker shutting down"');
-    expect(patient.output()).toContain('"msg":"worker stopped"');
-    const finished = await waitForRun(token, finishing.id, () => true);
-    expect(finished.status).toBe('completed');
+    const patient = await sigtermMidRun('15000');
+    expect(patient.exitCode).toBe(0);
+    expect(patient.output).toContain('"msg":"worker shutting down"');
+    expect(patient.output).toContain('"msg":"worker stopped"');
+    expect(patient.run.status).toBe('completed');
 
     // A deadline shorter than the step: the run goes back to the queue with its checkpoint.
-    const hasty = startService(appDir, 'worker', { ...commonEnv(), WORKER_SHUTDOWN_TIMEOUT_MS: '200' });
-    containers.push(hasty);
-    await logged(hasty, 'worker started');
-    const releasing = await execute();
-    await waitForRun(token, releasing.id, (run) => run.steps[1].status === 'running');
-    hasty.child.kill('SIGTERM');
-    expect(await hasty.exited).toBe(0);
-    expect(hasty.output()).toContain('"msg":"run released for another executor"');
-    const released = await waitForRun(token, releasing.id, () => true);
-    expect(released.status).toBe('queued');
-    expect(released.steps.map((s: { status: string }) => s.status)).toEqual(['completed', 'pending']);
-    expect(mcp.callsOf(releasing.id, 'first')).toBe(1);
+    const hasty = await sigtermMidRun('200');
+    expect(hasty.exitCode).toBe(0);
+    expect(hasty.output).toContain('"msg":"run released for another executor"');
+    expect(hasty.run.status).toBe('queued');
+    expect(hasty.run.steps.map((s: { status: string }) => s.status)).toEqual(['completed', 'pending']);
+    expect(mcp.callsOf(hasty.run.id, 'first')).toBe(1);
   });
 
   it('SIGTERM to the built API: it shuts down and exits 0', async () => {

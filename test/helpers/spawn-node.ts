@@ -10,7 +10,13 @@ export interface SpawnedNode {
 export function spawnEntry(entry: string, env: Record<string, string | undefined>): SpawnedNode {
   // `node --import tsx`, not the tsx wrapper: a signal sent to the wrapper (SIGKILL above all)
   // would not reach the server, leaving it running after the test.
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  return spawnNode(['--import', 'tsx', entry], env);
+}
+
+/** `node <args>` as a real child process with only `env` (plus PATH and HOME), capturing its output. */
+export function spawnNode(args: string[], env: Record<string, string | undefined>, cwd?: string): SpawnedNode {
+  const child = spawn(process.execPath, args, {
+    cwd,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
