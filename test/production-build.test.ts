@@ -2,13 +2,12 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { build } from '../scripts/build';
 import { freePort, type RunningServer, startRedis } from './helpers/servers';
 import { type SpawnedNode, spawnNode, waitForHttp } from './helpers/spawn-node';
-import { TEST_JWT_SECRET } from './helpers/test-app';
+import { createEmptyDatabaseUrl, TEST_JWT_SECRET } from './helpers/test-app';
 import { type CountingMcpServer, startCountingMcpServer } from './workflows/counting-mcp-server';
 
 /**
@@ -64,11 +63,7 @@ beforeAll(async () => {
   symlinkSync(join(root, 'drizzle'), join(appDir, 'drizzle'));
   symlinkSync(join(root, 'node_modules'), join(appDir, 'node_modules'));
 
-  const name = `img_${crypto.randomUUID().replaceAll('-', '')}`;
-  const admin = postgres(inject('postgresUrl'), { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  await admin.end();
-  databaseUrl = inject('postgresUrl').replace(/\/postgres$/, `/${name}`);
+  databaseUrl = await createEmptyDatabaseUrl('img');
   [redis, mcp] = await Promise.all([startRedis(), startCountingMcpServer()]);
 
   const port = await freePort();

@@ -3,12 +3,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { freePort } from './helpers/servers';
 import { type SpawnedNode, spawnEntry, waitForHttp } from './helpers/spawn-node';
-import { TEST_JWT_SECRET } from './helpers/test-app';
+import { createEmptyDatabaseUrl, TEST_JWT_SECRET } from './helpers/test-app';
 
 /**
  * Runs the README's examples against a real API (its own Postgres database, in-process runs, the
@@ -58,16 +57,12 @@ let api: string;
 let session: { API: string; TOKEN: string };
 
 beforeAll(async () => {
-  const name = `readme_${crypto.randomUUID().replaceAll('-', '')}`;
-  const admin = postgres(inject('postgresUrl'), { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  await admin.end();
   const port = await freePort();
   api = `127.0.0.1:${port}`;
   server = spawnEntry('src/node/server.ts', {
     BACKEND_PORT: String(port),
     HOST: '127.0.0.1',
-    DATABASE_URL: inject('postgresUrl').replace(/\/postgres$/, `/${name}`),
+    DATABASE_URL: await createEmptyDatabaseUrl('readme'),
     JWT_SECRET: TEST_JWT_SECRET,
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',

@@ -45,6 +45,7 @@ const envSchema = z.object({
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
       .optional(),
   ),
+  DATABASE_CONNECT_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   DATA_DIR: z.string().default('./.data'),
   REDIS_URL: optionalString.pipe(
     z
@@ -144,6 +145,8 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl?: string;
+  /** Tries at start while the database is unreachable (refused, not resolvable, starting up), with backoff. */
+  databaseConnectAttempts: number;
   dataDir: string;
   redisUrl?: string;
   /** Undefined until the runtime entry supplies a generated one (see src/node/jwt-secret.ts). */
@@ -219,6 +222,18 @@ export class ConfigError extends Error {
   }
 }
 
+/** What `npm run db:migrate` needs, parsed by the same rules as loadConfig. */
+export function loadMigrateConfig(env: Env): Pick<Config, 'databaseUrl' | 'databaseConnectAttempts' | 'logLevel'> {
+  const parsed = envSchema
+    .pick({ DATABASE_URL: true, DATABASE_CONNECT_ATTEMPTS: true, LOG_LEVEL: true })
+    .safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${String(i.path[0] ?? 'env')} ${i.message}`));
+  }
+  const e = parsed.data;
+  return { databaseUrl: e.DATABASE_URL, databaseConnectAttempts: e.DATABASE_CONNECT_ATTEMPTS, logLevel: e.LOG_LEVEL };
+}
+
 /** Parses the environment once at start; every bad variable becomes one line naming it. */
 export function loadConfig(env: Env): Config {
   const parsed = envSchema.safeParse(env);
@@ -233,6 +248,7 @@ export function loadConfig(env: Env): Config {
     port: e.BACKEND_PORT ?? e.PORT ?? 4000,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    databaseConnectAttempts: e.DATABASE_CONNECT_ATTEMPTS,
     dataDir: e.DATA_DIR,
     redisUrl: e.REDIS_URL,
     jwtSecret: e.JWT_SECRET,

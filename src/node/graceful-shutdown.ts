@@ -1,4 +1,5 @@
 import type { Logger } from '../logging/logger';
+import { StartupError } from './startup-error';
 
 /**
  * Runs `stop` once on the first SIGTERM or SIGINT, then exits 0; a stop that overruns
@@ -24,6 +25,6 @@ export function onShutdownSignal(logger: Logger, deadlineMs: number, stop: (sign
 
 /** Entry points' last line: a start-up failure is one line on stderr and exit 1. */
 export function exitOnStartupFailure(error: unknown): never {
-  console.error(`fatal: ${(error as Error)?.message ?? error}`);
+  console.error(error instanceof StartupError ? error.message : `fatal: ${(error as Error)?.message ?? error}`);
   process.exit(1);
 }

@@ -52,7 +52,12 @@ export async function createNodeDeps(
   options: { clock?: Clock; dataDir?: string | 'memory' } = {},
 ): Promise<NodeDeps> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: options.dataDir ?? config.dataDir });
-  await runMigrations({ databaseUrl: config.databaseUrl, database });
+  await runMigrations({
+    databaseUrl: config.databaseUrl,
+    database,
+    connectAttempts: config.databaseConnectAttempts,
+    logger,
+  });
   const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
   redis?.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis error'));
   const hub = createNodeChannelHub(config.redisUrl ? { url: config.redisUrl } : undefined, logger);

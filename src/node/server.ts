@@ -10,8 +10,10 @@ import { loadOrCreateJwtSecret } from './jwt-secret';
 import { createNodeLogger } from './logger';
 import { createNodeDeps } from './node-deps';
 import { createNodeWebSockets } from './node-websockets';
+import { assertPortFree, portError } from './port-check';
 import { mountQueueDashboard } from './queue-dashboard';
 import { loadRunnerSettings } from './runner-settings';
+import { describeStartup, startupLine } from './startup-summary';
 
 async function main() {
   let config: ReturnType<typeof loadConfig>;
@@ -25,6 +27,8 @@ async function main() {
     throw error;
   }
   const logger = createNodeLogger(config.logLevel);
+  // Before the database: opening the embedded one takes many seconds, a taken port is known at once.
+  await assertPortFree(config.port, config.host);
   if (!config.databaseUrl) {
     logger.warn({ dataDir: config.dataDir }, 'DATABASE_URL is not set: using embedded PGlite (single process only)');
   }
@@ -39,12 +43,16 @@ async function main() {
   const websockets = createNodeWebSockets(app, logger);
   registerRealtime(app, websockets);
   // Bull Board (/admin/queues) reads BullMQ, so it exists only with REDIS_URL.
-  const dashboardQueue = node.redis ? createRunBullQueue(node.redis, loadRunnerSettings(process.env)) : undefined;
+  const settings = loadRunnerSettings(process.env);
+  const dashboardQueue = node.redis ? createRunBullQueue(node.redis, settings) : undefined;
   if (dashboardQueue) mountQueueDashboard(app, [dashboardQueue]);
   registerMcpWebSocket(app, websockets);
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
-    logger.info({ port: info.port, host: config.host }, 'api listening');
+    const summary = describeStartup(config, info.port, settings.WORKFLOW_QUEUE_NAME);
+    logger.info({ ...summary, port: info.port, host: config.host }, 'api ready');
+    if (process.stdout.isTTY) console.log(startupLine(summary));
   });
+  server.once('error', (error) => exitOnStartupFailure(portError(error, config.port)));
   websockets.attach(server);
 
   onShutdownSignal(logger, 10_000, async (signal) => {

@@ -3,6 +3,7 @@
  * BullMQ in line with `workflow_queue` (reconciler). Scale by running more of them.
  */
 import { ConfigError, loadConfig } from '../config/config';
+import { redactUrl } from '../config/redact-url';
 import { withCallMetrics } from '../observability/instrumented-mcp-client';
 import { createRunBullQueue } from './bullmq-run-queue';
 import { openDatabase, runMigrations } from './database';
@@ -18,6 +19,7 @@ import { Reconciler } from './reconciler';
 import { listenForNewRuns } from './run-notifications';
 import { startRunWorker } from './run-worker';
 import { loadRunnerSettings } from './runner-settings';
+import { describeParts } from './startup-summary';
 import { startWorkerMetricsServer, type WorkerMetricsServer } from './worker-metrics-server';
 
 function loadOrExit() {
@@ -40,7 +42,12 @@ async function main() {
   const logger = createNodeLogger(config.logLevel);
   if (!config.databaseUrl) logger.warn({}, 'DATABASE_URL is not set: the worker would use its own embedded database');
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  await runMigrations({ databaseUrl: config.databaseUrl, database });
+  await runMigrations({
+    databaseUrl: config.databaseUrl,
+    database,
+    connectAttempts: config.databaseConnectAttempts,
+    logger,
+  });
   const redis = connectRedis(config.redisUrl as string);
   redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis error'));
   // The same hub the API builds: with Redis, progress crosses to every API instance's /ws.
@@ -94,8 +101,16 @@ async function main() {
     });
     if (metricsServer) logger.info({ port: metricsServer.port }, 'worker metrics listening');
   }
+  const { database: databaseShown, mcp: mcpShown } = describeParts(config, settings.WORKFLOW_QUEUE_NAME);
   logger.info(
-    { executorId: executor.executorId, queue: settings.WORKFLOW_QUEUE_NAME, concurrency: settings.WORKER_CONCURRENCY },
+    {
+      executorId: executor.executorId,
+      queue: settings.WORKFLOW_QUEUE_NAME,
+      concurrency: settings.WORKER_CONCURRENCY,
+      redis: redactUrl(config.redisUrl as string),
+      database: databaseShown,
+      mcp: mcpShown,
+    },
     'worker started',
   );
 

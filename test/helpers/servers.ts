@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,24 +77,36 @@ export function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTE
   });
 }
 
-export async function startPostgres(): Promise<RunningServer> {
+/**
+ * A Postgres server of its own; `password` makes the `postgres` user need it (scram-sha-256)
+ * instead of trusting every connection, `port` picks the port.
+ */
+export async function startPostgres(options: { password?: string; port?: number } = {}): Promise<RunningServer> {
   const bin = postgresBinDir();
   const dir = mkdtempSync(join(tmpdir(), 'wfp-pg-'));
   chmodSync(dir, 0o777);
   const data = join(dir, 'data');
   if (isRoot) execFileSync('chown', ['postgres', dir]);
+  const auth = ['--auth=trust'];
+  if (options.password) {
+    const pwfile = join(dir, 'pwfile');
+    writeFileSync(pwfile, options.password);
+    if (isRoot) execFileSync('chown', ['postgres', pwfile]);
+    auth.splice(0, 1, '--auth=scram-sha-256', `--pwfile=${pwfile}`);
+  }
   const [initCmd, initArgs] = asPostgresUser(join(bin, 'initdb'), [
     '-D',
     data,
     '-U',
     'postgres',
-    '--auth=trust',
+    ...auth,
     '--no-sync',
     '-E',
     'UTF8',
   ]);
   execFileSync(initCmd, initArgs, { stdio: 'ignore' });
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
+  const credentials = options.password ? `postgres:${encodeURIComponent(options.password)}` : 'postgres';
   const [cmd, args] = asPostgresUser(join(bin, 'postgres'), [
     '-D',
     data,
@@ -117,7 +129,7 @@ export async function startPostgres(): Promise<RunningServer> {
   await waitFor('postgres', async () => {
     if (!(await canConnect(port))) return false;
     const postgres = (await import('postgres')).default;
-    const sql = postgres(`postgres://postgres@127.0.0.1:${port}/postgres`, { max: 1, onnotice: () => {} });
+    const sql = postgres(`postgres://${credentials}@127.0.0.1:${port}/postgres`, { max: 1, onnotice: () => {} });
     try {
       await sql`select 1`;
       return true;
@@ -126,7 +138,7 @@ export async function startPostgres(): Promise<RunningServer> {
     }
   });
   return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    url: `postgres://${credentials}@127.0.0.1:${port}/postgres`,
     port,
     process: child,
     async stop() {

@@ -15,8 +15,18 @@ export function spawnEntry(entry: string, env: Record<string, string | undefined
 
 /** `node <args>` as a real child process with only `env` (plus PATH and HOME), capturing its output. */
 export function spawnNode(args: string[], env: Record<string, string | undefined>, cwd?: string): SpawnedNode {
-  const child = spawn(process.execPath, args, {
-    cwd,
+  return spawnProcess(process.execPath, args, env, { cwd });
+}
+
+/** Any command as a real child process with only `env` (plus PATH and HOME), capturing its output. */
+export function spawnProcess(
+  command: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+  options: { cwd?: string; detached?: boolean } = {},
+): SpawnedNode {
+  const child = spawn(command, args, {
+    ...options,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -29,6 +29,16 @@ export function testConfig(env: Record<string, string | undefined> = {}): Config
   return { ...config, jwtSecret: config.jwtSecret ?? TEST_JWT_SECRET };
 }
 
+/** A new, empty (unmigrated) database on the test server: what a process's own migrations start from. */
+export async function createEmptyDatabaseUrl(prefix = 'db'): Promise<string> {
+  const serverUrl = inject('postgresUrl');
+  const name = `${prefix}_${crypto.randomUUID().replaceAll('-', '')}`;
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  return serverUrl.replace(/\/postgres$/, `/${name}`);
+}
+
 /** A fresh database cloned from the migrated template, so each test file starts empty. */
 export async function createTestDatabase(): Promise<{ url: string; db: Database; close(): Promise<void> }> {
   const serverUrl = inject('postgresUrl');
