@@ -60,6 +60,12 @@ export function createPromMetrics(
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
     registers: [registry],
   });
+  const queueWait = new Histogram({
+    name: 'workflow_run_queue_wait_seconds',
+    help: 'Time from a run being queued (created) to its first start',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+    registers: [registry],
+  });
   const queueDepth = new Gauge({
     name: 'workflow_queue_depth',
     help: 'workflow_queue rows by status, counted at scrape time',
@@ -129,6 +135,9 @@ export function createPromMetrics(
     observeRun({ outcome, seconds }: { outcome: RunMetricOutcome; seconds: number }) {
       runs.inc({ outcome });
       runDuration.observe({ outcome }, seconds);
+    },
+    observeQueueWait(seconds: number) {
+      queueWait.observe(seconds);
     },
     observeMcpCall({
       tool,

@@ -21,6 +21,8 @@ export type McpCallVia = 'runs' | 'gateway';
 export interface Metrics {
   observeHttp(o: { method: string; route: string; status: number; seconds: number }): void;
   observeRun(o: { outcome: RunMetricOutcome; seconds: number }): void;
+  /** A run's first start: how long it waited from being written (created) to being taken (started). */
+  observeQueueWait(seconds: number): void;
   observeMcpCall(o: { tool: string; outcome: McpCallOutcome; seconds: number; via: McpCallVia }): void;
   /** Snapshot of `workflow_queue` rows per status, taken right before a scrape. */
   setQueueDepth(counts: Partial<Record<RunStatus, number>>): void;
@@ -35,6 +37,7 @@ export interface Metrics {
 export const noopMetrics: Metrics = {
   observeHttp() {},
   observeRun() {},
+  observeQueueWait() {},
   observeMcpCall() {},
   setQueueDepth() {},
   setRealtime() {},

@@ -81,8 +81,9 @@ export class InProcessRunner implements RunQueue {
     const signal = AbortSignal.any([this.shutdown.signal, local.signal]);
     const task = this.options.executor
       .executeClaimed(row, signal)
+      // How it ended is the executor's log line ("run finished"); only a crash is left to say.
       .then(
-        (result) => this.options.logger.debug({ runId, ...result }, 'run finished'),
+        () => {},
         (error: unknown) => this.options.logger.error({ runId, err: String(error) }, 'run crashed'),
       )
       .finally(() => {

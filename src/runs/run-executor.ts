@@ -41,7 +41,9 @@ export interface RunExecutorOptions {
 }
 
 export type RunOutcome =
-  | { outcome: 'completed' | 'failed' | 'cancelled' }
+  | { outcome: 'completed' | 'cancelled' }
+  /** The step that failed for good, and the run's error. */
+  | { outcome: 'failed'; failedStep: string; error: string }
   /** Someone else holds the run's lease: try again later. */
   | { outcome: 'leased'; retryAfterMs: number }
   /** Given back because the host is shutting down: run it again elsewhere. */
@@ -166,6 +168,10 @@ export class RunExecutor {
       spentBytes: storedBytes,
       storedBytes,
     };
+    // The claim counted this take: the first one ends the run's time in the queue.
+    if (run.attempts === 1 && run.startedAt) {
+      this.options.metrics?.observeQueueWait(Math.max(0, (run.startedAt.getTime() - run.createdAt.getTime()) / 1000));
+    }
     try {
       return this.recordEnd(run, await this.runSteps(execution));
     } catch (error) {
@@ -192,6 +198,7 @@ export class RunExecutor {
     const outputs: Record<string, unknown> = Object.create(null);
     for (const step of steps) if (step.status === 'completed') outputs[step.id] = step.result;
     // No separate "run started" event: the first step's `running` event says it (one publish less per run).
+    let lastStepRanHere = false;
 
     for (const [index, step] of steps.entries()) {
       if (step.status === 'completed') continue;
@@ -210,15 +217,19 @@ export class RunExecutor {
           error,
         });
         if (!done) return this.afterLostWrite(execution);
-        this.publish(run, steps, { status: 'failed', stepIndex: index, stepId: step.id, stepStatus: 'failed', error });
-        return { outcome: 'failed' };
+        // The step's own end, then the run's (which names the step it failed on).
+        this.publish(run, steps, { status: 'running', stepIndex: index, stepId: step.id, stepStatus: 'failed', error: failure });
+        this.publish(run, steps, { status: 'failed', stepIndex: index, stepId: step.id, error });
+        return { outcome: 'failed', failedStep: step.id, error };
       }
       outputs[step.id] = step.result;
-      // The last checkpoint is written together with the run's end.
-      if (index < steps.length - 1) {
-        if (!(await this.store.saveStep(run.id, steps, index))) return this.afterLostWrite(execution);
-        this.publish(run, steps, { status: 'running', stepIndex: index, stepId: step.id, stepStatus: 'completed' });
+      // The last checkpoint is written together with the run's end, and published after it.
+      if (index === steps.length - 1) {
+        lastStepRanHere = true;
+        break;
       }
+      if (!(await this.store.saveStep(run.id, steps, index))) return this.afterLostWrite(execution);
+      this.publish(run, steps, { status: 'running', stepIndex: index, stepId: step.id, stepStatus: 'completed' });
     }
     const done = await this.store.finish(run, {
       status: 'completed',
@@ -227,6 +238,11 @@ export class RunExecutor {
       resultBytes: execution.storedBytes,
     });
     if (!done) return this.afterLostWrite(execution);
+    if (lastStepRanHere) {
+      const lastIndex = steps.length - 1;
+      const stepId = (steps[lastIndex] as RunStepState).id;
+      this.publish(run, steps, { status: 'running', stepIndex: lastIndex, stepId, stepStatus: 'completed' });
+    }
     this.publish(run, steps, { status: 'completed', stepIndex: steps.length });
     return { outcome: 'completed' };
   }
@@ -384,6 +400,11 @@ export class RunExecutor {
       if (inFlight) Object.assign(inFlight, { status: 'cancelled', finishedAt: this.now() });
       for (const s of steps) if (s.status === 'pending' && s.attempts > 0) s.status = 'cancelled';
       await this.store.recordCancelled(run.id, steps, execution.storedBytes);
+      // The run's own `cancelled` event came from whoever cancelled it; this is the step's end.
+      if (inFlight) {
+        const stepIndex = steps.indexOf(inFlight);
+        this.publish(run, steps, { status: 'cancelled', stepIndex, stepId: inFlight.id, stepStatus: 'cancelled' });
+      }
       return { outcome: 'cancelled' };
     }
     if (why === 'shutdown') {
@@ -397,12 +418,27 @@ export class RunExecutor {
     return { outcome: 'gone' };
   }
 
-  /** Metrics for a run that ended here; a lease lost, a release or a vanished row is not an end. */
+  /**
+   * Metrics and one info line for a run that ended here (a lease lost, a release or a vanished
+   * row is not an end): what an operator looks for first when a run went wrong.
+   */
   private recordEnd(run: WorkflowRun, result: RunOutcome): RunOutcome {
     if (result.outcome === 'completed' || result.outcome === 'failed' || result.outcome === 'cancelled') {
       const startedMs = (run.startedAt ?? run.createdAt).getTime();
       const seconds = Math.max(0, (this.options.clock().getTime() - startedMs) / 1000);
       this.options.metrics?.observeRun({ outcome: result.outcome, seconds });
+      const failure = result.outcome === 'failed' ? { failedStep: result.failedStep, error: result.error } : {};
+      this.options.logger.info(
+        {
+          runId: run.id,
+          workflowId: run.workflowId,
+          status: result.outcome,
+          durationMs: Math.round(seconds * 1000),
+          attempts: run.attempts,
+          ...failure,
+        },
+        'run finished',
+      );
     }
     return result;
   }

@@ -111,6 +111,7 @@ describe('metrics of the real Node processes', () => {
       const body = await scrape(`${base}/metrics`);
       expect(sample(body, 'workflow_runs_total', { process: 'api', outcome: 'completed' })).toBe(1);
       expect(sample(body, 'workflow_run_duration_seconds_count', { outcome: 'completed' })).toBe(1);
+      expect(sample(body, 'workflow_run_queue_wait_seconds_count')).toBe(1);
       expect(sample(body, 'mcp_call_duration_seconds_count', { tool: 'echo', outcome: 'ok' })).toBe(1);
       expect(sample(body, 'workflow_queue_depth', { status: 'completed' })).toBe(1);
       expect(
@@ -176,6 +177,7 @@ describe('metrics of the real Node processes', () => {
 
       const fromWorker = await scrape(`${workerBase}/metrics`);
       expect(sample(fromWorker, 'workflow_runs_total', { process: 'worker', outcome: 'completed' })).toBe(1);
+      expect(sample(fromWorker, 'workflow_run_queue_wait_seconds_count')).toBe(1);
       expect(sample(fromWorker, 'mcp_call_duration_seconds_count', { tool: 'echo', outcome: 'ok' })).toBe(1);
       expect(sample(fromWorker, 'workflow_queue_depth', { status: 'completed' })).toBe(1);
 

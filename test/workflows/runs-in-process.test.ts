@@ -55,6 +55,43 @@ describe('runs in single-process mode (built-in MCP server over Streamable HTTP)
     expect(mine.some((e) => e.payload.stepId === 'hello' && e.payload.stepStatus === 'completed')).toBe(true);
   });
 
+  it("publishes each step's start and end, the last step's too, then the run's end", async () => {
+    const events: ChannelMessage[] = [];
+    const unsubscribe = t.deps.hub.subscribe(WORKFLOW_CHANNEL, (m) => events.push(m));
+    const ok = await createWorkflow(t.json, alice.auth, [
+      { id: 'one', tool: 'echo', arguments: { text: '1' } },
+      { id: 'two', tool: 'echo', arguments: { text: '2' } },
+    ]);
+    const failing = await createWorkflow(t.json, alice.auth, [
+      { id: 'one', tool: 'echo', arguments: { text: '1' } },
+      { id: 'boom', tool: 'fail', arguments: { message: 'no' } },
+    ]);
+    const completed = await waitForRun(t.json, alice.auth, (await execute(t.json, alice.auth, ok.id)).id);
+    const failed = await waitForRun(t.json, alice.auth, (await execute(t.json, alice.auth, failing.id)).id);
+    unsubscribe();
+    const sequence = (runId: string) =>
+      events
+        .filter((e) => e.payload.runId === runId)
+        .map((e) => [e.payload.status, e.payload.stepIndex, e.payload.stepId ?? null, e.payload.stepStatus ?? null]);
+    expect(sequence(completed.id)).toEqual([
+      ['running', 0, 'one', 'running'],
+      ['running', 0, 'one', 'completed'],
+      ['running', 1, 'two', 'running'],
+      ['running', 1, 'two', 'completed'],
+      ['completed', 2, null, null],
+    ]);
+    expect(sequence(failed.id)).toEqual([
+      ['running', 0, 'one', 'running'],
+      ['running', 0, 'one', 'completed'],
+      ['running', 1, 'boom', 'running'],
+      ['running', 1, 'boom', 'failed'],
+      ['failed', 1, 'boom', null],
+    ]);
+    const [stepFailed, runFailed] = events.filter((e) => e.payload.runId === failed.id).slice(-2);
+    expect(stepFailed?.payload.error).toBe('no');
+    expect(runFailed?.payload.error).toBe(failed.error);
+  });
+
   it("feeds step 1's result and the run input into step 2 (templating)", async () => {
     const wf = await createWorkflow(t.json, alice.auth, [
       { id: 'sum', tool: 'calculate', arguments: { op: 'add', a: '{{input.x}}', b: 2 } },
@@ -150,6 +187,8 @@ describe('runs in single-process mode (built-in MCP server over Streamable HTTP)
       { id: 'nap', tool: 'sleep', arguments: { ms: 10_000 } },
       { id: 'after', tool: 'count' },
     ]);
+    const events: ChannelMessage[] = [];
+    const unsubscribe = t.deps.hub.subscribe(WORKFLOW_CHANNEL, (m) => events.push(m));
     const { id } = await execute(t.json, alice.auth, wf.id);
     await waitForRun(t.json, alice.auth, id, (r) => r.steps[0]?.status === 'running');
     const started = Date.now();
@@ -166,6 +205,11 @@ describe('runs in single-process mode (built-in MCP server over Streamable HTTP)
     // A finished run cannot be cancelled.
     const again = await t.json('POST', `/api/workflows/runs/${id}/cancel`, undefined, alice.auth);
     expect(again.status).toBe(409);
+    unsubscribe();
+    // The run's end (from the cancel) and the interrupted step's own end (from the executor).
+    const mine = events.filter((e) => e.payload.runId === id).map((e) => e.payload);
+    expect(mine).toContainEqual(expect.objectContaining({ status: 'cancelled', error: 'Cancelled by user' }));
+    expect(mine.at(-1)).toMatchObject({ status: 'cancelled', stepIndex: 0, stepId: 'nap', stepStatus: 'cancelled' });
   });
 
   it('cancels a queued run before it starts', async () => {

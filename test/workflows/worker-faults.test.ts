@@ -59,6 +59,20 @@ beforeAll(async () => {
 
 let shared: WorkerProcess | undefined;
 
+/** The worker's one info line for a run's end ("run finished"), once it is written. */
+async function runEndLine(worker: WorkerProcess, runId: string): Promise<Record<string, unknown>> {
+  for (;;) {
+    const line = worker.output
+      .join('')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.msg === 'run finished' && l.runId === runId);
+    if (line) return line;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** One worker for the tests that do not kill theirs (each start costs a second or two). */
 async function sharedWorker() {
   shared ??= await startWorker();
@@ -88,8 +102,8 @@ afterAll(async () => {
 
 // The tests start worker processes themselves, each within PROCESS_START_MS.
 describe('BullMQ worker process', { timeout: PROCESS_HOOK_MS }, () => {
-  it('executes a run enqueued by the API (job id = run id) and sets lastRun', async () => {
-    await sharedWorker();
+  it('executes a run enqueued by the API (job id = run id), sets lastRun and logs the run\'s end', async () => {
+    const worker = await sharedWorker();
     const wf = await createWorkflow(t.json, user.auth, [
       { id: 'a', tool: 'echo', arguments: { text: 'hello' } },
       { id: 'b', tool: 'echo', arguments: { text: '{{steps.a.text}}' } },
@@ -101,6 +115,13 @@ describe('BullMQ worker process', { timeout: PROCESS_HOOK_MS }, () => {
     expect(((await res.json()) as { workflow: { lastRun: unknown } }).workflow.lastRun).not.toBeNull();
     // Finished jobs are removed, so the id could be added again.
     expect(await runQueue.queue.getJobState(run.id)).toBe('unknown');
+    expect(await runEndLine(worker, run.id)).toMatchObject({
+      level: 30,
+      runId: run.id,
+      workflowId: wf.id,
+      status: 'completed',
+      durationMs: expect.any(Number),
+    });
   });
 
   it('Redis restarted under a running worker: it keeps taking jobs', async () => {
@@ -122,7 +143,7 @@ describe('BullMQ worker process', { timeout: PROCESS_HOOK_MS }, () => {
   });
 
   it('MCP server down: the step is retried with backoff, then the run fails with a clear error', async () => {
-    await sharedWorker();
+    const worker = await sharedWorker();
     const wf = await createWorkflow(t.json, user.auth, [{ id: 'e', tool: 'echo', arguments: { text: 'x' } }]);
     const port = mcpServer.port;
     await mcpServer.close();
@@ -134,6 +155,12 @@ describe('BullMQ worker process', { timeout: PROCESS_HOOK_MS }, () => {
         /^Step "e" \(echo\) failed after 3 attempts: MCP server unavailable: Cannot connect to MCP server http:\/\/127\.0\.0\.1:\d+\/mcp/,
       );
       expect(run.steps[0]?.attempts).toBe(3);
+      expect(await runEndLine(worker, run.id)).toMatchObject({
+        level: 30,
+        status: 'failed',
+        failedStep: 'e',
+        error: run.error,
+      });
       // Backoff of ~100 ms then ~200 ms (±20 %) between the three attempts.
       expect(Date.now() - started).toBeGreaterThanOrEqual(240);
     } finally {
