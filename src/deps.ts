@@ -17,12 +17,16 @@ import type { ChannelHub } from './realtime/channel-hub';
 import type { RealtimeGateway } from './realtime/realtime-gateway';
 import type { RunQueue } from './runs/run-queue';
 
-/** A dependency /health reports on; `check` rejects when it is down. */
+/**
+ * A dependency /health reports on; `check` rejects when it is down. Fields it resolves with, or
+ * that its error carries as `details`, are shown next to the status (e.g. a count).
+ */
 export interface HealthCheck {
   name: string;
   /** When true, this dependency being down makes /health answer 503. */
   critical: boolean;
-  check(): Promise<void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: most checks resolve with nothing to show
+  check(): Promise<void | Record<string, unknown>>;
 }
 
 /**

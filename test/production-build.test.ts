@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { build } from '../scripts/build';
+import { jsonClient } from './helpers/json-client';
 import { freePort, type RunningServer, startRedis } from './helpers/servers';
 import { type SpawnedNode, spawnNode, waitForHttp } from './helpers/spawn-node';
 import { createEmptyDatabaseUrl, TEST_JWT_SECRET } from './helpers/test-app';
@@ -47,6 +48,7 @@ let redis: RunningServer;
 let mcp: CountingMcpServer;
 let databaseUrl: string;
 let base: string;
+let call: ReturnType<typeof jsonClient>;
 let api: Container;
 const containers: Container[] = [];
 
@@ -68,6 +70,7 @@ beforeAll(async () => {
 
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
+  call = jsonClient(base);
   api = startService(appDir, 'api', { ...commonEnv(), BACKEND_PORT: String(port) });
   containers.push(api);
   await waitForHttp(`${base}/health/live`, 60_000);
@@ -93,15 +96,6 @@ function commonEnv(): Record<string, string> {
     RUN_LEASE_MS: '3000',
     RUN_HEARTBEAT_MS: '200',
   };
-}
-
-async function call(path: string, token?: string, body?: unknown) {
-  const res = await fetch(`${base}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as any };
 }
 
 async function waitForRun(token: string, runId: string, until: (run: any) => boolean): Promise<any> {

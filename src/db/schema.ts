@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   index,
   integer,
   jsonb,
@@ -115,6 +116,8 @@ export const workflowQueue = pgTable(
     error: text('error'),
     attempts: integer('attempts').notNull().default(0),
     idempotencyKey: varchar('idempotency_key', { length: 255 }),
+    // The failed or cancelled run this one retries (POST .../retry, or a retry from Bull Board).
+    retryOf: uuid('retry_of').references((): AnyPgColumn => workflowQueue.id, { onDelete: 'set null' }),
     // Lease of the executor running the row: only the holder may write step state, and a
     // lease that is not renewed (its executor died) lets another executor take the run over.
     lockedBy: varchar('locked_by', { length: 128 }),
@@ -132,6 +135,8 @@ export const workflowQueue = pgTable(
     // Executors claim the oldest claimable rows first; also serves every lookup by status alone.
     index('workflow_queue_status_created_idx').on(t.status, t.createdAt),
     uniqueIndex('workflow_queue_idempotency_idx').on(t.ownerId, t.idempotencyKey),
+    // A run is retried at most once: a second retry (a double click, Bull Board and the API) finds the first.
+    uniqueIndex('workflow_queue_retry_of_idx').on(t.retryOf),
   ],
 );
 

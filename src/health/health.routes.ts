@@ -6,25 +6,36 @@ import { healthDocs } from './health.openapi';
 
 const CHECK_TIMEOUT_MS = 2000;
 
+/** A check's way to say "down" with fields to show next to the status (e.g. a count). */
+export class HealthCheckDown extends Error {
+  constructor(
+    message: string,
+    readonly details: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
 async function probe(
-  check: () => Promise<unknown>,
+  check: HealthCheck['check'],
 ): Promise<{ status: 'up' | 'down'; latencyMs: number; error?: string }> {
   const started = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    await Promise.race([
+    const details = await Promise.race([
       check(),
-      new Promise((_, reject) => {
+      new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
       }),
     ]);
-    return { status: 'up', latencyMs: Math.round(performance.now() - started) };
+    return { status: 'up', latencyMs: Math.round(performance.now() - started), ...details };
   } catch (error) {
     // Only the message, without any URL's credentials: /health is unauthenticated.
     return {
       status: 'down',
       latencyMs: Math.round(performance.now() - started),
       error: redactUrlCredentials(String((error as Error)?.message ?? error)).slice(0, 200),
+      ...(error instanceof HealthCheckDown ? error.details : {}),
     };
   } finally {
     clearTimeout(timer);

@@ -1,34 +1,53 @@
-import { type JobsOptions, Queue } from 'bullmq';
+import { type DefaultJobOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger';
-import type { RunQueue } from '../runs/run-queue';
+import type { RunQueue, RunToEnqueue } from '../runs/run-queue';
 import type { RunnerSettings } from './runner-settings';
 
-export const RUN_JOB_NAME = 'run';
-
+/** What a run's job carries: Bull Board shows it on the job's card. */
 export interface RunJobData {
   runId: string;
+  workflowId: string;
+  ownerId: string;
+}
+
+const MAX_JOB_NAME_LENGTH = 100;
+
+/**
+ * A run's job: named after its workflow, its id IS the run id, so adding it twice is a no-op.
+ * BullMQ ignores `add()` for an id it still keeps as completed or failed too: the reconciler,
+ * the one place that adds a job for a run that may have had one, removes a finished job first.
+ */
+export function runJob(run: RunToEnqueue): { name: string; data: RunJobData; opts: { jobId: string } } {
+  return {
+    name: run.workflowName.slice(0, MAX_JOB_NAME_LENGTH) || 'run',
+    data: { runId: run.id, workflowId: run.workflowId, ownerId: run.ownerId },
+    opts: { jobId: run.id },
+  };
 }
 
 /**
- * A run's job: its id IS the run id, so adding it twice is a no-op. Finished jobs are
- * removed at once: BullMQ silently ignores `add()` for an id still kept in the completed
- * or failed set, which would make the reconciler's re-add a no-op. The history lives in
- * `workflow_queue`. BullMQ-level attempts only cover infrastructure errors (database down
- * mid-run); step failures are handled by the executor and end the job normally.
+ * Every run job's options. Finished jobs are kept, bounded (the newest BULLMQ_KEEP_COMPLETED and
+ * BULLMQ_KEEP_FAILED), so Bull Board shows recent history; the record stays `workflow_queue`. A job
+ * fails when its run fails (RunFailedError) and is retried by BullMQ only for infrastructure errors
+ * (database down mid-run); step failures are the executor's business.
  */
-export function runJobOptions(runId: string): JobsOptions {
+export function runJobDefaults(settings: RunnerSettings): DefaultJobOptions {
   return {
-    jobId: runId,
-    removeOnComplete: true,
-    removeOnFail: true,
+    removeOnComplete: { count: settings.BULLMQ_KEEP_COMPLETED },
+    removeOnFail: { count: settings.BULLMQ_KEEP_FAILED },
     attempts: 5,
     backoff: { type: 'exponential', delay: 1000 },
+    stackTraceLimit: 10,
   };
 }
 
 export function createRunBullQueue(connection: Redis, settings: RunnerSettings): Queue<RunJobData> {
-  return new Queue<RunJobData>(settings.WORKFLOW_QUEUE_NAME, { connection, prefix: settings.BULLMQ_PREFIX });
+  return new Queue<RunJobData>(settings.WORKFLOW_QUEUE_NAME, {
+    connection,
+    prefix: settings.BULLMQ_PREFIX,
+    defaultJobOptions: runJobDefaults(settings),
+  });
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -41,21 +60,29 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   ]).finally(() => clearTimeout(timer));
 }
 
+/** How long a count of live workers is reused: it is read per run request and per health probe. */
+const WORKER_COUNT_TTL_MS = 2000;
+
 /** The API side of the queue: adds a job per run; never fails a request because Redis is down. */
 export class BullMqRunQueue implements RunQueue {
+  private workerCount:
+    | { value: Promise<{ queue: string; count: number } | undefined>; expiresAtMs: number }
+    | undefined;
+
   constructor(
     readonly queue: Queue<RunJobData>,
     private readonly logger: Logger,
     private readonly timeoutMs = 2000,
   ) {}
 
-  async enqueue(runId: string): Promise<void> {
+  async enqueue(run: RunToEnqueue): Promise<void> {
+    const { name, data, opts } = runJob(run);
     try {
       // With maxRetriesPerRequest: null a command waits for Redis to come back; the request
       // must not. A late add() still lands (same job id), and the reconciler covers a lost one.
-      await withTimeout(this.queue.add(RUN_JOB_NAME, { runId }, runJobOptions(runId)), this.timeoutMs, 'enqueue');
+      await withTimeout(this.queue.add(name, data, opts), this.timeoutMs, 'enqueue');
     } catch (error) {
-      this.logger.warn({ runId, err: String(error) }, 'enqueue failed: the reconciler will add the job');
+      this.logger.warn({ runId: run.id, err: String(error) }, 'enqueue failed: the reconciler will add the job');
     }
   }
 
@@ -69,6 +96,25 @@ export class BullMqRunQueue implements RunQueue {
       // Removal races with a worker taking the job: that worker finds the row cancelled.
       this.logger.debug({ runId, err: String(error) }, 'could not remove the job of a cancelled run');
     }
+  }
+
+  /**
+   * Workers consuming the queue now (BullMQ names their connections; Redis lists them with CLIENT
+   * LIST), or undefined when Redis does not answer in time or refuses CLIENT LIST.
+   */
+  liveWorkers(): Promise<{ queue: string; count: number } | undefined> {
+    const now = Date.now();
+    if (!this.workerCount || now >= this.workerCount.expiresAtMs) {
+      const value = withTimeout(this.queue.getWorkersCount(), this.timeoutMs, 'listing workers').then(
+        (count) => ({ queue: this.queue.name, count }),
+        (error: unknown) => {
+          this.logger.debug({ err: String(error) }, 'could not list the queue workers');
+          return undefined;
+        },
+      );
+      this.workerCount = { value, expiresAtMs: now + WORKER_COUNT_TTL_MS };
+    }
+    return this.workerCount.value;
   }
 
   async close(): Promise<void> {

@@ -66,6 +66,12 @@ export function createPromMetrics(
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
     registers: [registry],
   });
+  const liveWorkers = new Gauge({
+    name: 'workflow_workers',
+    help: 'Workers consuming the workflow queue (BullMQ worker list), counted by the API at scrape time',
+    labelNames: ['queue'] as const,
+    registers: [registry],
+  });
   const queueDepth = new Gauge({
     name: 'workflow_queue_depth',
     help: 'workflow_queue rows by status, counted at scrape time',
@@ -157,6 +163,9 @@ export function createPromMetrics(
     },
     setQueueDepth(counts) {
       for (const [status, value] of Object.entries(counts)) queueDepth.set({ status }, value ?? 0);
+    },
+    setLiveWorkers(queue: string, count: number) {
+      liveWorkers.set({ queue }, count);
     },
     setRealtime(stats: RealtimeStats) {
       wsConnections.set(stats.connections);

@@ -1,9 +1,11 @@
 import type { Queue } from 'bullmq';
-import { and, asc, eq, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { workflowQueue } from '../db/schema';
 import type { Logger } from '../logging/logger';
-import { RUN_JOB_NAME, type RunJobData, runJobOptions } from './bullmq-run-queue';
+import type { RunToEnqueue } from '../runs/run-queue';
+import { runsToEnqueue, runsToEnqueueById } from '../runs/runs-to-enqueue';
+import { type RunJobData, runJob } from './bullmq-run-queue';
 
 export interface ReconcilerOptions {
   db: Database;
@@ -17,6 +19,12 @@ export interface ReconcilerOptions {
 
 const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
+const ago = (ms: number) => sql`now() - ${ms} * interval '1 millisecond'`;
+
+/** A `running` row whose executor stopped renewing its lease (it died). */
+const leaseRanOut = (): SQL =>
+  and(eq(workflowQueue.status, 'running'), lt(workflowQueue.lockExpiresAt, sql`now()`)) as SQL;
+
 /**
  * Keeps BullMQ in line with `workflow_queue`, the record:
  * - a `queued` row with no live job (written by the edge target, enqueue failed, jobs lost
@@ -24,7 +32,8 @@ const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'wai
  * - a `running` row whose lease ran out (its executor died) and that has no live job (Redis
  *   flushed or restarted without persistence) gets a job again, and the next executor
  *   resumes it after its last checkpoint. An `active` job is left to BullMQ's stalled-job check.
- * A job kept as completed/failed would make `add()` a silent no-op, so it is removed first.
+ * A job kept as completed/failed would make `add()` a silent no-op, so it is removed first, after
+ * checking that the row really still waits (finished jobs are otherwise kept as history).
  */
 export class Reconciler {
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -55,26 +64,13 @@ export class Reconciler {
     const { db, graceMs } = this.options;
     const limit = this.options.batchSize ?? 500;
     const [queued, orphaned] = await Promise.all([
-      db
-        .select({ id: workflowQueue.id })
-        .from(workflowQueue)
-        .where(
-          and(
-            eq(workflowQueue.status, 'queued'),
-            lt(workflowQueue.updatedAt, sql`now() - ${graceMs} * interval '1 millisecond'`),
-          ),
-        )
+      runsToEnqueue(db, and(eq(workflowQueue.status, 'queued'), lt(workflowQueue.updatedAt, ago(graceMs))))
         .orderBy(asc(workflowQueue.createdAt))
         .limit(limit),
-      db
-        .select({ id: workflowQueue.id })
-        .from(workflowQueue)
-        .where(and(eq(workflowQueue.status, 'running'), lt(workflowQueue.lockExpiresAt, sql`now()`)))
-        .orderBy(asc(workflowQueue.createdAt))
-        .limit(limit),
+      runsToEnqueue(db, leaseRanOut()).orderBy(asc(workflowQueue.createdAt)).limit(limit),
     ]);
-    const requeued = await this.ensureJobs(queued.map((r) => r.id));
-    const recovered = await this.ensureJobs(orphaned.map((r) => r.id));
+    const requeued = await this.ensureJobs(queued);
+    const recovered = await this.ensureJobs(orphaned);
     if (requeued + recovered > 0) {
       this.options.logger.info({ requeued, recovered }, 'reconciler added jobs for runs that had none');
     }
@@ -86,26 +82,42 @@ export class Reconciler {
    * at the next sweep, which would also wait out `graceMs`.
    */
   async adopt(runIds: string[]): Promise<number> {
-    return this.ensureJobs(runIds);
+    return this.ensureJobs(await runsToEnqueueById(this.options.db, runIds));
   }
 
   /** Adds a job for every run without a live one; returns how many were added. */
-  private async ensureJobs(runIds: string[]): Promise<number> {
+  private async ensureJobs(runs: RunToEnqueue[]): Promise<number> {
     const { queue } = this.options;
     let added = 0;
-    for (let i = 0; i < runIds.length; i += 50) {
-      const chunk = runIds.slice(i, i + 50);
+    for (let i = 0; i < runs.length; i += 50) {
+      const chunk = runs.slice(i, i + 50);
       const results = await Promise.all(
-        chunk.map(async (runId) => {
-          const state = await queue.getJobState(runId);
+        chunk.map(async (run) => {
+          const state = await queue.getJobState(run.id);
           if (LIVE_STATES.has(state)) return false;
-          if (state !== 'unknown') await queue.remove(runId);
-          await queue.add(RUN_JOB_NAME, { runId }, runJobOptions(runId));
+          if (state !== 'unknown') {
+            // Kept as completed or failed: most likely the run ended after it was read here, and
+            // its finished job is history to keep. Only a row still waiting for an executor gets
+            // a new job, and only once the kept one is gone (add() would ignore the id).
+            if (!(await this.stillWaiting(run.id))) return false;
+            await queue.remove(run.id);
+          }
+          const { name, data, opts } = runJob(run);
+          await queue.add(name, data, opts);
           return true;
         }),
       );
       added += results.filter(Boolean).length;
     }
     return added;
+  }
+
+  private async stillWaiting(runId: string): Promise<boolean> {
+    const [row] = await this.options.db
+      .select({ id: workflowQueue.id })
+      .from(workflowQueue)
+      .where(and(eq(workflowQueue.id, runId), or(eq(workflowQueue.status, 'queued'), leaseRanOut())))
+      .limit(1);
+    return row !== undefined;
   }
 }

@@ -32,6 +32,10 @@ const settingsSchema = z.object({
   WORKER_SHUTDOWN_TIMEOUT_MS: ms(20_000, 0),
   RUNNER_POLL_MS: ms(1000, 50),
   ENQUEUE_TIMEOUT_MS: ms(2000, 50),
+  // Finished jobs BullMQ keeps (Bull Board's Completed and Failed tabs): the newest N of each.
+  BULLMQ_KEEP_COMPLETED: z.coerce.number().int().min(0).max(1_000_000).default(1000),
+  BULLMQ_KEEP_FAILED: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+  WORKER_CHECK_INTERVAL_MS: ms(30_000, 100),
 });
 
 export type RunnerSettings = z.infer<typeof settingsSchema>;

@@ -4,8 +4,11 @@
  */
 import { ConfigError, loadConfig } from '../config/config';
 import { redactUrl } from '../config/redact-url';
+import { HttpError } from '../errors/http-error';
 import { withCallMetrics } from '../observability/instrumented-mcp-client';
-import { createRunBullQueue } from './bullmq-run-queue';
+import { type RetryOutcome, retryRunById } from '../runs/retry-run';
+import { refuseWhenNoRoom } from '../runs/run-storage';
+import { BullMqRunQueue, createRunBullQueue } from './bullmq-run-queue';
 import { openDatabase, runMigrations } from './database';
 import { withEdgeEvents } from './edge-event-forwarder';
 import { createExecutor } from './executor-factory';
@@ -64,7 +67,31 @@ async function main() {
     resultBudgetBytes: config.runResultBudgetBytes,
   });
   const queue = createRunBullQueue(redis, settings);
-  const runWorker = startRunWorker({ connection: redis, executor, settings, logger });
+  const runQueue = new BullMqRunQueue(queue, logger, settings.ENQUEUE_TIMEOUT_MS);
+  const runWorker = startRunWorker({
+    connection: redis,
+    executor,
+    settings,
+    logger,
+    async retry(runId) {
+      let outcome: RetryOutcome;
+      try {
+        outcome = await retryRunById(database.db, runId, (ownerId) =>
+          refuseWhenNoRoom(database.db, ownerId, config, Date.now()),
+        );
+      } catch (error) {
+        // Run storage full: the same refusal the retry route would answer.
+        if (error instanceof HttpError) return { refused: error.message };
+        throw error;
+      }
+      if (outcome.kind === 'created') {
+        await runQueue.enqueue(outcome.toEnqueue);
+        return { retryRunId: outcome.run.id };
+      }
+      if (outcome.kind === 'retried-before') return { retryRunId: outcome.retryRunId };
+      return { refused: outcome.kind === 'gone' ? 'the run was deleted' : `the run is ${outcome.status}` };
+    },
+  });
   const reconciler = new Reconciler({
     db: database.db,
     queue,

@@ -9,18 +9,39 @@ import { createToolListCache } from '../mcp/tool-list-cache';
 import { withCallMetrics } from '../observability/instrumented-mcp-client';
 import type { Metrics } from '../observability/metrics';
 import type { ChannelHub } from '../realtime/channel-hub';
+import { HealthCheckDown } from '../health/health.routes';
 import { InProcessRunner } from '../runs/in-process-runner';
 import type { RunQueue } from '../runs/run-queue';
 import { BullMqRunQueue, createRunBullQueue } from './bullmq-run-queue';
 import { createExecutor } from './executor-factory';
 import { createMcpClient } from './mcp-client-factory';
 import { loadRunnerSettings, type RunnerSettings } from './runner-settings';
+import { watchWorkers } from './worker-watch';
 
 export interface WorkflowRuntime {
   mcp: McpToolClient;
   runQueue: RunQueue;
   healthChecks: HealthCheck[];
   close(): Promise<void>;
+}
+
+/**
+ * `workers` in /health: how many workers consume the queue. None is not fatal for the API (it
+ * still answers and queues), but every run waits: the check is down, with the count.
+ */
+function workersHealthCheck(runQueue: BullMqRunQueue): HealthCheck {
+  return {
+    name: 'workers',
+    critical: false,
+    async check() {
+      const workers = await runQueue.liveWorkers();
+      if (!workers) throw new Error('the queue’s workers cannot be listed (Redis unreachable or CLIENT LIST refused)');
+      if (workers.count === 0) {
+        throw new HealthCheckDown('no worker is consuming the queue: runs wait until one starts', { count: 0 });
+      }
+      return { count: workers.count };
+    },
+  };
 }
 
 /**
@@ -56,11 +77,13 @@ export function createWorkflowRuntime(parts: {
   ];
   if (redis) {
     const runQueue = new BullMqRunQueue(createRunBullQueue(redis, settings), logger, settings.ENQUEUE_TIMEOUT_MS);
+    const watch = watchWorkers({ runQueue, db, logger, intervalMs: settings.WORKER_CHECK_INTERVAL_MS });
     return {
       mcp,
       runQueue,
-      healthChecks,
+      healthChecks: [...healthChecks, workersHealthCheck(runQueue)],
       async close() {
+        watch.stop();
         await Promise.allSettled([runQueue.close(), mcp.close()]);
       },
     };

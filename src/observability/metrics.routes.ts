@@ -24,7 +24,7 @@ const metricsAuth = createMiddleware<AppEnv>(async (c, next) => {
 
 /** `GET /metrics`: Prometheus text exposition; queue depth and realtime counters are read at scrape time. */
 export const metricsRoutes = new Hono<AppEnv>().get('/', metricsDocs.scrape, metricsAuth, async (c) => {
-  const { db, realtime, mcpGateway, logger } = c.var.deps;
+  const { db, realtime, mcpGateway, logger, runQueue } = c.var.deps;
   const metrics = c.var.deps.metrics ?? noopMetrics;
   try {
     metrics.setQueueDepth(await countRunsByStatus(db));
@@ -33,6 +33,8 @@ export const metricsRoutes = new Hono<AppEnv>().get('/', metricsDocs.scrape, met
     logger.warn({ err: { message: (error as Error)?.message } }, 'metrics: counting workflow_queue failed');
   }
   if (realtime) metrics.setRealtime(realtime.stats);
+  const workers = await runQueue.liveWorkers?.();
+  if (workers) metrics.setLiveWorkers(workers.queue, workers.count);
   if (mcpGateway) metrics.setMcpSessions(mcpGateway.stats.snapshot().activeSessions);
   const { contentType, body } = await metrics.render();
   return c.body(body, 200, { 'content-type': contentType, 'cache-control': 'no-store' });

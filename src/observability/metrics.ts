@@ -28,6 +28,8 @@ export interface Metrics {
   setQueueDepth(counts: Partial<Record<RunStatus, number>>): void;
   /** The realtime gateway's counters, read right before a scrape. */
   setRealtime(stats: RealtimeStats): void;
+  /** Workers consuming the run queue (BullMQ's worker list), read right before a scrape. */
+  setLiveWorkers(queue: string, count: number): void;
   /** Open /mcp gateway sessions per transport, read right before a scrape. */
   setMcpSessions(active: Record<string, number>): void;
   /** The exposition a scraper reads. */
@@ -41,6 +43,7 @@ export const noopMetrics: Metrics = {
   observeMcpCall() {},
   setQueueDepth() {},
   setRealtime() {},
+  setLiveWorkers() {},
   setMcpSessions() {},
   async render() {
     return { contentType: 'text/plain; version=0.0.4; charset=utf-8', body: '# metrics are not collected here\n' };

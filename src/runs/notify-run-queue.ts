@@ -15,11 +15,11 @@ export const RUN_NOTIFY_CHANNEL = 'workflow_runs';
  */
 export function notifyRunQueue(db: Database, logger: Logger): RunQueue {
   return {
-    async enqueue(runId) {
+    async enqueue(run) {
       try {
-        await db.execute(sql`select pg_notify(${RUN_NOTIFY_CHANNEL}, ${runId})`);
+        await db.execute(sql`select pg_notify(${RUN_NOTIFY_CHANNEL}, ${run.id})`);
       } catch (error) {
-        logger.warn({ runId, err: { message: (error as Error)?.message } }, 'run notify failed');
+        logger.warn({ runId: run.id, err: { message: (error as Error)?.message } }, 'run notify failed');
       }
     },
     async cancel() {},

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock';
 import type { Database } from '../db/database';
-import type { WorkflowRun } from '../db/schema';
+import type { RunStatus, WorkflowRun } from '../db/schema';
 import type { Logger } from '../logging/logger';
 import { McpRequestTimeoutError, McpUnavailableError } from '../mcp/errors';
 import type { CallToolResult, McpToolClient } from '../mcp/tool-client';
@@ -48,8 +48,8 @@ export type RunOutcome =
   | { outcome: 'leased'; retryAfterMs: number }
   /** Given back because the host is shutting down: run it again elsewhere. */
   | { outcome: 'released' }
-  /** Deleted, finished, or taken over: nothing left to do here. */
-  | { outcome: 'gone' };
+  /** Deleted, finished (`status` says how, when the row was there to read), or taken over: nothing left to do here. */
+  | { outcome: 'gone'; status?: RunStatus };
 
 /** Why a run stopped before its end (the abort reason of the run's own signal). */
 class RunInterrupted extends Error {
@@ -134,7 +134,7 @@ export class RunExecutor {
     // retried the job) may be taken again at once instead of after its lease runs out.
     const claim = await this.store.claim(runId, !this.active.has(runId));
     if (claim.kind === 'leased') return { outcome: 'leased', retryAfterMs: claim.retryAfterMs };
-    if (claim.kind === 'done') return { outcome: 'gone' };
+    if (claim.kind === 'done') return { outcome: 'gone', status: claim.status };
     return this.executeClaimed(claim.run, signal);
   }
 
@@ -218,7 +218,13 @@ export class RunExecutor {
         });
         if (!done) return this.afterLostWrite(execution);
         // The step's own end, then the run's (which names the step it failed on).
-        this.publish(run, steps, { status: 'running', stepIndex: index, stepId: step.id, stepStatus: 'failed', error: failure });
+        this.publish(run, steps, {
+          status: 'running',
+          stepIndex: index,
+          stepId: step.id,
+          stepStatus: 'failed',
+          error: failure,
+        });
         this.publish(run, steps, { status: 'failed', stepIndex: index, stepId: step.id, error });
         return { outcome: 'failed', failedStep: step.id, error };
       }

@@ -12,6 +12,7 @@ export const runSummarySchema = z.object({
   totalSteps: z.number().int(),
   error: z.string().nullable(),
   attempts: z.number().int(),
+  retryOf: z.uuid().nullable().describe('The failed or cancelled run this one retries'),
   createdAt: timestamp,
   startedAt: timestamp.nullable(),
   finishedAt: timestamp.nullable(),
@@ -19,6 +20,10 @@ export const runSummarySchema = z.object({
 });
 
 export const runSchema = runSummarySchema.extend({
+  statusDetail: z
+    .string()
+    .nullable()
+    .describe('Why a queued run has not started, when that is known (no worker consumes the queue)'),
   input: z.record(z.string(), z.unknown()),
   steps: z.array(
     z.object({
@@ -57,6 +62,7 @@ export function toRunSummaryJson(r: RunSummaryRow): RunSummaryJson {
     totalSteps: r.totalSteps,
     error: r.error,
     attempts: r.attempts,
+    retryOf: r.retryOf,
     createdAt: r.createdAt.toISOString(),
     startedAt: r.startedAt?.toISOString() ?? null,
     finishedAt: r.finishedAt?.toISOString() ?? null,
@@ -64,11 +70,15 @@ export function toRunSummaryJson(r: RunSummaryRow): RunSummaryJson {
   };
 }
 
-/** A run with its input and every step's status, attempts, result, error and timings. */
-export function toRunJson(r: WorkflowRun): RunJson {
+/**
+ * A run with its input and every step's status, attempts, result, error and timings.
+ * `statusDetail`: why a queued run waits, when the caller knows (see RunQueue.liveWorkers).
+ */
+export function toRunJson(r: WorkflowRun, statusDetail: string | null = null): RunJson {
   const steps = r.steps as RunStepState[];
   return {
     ...toRunSummaryJson({ ...r, totalSteps: steps.length }),
+    statusDetail,
     input: r.input as Record<string, unknown>,
     steps: steps.map((s) => ({
       id: s.id,

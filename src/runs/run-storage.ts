@@ -2,6 +2,8 @@ import { sql } from 'drizzle-orm';
 import type { Config } from '../config/config';
 import type { Database } from '../db/database';
 import { workflowQueue } from '../db/schema';
+import { QuotaExceededError } from '../errors/quota-exceeded-error';
+import { ServiceUnavailableError } from '../errors/service-unavailable-error';
 
 export type RunStorageLimits = Pick<Config, 'runResultBudgetBytes' | 'runStoragePerUserBytes' | 'runStorageTotalBytes'>;
 
@@ -44,4 +46,36 @@ export function runStorageTotal(db: Database, budget: number, nowMs: number): Pr
     if (totals.get(db) === entry) totals.delete(db);
   });
   return bytes;
+}
+
+/** Refuses a new run (503) when every user's runs together leave no room for one more run's budget. */
+export async function refuseWhenStorageFull(db: Database, limits: RunStorageLimits, nowMs: number): Promise<void> {
+  const budget = limits.runResultBudgetBytes;
+  if ((await runStorageTotal(db, budget, nowMs)) + budget > limits.runStorageTotalBytes) {
+    throw new ServiceUnavailableError('Run storage is full: no new runs are accepted until an operator frees space');
+  }
+}
+
+/** Throws the per-user run storage refusal when the user has no room for one more run. */
+export async function refuseOverQuota(db: Database, userId: string, limits: RunStorageLimits): Promise<void> {
+  const budget = limits.runResultBudgetBytes;
+  const used = await runStorageOfUser(db, userId, budget);
+  if (used + budget <= limits.runStoragePerUserBytes) return;
+  throw new QuotaExceededError(
+    `Your runs hold ${used} of your ${limits.runStoragePerUserBytes} bytes of run storage, and a new run needs ` +
+      `${budget} (a queued or running run counts at its full result budget): wait for runs to finish, or delete ` +
+      'workflows whose runs you no longer need',
+    { usedBytes: used, limitBytes: limits.runStoragePerUserBytes, runBudgetBytes: budget },
+  );
+}
+
+/** Both refusals, for a run written outside execute's own atomic check (a retry, which belongs to `ownerId`). */
+export async function refuseWhenNoRoom(
+  db: Database,
+  ownerId: string,
+  limits: RunStorageLimits,
+  nowMs: number,
+): Promise<void> {
+  await refuseWhenStorageFull(db, limits, nowMs);
+  await refuseOverQuota(db, ownerId, limits);
 }

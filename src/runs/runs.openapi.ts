@@ -32,6 +32,15 @@ export const runDocs = {
     responses: { 200: { description: 'Cancelled', schema: run } },
     errors: [404, 409],
   }),
+  retry: routeDoc({
+    summary: 'Retry a failed or cancelled run: a new run that resumes after its completed steps',
+    description:
+      'Queues a new run of the same workflow, owner, input and steps, linked by `retryOf`; the steps the retried run completed are carried over with their results and not called again. A run is retried once: a second retry answers 409 with `details.retryRunId`.',
+    tags: ['Runs'],
+    auth: 'user',
+    responses: { 202: { description: 'The new run, queued', schema: run } },
+    errors: [404, 409, 503],
+  }),
   execute: (body: z.ZodType) =>
     routeDoc({
       summary: 'Execute a workflow: queue a run',

@@ -5,11 +5,7 @@ import { isForeignKeyViolation } from '../db/foreign-key-violation';
 import { newestFirstPage } from '../db/newest-first-page';
 import { type RunStatus, runStatus, type WorkflowRun, workflowQueue, workflows } from '../db/schema';
 import type { AppEnv } from '../deps';
-import type { Config } from '../config/config';
-import type { Database } from '../db/database';
 import { ConflictError } from '../errors/conflict-error';
-import { QuotaExceededError } from '../errors/quota-exceeded-error';
-import { ServiceUnavailableError } from '../errors/service-unavailable-error';
 import { NotFoundError } from '../errors/not-found-error';
 import { ValidationError } from '../errors/validation-error';
 import { idParam } from '../http/id-param';
@@ -20,8 +16,10 @@ import { validate } from '../http/validate';
 import { requireAuth } from '../middleware/auth';
 import { runDocs } from './runs.openapi';
 import { WORKFLOW_CHANNEL, WORKFLOW_STATUS_EVENT } from '../realtime/channel-hub';
+import { retryRun } from './retry-run';
+import type { RunQueue } from './run-queue';
 import type { RunStepState, WorkflowStatusPayload } from './run-state';
-import { runStorageOfUser, runStorageTotal } from './run-storage';
+import { refuseOverQuota, refuseWhenNoRoom, refuseWhenStorageFull } from './run-storage';
 import { sameJson } from './same-json';
 import { findWorkflowToRun, insertQueuedRun } from '../workflows/execute-statements';
 import { toRunJson, toRunSummaryJson } from './run-json';
@@ -33,6 +31,13 @@ const runIdParam = z.object({ runId: z.uuid({ message: 'must be a UUID' }) });
 const queueQuery = paginationQuery.extend({ status: z.enum(runStatus.enumValues).optional() });
 
 const RUN_NOT_FOUND = 'Run not found';
+const NO_WORKER = 'No worker is consuming the queue: the run starts when one does (npm run worker)';
+
+/** What a queued run waits for, when the queue can tell: a run nobody will take says so. */
+async function queuedRunDetail(runQueue: RunQueue, run: WorkflowRun): Promise<string | null> {
+  if (run.status !== 'queued' || !runQueue.liveWorkers) return null;
+  return (await runQueue.liveWorkers())?.count === 0 ? NO_WORKER : null;
+}
 
 /**
  * `{input?}`; the body may be empty (no content at all), unlike other routes' bodies. A body
@@ -56,24 +61,11 @@ async function readExecuteBody(c: Context<AppEnv>): Promise<z.infer<typeof execu
   return parsed.data;
 }
 
-/** Throws the per-user run storage refusal when the user has no room for one more run. */
-async function refuseOverQuota(db: Database, userId: string, config: Config): Promise<void> {
-  const budget = config.runResultBudgetBytes;
-  const used = await runStorageOfUser(db, userId, budget);
-  if (used + budget <= config.runStoragePerUserBytes) return;
-  throw new QuotaExceededError(
-    `Your runs hold ${used} of your ${config.runStoragePerUserBytes} bytes of run storage, and a new run needs ` +
-      `${budget} (a queued or running run counts at its full result budget): wait for runs to finish, or delete ` +
-      'workflows whose runs you no longer need',
-    { usedBytes: used, limitBytes: config.runStoragePerUserBytes, runBudgetBytes: budget },
-  );
-}
-
 function emptyCounts(): Record<RunStatus, number> {
   return Object.fromEntries(runStatus.enumValues.map((s) => [s, 0])) as Record<RunStatus, number>;
 }
 
-/** Executions: execute, the caller's queue, runs with per-step detail, cancel. Mounted before workflowRoutes. */
+/** Executions: execute, the caller's queue, runs with per-step detail, cancel, retry. Mounted before workflowRoutes. */
 export const runRoutes = new Hono<AppEnv>()
   .use(requireAuth)
   .get('/queue', runDocs.queue, validate('query', queueQuery), async (c) => {
@@ -100,7 +92,28 @@ export const runRoutes = new Hono<AppEnv>()
       .where(visibleRuns(c.var.user, c.req.valid('param').runId))
       .limit(1);
     if (!run) throw new NotFoundError(RUN_NOT_FOUND);
-    return c.json({ run: toRunJson(run) });
+    return c.json({ run: toRunJson(run, await queuedRunDetail(c.var.deps.runQueue, run)) });
+  })
+  .post('/runs/:runId/retry', runDocs.retry, validate('param', runIdParam), async (c) => {
+    const { db, runQueue, logger, config, clock } = c.var.deps;
+    const { runId } = c.req.valid('param');
+    const [original] = await db.select().from(workflowQueue).where(visibleRuns(c.var.user, runId)).limit(1);
+    if (!original) throw new NotFoundError(RUN_NOT_FOUND);
+    const outcome = await retryRun(db, original, () =>
+      refuseWhenNoRoom(db, original.ownerId, config, clock().getTime()),
+    );
+    if (outcome.kind === 'gone') throw new NotFoundError(RUN_NOT_FOUND);
+    if (outcome.kind === 'not-retryable') {
+      throw new ConflictError(`Run is ${outcome.status}: only failed or cancelled runs can be retried`);
+    }
+    if (outcome.kind === 'retried-before') {
+      throw new ConflictError('Run was already retried; retry its retry instead', { retryRunId: outcome.retryRunId });
+    }
+    await runQueue
+      .enqueue(outcome.toEnqueue)
+      .catch((err: unknown) => logger.warn({ runId: outcome.run.id, err: String(err) }, 'enqueue failed'));
+    logger.info({ runId: outcome.run.id, retryOf: runId, userId: c.var.user.id }, 'run retried');
+    return c.json({ run: toRunJson(outcome.run, await queuedRunDetail(runQueue, outcome.run)) }, 202);
   })
   .post('/runs/:runId/cancel', runDocs.cancel, validate('param', runIdParam), async (c) => {
     const { db, clock, runQueue, hub, logger } = c.var.deps;
@@ -150,17 +163,18 @@ export const runRoutes = new Hono<AppEnv>()
     const key = keyCheck?.data;
     const { input } = await readExecuteBody(c);
     const budget = config.runResultBudgetBytes;
-    if ((await runStorageTotal(db, budget, clock().getTime())) + budget > config.runStorageTotalBytes) {
-      throw new ServiceUnavailableError('Run storage is full: no new runs are accepted until an operator frees space');
-    }
+    await refuseWhenStorageFull(db, config, clock().getTime());
     let run: WorkflowRun | undefined;
+    let workflowName = '';
     try {
-      run = await insertQueuedRun(
+      const inserted = await insertQueuedRun(
         db,
         c.var.user,
         { workflowId: id, input, idempotencyKey: key ?? null },
         { budget, userQuota: config.runStoragePerUserBytes },
       );
+      run = inserted?.run;
+      workflowName = inserted?.workflowName ?? '';
     } catch (error) {
       // The workflow was deleted while the run was written.
       if (isForeignKeyViolation(error)) throw new NotFoundError('Workflow not found');
@@ -170,7 +184,9 @@ export const runRoutes = new Hono<AppEnv>()
     if (!run) {
       // Nothing written: the workflow is not the caller's to run, the key was used before, or
       // the caller's run storage is full.
-      if (!(await findWorkflowToRun(db, c.var.user, id))) throw new NotFoundError('Workflow not found');
+      const workflow = await findWorkflowToRun(db, c.var.user, id);
+      if (!workflow) throw new NotFoundError('Workflow not found');
+      workflowName = workflow.name;
       if (key) {
         [run] = await db
           .select()
@@ -194,12 +210,13 @@ export const runRoutes = new Hono<AppEnv>()
     // A replay of a still-queued run enqueues again: harmless (the job id is the run id) and it
     // repairs a first request that died between writing the row and enqueueing.
     if (run.status === 'queued') {
+      const { workflowId, ownerId } = run;
       await runQueue
-        .enqueue(run.id)
+        .enqueue({ id: run.id, workflowId, ownerId, workflowName })
         .catch((err: unknown) => logger.warn({ runId: run.id, err: String(err) }, 'enqueue failed'));
     }
     if (replayed) c.header('Idempotent-Replayed', 'true');
-    return c.json({ run: toRunJson(run) }, 202);
+    return c.json({ run: toRunJson(run, await queuedRunDetail(runQueue, run)) }, 202);
   })
   .get(
     '/:id/runs',

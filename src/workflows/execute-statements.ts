@@ -21,7 +21,7 @@ function toWorkflowRun(row: Record<string, unknown>): WorkflowRun {
 function prepareExecuteStatements(db: Database) {
   const workflowOf = (ownerFilter: boolean) =>
     db
-      .select({ id: workflows.id, steps: workflows.steps })
+      .select({ id: workflows.id, name: workflows.name, steps: workflows.steps })
       .from(workflows)
       .where(
         and(
@@ -30,7 +30,8 @@ function prepareExecuteStatements(db: Database) {
         ),
       )
       .limit(1);
-  // The run's steps are the workflow's, each in its initial state (as initialStepStates makes them).
+  // The run's steps are the workflow's, each in its initial state (as initialStepStates makes them);
+  // the workflow's name comes back with the row (the queue names the job after it).
   const insertRun = (ownerFilter: boolean, name: string) => {
     const q = workflowQueue;
     const budget = sql.placeholder('budget');
@@ -39,18 +40,24 @@ function prepareExecuteStatements(db: Database) {
       db,
       name,
       sql`
-      insert into ${q} (${column(q.workflowId)}, ${column(q.ownerId)}, ${column(q.input)}, ${column(q.steps)}, ${column(q.idempotencyKey)})
-      select ${workflows.id}, ${sql.placeholder('userId')}::uuid, ${sql.placeholder('input')}::jsonb,
-        (select jsonb_agg(step || ${JSON.stringify(INITIAL_STEP_STATE)}::jsonb order by i)
-          from jsonb_array_elements(${workflows.steps}) with ordinality as definition(step, i)),
-        ${sql.placeholder('idempotencyKey')}::varchar
-      from ${workflows}
-      where ${workflows.id} = ${sql.placeholder('workflowId')}::uuid
-        ${ownerFilter ? sql`and ${workflows.ownerId} = ${sql.placeholder('userId')}::uuid` : sql``}
-        and (select ${claimedRunBytes(budget)} from ${q} where ${q.ownerId} = ${sql.placeholder('userId')}::uuid)
-          + ${budget}::bigint <= ${sql.placeholder('userQuota')}::bigint
-      on conflict do nothing
-      returning *`,
+      with source as (
+        select ${workflows.id} as id, ${workflows.name} as name, ${workflows.steps} as steps
+        from ${workflows}
+        where ${workflows.id} = ${sql.placeholder('workflowId')}::uuid
+          ${ownerFilter ? sql`and ${workflows.ownerId} = ${sql.placeholder('userId')}::uuid` : sql``}
+          and (select ${claimedRunBytes(budget)} from ${q} where ${q.ownerId} = ${sql.placeholder('userId')}::uuid)
+            + ${budget}::bigint <= ${sql.placeholder('userQuota')}::bigint
+      ), inserted as (
+        insert into ${q} (${column(q.workflowId)}, ${column(q.ownerId)}, ${column(q.input)}, ${column(q.steps)}, ${column(q.idempotencyKey)})
+        select source.id, ${sql.placeholder('userId')}::uuid, ${sql.placeholder('input')}::jsonb,
+          (select jsonb_agg(step || ${JSON.stringify(INITIAL_STEP_STATE)}::jsonb order by i)
+            from jsonb_array_elements(source.steps) with ordinality as definition(step, i)),
+          ${sql.placeholder('idempotencyKey')}::varchar
+        from source
+        on conflict do nothing
+        returning *
+      )
+      select inserted.*, source.name as workflow_name from inserted, source`,
     );
   };
   return {
@@ -75,12 +82,12 @@ function statementsFor(db: Database): ReturnType<typeof prepareExecuteStatements
   return statements;
 }
 
-/** The id and steps of a workflow the user may run (the same rule as visibleWorkflows: admins any, users their own). */
+/** The id, name and steps of a workflow the user may run (the same rule as visibleWorkflows: admins any, users their own). */
 export async function findWorkflowToRun(
   db: Database,
   user: AuthUser,
   workflowId: string,
-): Promise<{ id: string; steps: unknown } | undefined> {
+): Promise<{ id: string; name: string; steps: unknown } | undefined> {
   const statements = statementsFor(db);
   const statement = user.role === 'admin' ? statements.anyWorkflow : statements.ownWorkflow;
   const [workflow] = await statement.execute({ workflowId, userId: user.id });
@@ -98,9 +105,9 @@ export async function insertQueuedRun(
   user: AuthUser,
   values: { workflowId: string; input: unknown; idempotencyKey: string | null },
   storage: { budget: number; userQuota: number },
-): Promise<WorkflowRun | undefined> {
+): Promise<{ run: WorkflowRun; workflowName: string } | undefined> {
   const statements = statementsFor(db);
   const statement = user.role === 'admin' ? statements.insertAnyRun : statements.insertOwnRun;
   const [row] = await statement({ ...values, ...storage, input: JSON.stringify(values.input), userId: user.id });
-  return row ? toWorkflowRun(row) : undefined;
+  return row ? { run: toWorkflowRun(row), workflowName: String(row.workflow_name) } : undefined;
 }

@@ -24,6 +24,7 @@ export const runSummaryColumns = {
   totalSteps: sql<number>`jsonb_array_length(${workflowQueue.steps})`.mapWith(Number).as('total_steps'),
   error: workflowQueue.error,
   attempts: workflowQueue.attempts,
+  retryOf: workflowQueue.retryOf,
   createdAt: workflowQueue.createdAt,
   startedAt: workflowQueue.startedAt,
   finishedAt: workflowQueue.finishedAt,

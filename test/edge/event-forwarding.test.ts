@@ -129,7 +129,12 @@ describe('run notifications', () => {
     try {
       const runId = crypto.randomUUID();
       const started = Date.now();
-      await notifyRunQueue(database.db, silentLogger).enqueue(runId);
+      await notifyRunQueue(database.db, silentLogger).enqueue({
+        id: runId,
+        workflowId: runId,
+        ownerId: runId,
+        workflowName: 'w',
+      });
       await expect.poll(() => runs, { timeout: 2000, interval: 5 }).toEqual([runId]);
       expect(Date.now() - started).toBeLessThan(1000);
     } finally {

@@ -11,6 +11,8 @@ export interface ToolCallRecord {
   runId?: string;
   stepId?: string;
   attempt?: number;
+  /** `flaky`'s key, when given: its failures are counted across runs. */
+  key?: string;
 }
 
 export interface CountingMcpServer {
@@ -26,7 +28,8 @@ export interface CountingMcpServer {
  * The built-in MCP server over real Streamable HTTP, plus test tools that record each call's
  * `_meta` (so a test can prove a checkpointed step never ran twice):
  * - `count {label?}` → `{n}` (the number of calls so far for this run and step);
- * - `flaky {failTimes}` → isError for the first `failTimes` calls of a run's step, then `{ok: true}`.
+ * - `flaky {failTimes, key?}` → isError for the first `failTimes` calls of a run's step (with `key`:
+ *   of every call with that key, whatever the run), then `{ok: true}`.
  */
 export async function startCountingMcpServer(options: { port?: number } = {}): Promise<CountingMcpServer> {
   const calls: ToolCallRecord[] = [];
@@ -56,10 +59,17 @@ export async function startCountingMcpServer(options: { port?: number } = {}): P
       );
       server.registerTool(
         'flaky',
-        { description: 'Fails the first failTimes calls of a step', inputSchema: { failTimes: z.number().int() } },
-        ({ failTimes }, extra) => {
+        {
+          description: 'Fails the first failTimes calls of a step (of any run, with a key)',
+          inputSchema: { failTimes: z.number().int(), key: z.string().optional() },
+        },
+        ({ failTimes, key }, extra) => {
           const entry = record('flaky', extra._meta);
-          const n = callsOf(entry.runId ?? '', entry.stepId ?? '');
+          entry.key = key;
+          const n =
+            key === undefined
+              ? callsOf(entry.runId ?? '', entry.stepId ?? '')
+              : calls.filter((c) => c.tool === 'flaky' && c.key === key).length;
           return n <= failTimes ? toolErrorResult(`flaky failure ${n}`) : structuredResult({ ok: true, calls: n });
         },
       );

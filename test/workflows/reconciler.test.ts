@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type RunStatus, workflowQueue, workflows } from '../../src/db/schema';
 import { silentLogger } from '../../src/logging/logger';
-import { createRunBullQueue, RUN_JOB_NAME } from '../../src/node/bullmq-run-queue';
+import { createRunBullQueue, runJob } from '../../src/node/bullmq-run-queue';
 import { connectRedis } from '../../src/node/node-deps';
 import { Reconciler } from '../../src/node/reconciler';
 import { loadRunnerSettings } from '../../src/node/runner-settings';
@@ -60,7 +60,8 @@ describe('reconciler', () => {
   it('re-adds a queued run whose job id is still kept as completed (add() alone would be ignored)', async () => {
     const runId = await insertRun({ status: 'queued' });
     // A job with the run's id that completed and was kept, as a worker without removeOnComplete leaves it.
-    await queue.add(RUN_JOB_NAME, { runId }, { jobId: runId, removeOnComplete: false });
+    const job = runJob({ id: runId, workflowId, ownerId, workflowName: 'w' });
+    await queue.add(job.name, job.data, { ...job.opts, removeOnComplete: false });
     const worker = new Worker(settings.WORKFLOW_QUEUE_NAME, async () => 'done', {
       connection: redis,
       prefix: settings.BULLMQ_PREFIX,
@@ -72,12 +73,27 @@ describe('reconciler', () => {
     await worker.close();
     expect(await queue.getJobState(runId)).toBe('completed');
     // This is the trap: adding the same id again is a silent no-op.
-    await queue.add(RUN_JOB_NAME, { runId }, { jobId: runId });
+    await queue.add(job.name, job.data, job.opts);
     expect(await queue.getJobState(runId)).toBe('completed');
 
     const result = await reconciler.reconcileOnce();
     expect(result.requeued).toBeGreaterThanOrEqual(1);
     expect(await queue.getJobState(runId)).toBe('waiting');
+  });
+
+  it('keeps the finished job of a finished run as history, even when the run is announced again', async () => {
+    const runId = await insertRun({ status: 'completed' });
+    const job = runJob({ id: runId, workflowId, ownerId, workflowName: 'w' });
+    await queue.add(job.name, job.data, job.opts);
+    const worker = new Worker(settings.WORKFLOW_QUEUE_NAME, async () => 'done', {
+      connection: redis,
+      prefix: settings.BULLMQ_PREFIX,
+    });
+    while ((await queue.getJobState(runId)) !== 'completed') await new Promise((r) => setTimeout(r, 20));
+    await worker.close();
+    expect(await reconciler.adopt([runId])).toBe(0);
+    expect(await queue.getJobState(runId)).toBe('completed');
+    expect((await queue.getJob(runId))?.returnvalue).toBe('done');
   });
 
   it('recovers a running run whose lease ran out and whose job is gone', async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowQueue } from '../../src/db/schema';
 import { type ChannelMessage, WORKFLOW_CHANNEL } from '../../src/realtime/channel-hub';
 import { type CountingMcpServer, startCountingMcpServer } from './counting-mcp-server';
-import { createWorkflow, createWorkflowTestApp, execute, getRun, waitForRun } from './workflow-helpers';
+import { createWorkflow, createWorkflowTestApp, execute, getRun, retry, waitForRun } from './workflow-helpers';
 
 let mcpServer: CountingMcpServer;
 let t: Awaited<ReturnType<typeof createWorkflowTestApp>>;
@@ -90,6 +90,65 @@ describe('runs in single-process mode (built-in MCP server over Streamable HTTP)
     const [stepFailed, runFailed] = events.filter((e) => e.payload.runId === failed.id).slice(-2);
     expect(stepFailed?.payload.error).toBe('no');
     expect(runFailed?.payload.error).toBe(failed.error);
+  });
+
+  it('retries a failed run once: a new run, linked to it, resumes after its completed steps', async () => {
+    const key = crypto.randomUUID();
+    const wf = await createWorkflow(t.json, alice.auth, [
+      { id: 'first', tool: 'count' },
+      { id: 'shaky', tool: 'flaky', arguments: { failTimes: 1, key } },
+      { id: 'last', tool: 'calculate', arguments: { op: 'add', a: '{{steps.first.n}}', b: '{{input.x}}' } },
+    ]);
+    const failed = await waitForRun(
+      t.json,
+      alice.auth,
+      (await execute(t.json, alice.auth, wf.id, { input: { x: 40 } })).id,
+    );
+    expect(failed.steps.map((s) => s.status)).toEqual(['completed', 'failed', 'pending']);
+
+    expect((await retry(t.json, bob.auth, failed.id)).status).toBe(404);
+    const created = await retry(t.json, alice.auth, failed.id);
+    expect(created.status).toBe(202);
+    const queued = created.body.run;
+    expect(queued).toMatchObject({ status: 'queued', retryOf: failed.id, workflowId: wf.id, ownerId: alice.user.id });
+    expect(queued.progress).toBe(1);
+    expect(queued.steps.map((s) => [s.id, s.status, s.attempts])).toEqual([
+      ['first', 'completed', 1],
+      ['shaky', 'pending', 0],
+      ['last', 'pending', 0],
+    ]);
+
+    const done = await waitForRun(t.json, alice.auth, queued.id);
+    expect(done.status).toBe('completed');
+    // The carried-over checkpoint fed the template; its tool was not called again.
+    expect(done.steps[2]?.result).toMatchObject({ result: 41 });
+    expect(mcpServer.callsOf(queued.id, 'first')).toBe(0);
+    expect(mcpServer.callsOf(queued.id, 'shaky')).toBe(1);
+    // The retried run stays as it ended.
+    expect(await getRun(t.json, alice.auth, failed.id)).toMatchObject({ status: 'failed', retryOf: null });
+
+    const again = await retry(t.json, alice.auth, failed.id);
+    expect(again.status).toBe(409);
+    expect(again.body.error.details).toEqual({ retryRunId: queued.id });
+    const ofCompleted = await retry(t.json, alice.auth, queued.id);
+    expect(ofCompleted.status).toBe(409);
+  });
+
+  it("an admin retries someone's cancelled run; the retry is still the owner's", async () => {
+    const admin = await t.registerUser('admin');
+    const wf = await createWorkflow(t.json, bob.auth, [{ id: 'nap', tool: 'sleep', arguments: { ms: 10_000 } }]);
+    const { id } = await execute(t.json, bob.auth, wf.id);
+    await waitForRun(t.json, bob.auth, id, (r) => r.status === 'running');
+    expect((await t.json('POST', `/api/workflows/runs/${id}/cancel`, undefined, bob.auth)).status).toBe(200);
+    await waitForRun(t.json, bob.auth, id, (r) => r.steps[0]?.status === 'cancelled');
+
+    const created = await retry(t.json, admin.auth, id);
+    expect(created.status).toBe(202);
+    expect(created.body.run).toMatchObject({ retryOf: id, ownerId: bob.user.id, status: 'queued' });
+    expect(created.body.run.steps.map((s) => s.status)).toEqual(['pending']);
+    expect(
+      (await t.json('POST', `/api/workflows/runs/${created.body.run.id}/cancel`, undefined, bob.auth)).status,
+    ).toBe(200);
   });
 
   it("feeds step 1's result and the run input into step 2 (templating)", async () => {

@@ -1,12 +1,11 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/logging/logger';
-import { BullMqRunQueue, createRunBullQueue } from '../../src/node/bullmq-run-queue';
-import { connectRedis } from '../../src/node/node-deps';
+import type { BullMqRunQueue } from '../../src/node/bullmq-run-queue';
 import { loadRunnerSettings } from '../../src/node/runner-settings';
 import { type RunningServer, startRedis } from '../helpers/servers';
 import { PROCESS_HOOK_MS } from '../helpers/spawn-node';
-import { createTestApp, createTestDatabase } from '../helpers/test-app';
+import type { createTestApp, createTestDatabase } from '../helpers/test-app';
+import { startBullMqTestApi } from './bullmq-test-api';
 import { type CountingMcpServer, startCountingMcpServer } from './counting-mcp-server';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
 import { createWorkflow, execute, getRun, waitForRun } from './workflow-helpers';
@@ -44,16 +43,7 @@ async function startWorker(extra: Record<string, string> = {}) {
 }
 
 beforeAll(async () => {
-  [redisServer, mcpServer, database] = await Promise.all([
-    startRedis(),
-    startCountingMcpServer(),
-    createTestDatabase(),
-  ]);
-  t = await createTestApp({ db: database.db });
-  apiRedis = connectRedis(redisServer.url);
-  apiRedis.on('error', () => {});
-  runQueue = new BullMqRunQueue(createRunBullQueue(apiRedis, settings), silentLogger, settings.ENQUEUE_TIMEOUT_MS);
-  t.deps.runQueue = runQueue;
+  ({ redisServer, mcpServer, database, t, apiRedis, runQueue } = await startBullMqTestApi(settings));
   user = await t.registerUser();
 });
 
@@ -102,7 +92,7 @@ afterAll(async () => {
 
 // The tests start worker processes themselves, each within PROCESS_START_MS.
 describe('BullMQ worker process', { timeout: PROCESS_HOOK_MS }, () => {
-  it('executes a run enqueued by the API (job id = run id), sets lastRun and logs the run\'s end', async () => {
+  it("executes a run enqueued by the API (job id = run id), sets lastRun and logs the run's end", async () => {
     const worker = await sharedWorker();
     const wf = await createWorkflow(t.json, user.auth, [
       { id: 'a', tool: 'echo', arguments: { text: 'hello' } },
@@ -113,8 +103,8 @@ describe('BullMQ worker process', { timeout: PROCESS_HOOK_MS }, () => {
     expect(run.steps[1]?.result).toEqual({ text: 'hello' });
     const res = await t.json('GET', `/api/workflows/${wf.id}`, undefined, user.auth);
     expect(((await res.json()) as { workflow: { lastRun: unknown } }).workflow.lastRun).not.toBeNull();
-    // Finished jobs are removed, so the id could be added again.
-    expect(await runQueue.queue.getJobState(run.id)).toBe('unknown');
+    // Finished jobs are kept (bounded) as Bull Board's history; the reconciler removes one before any re-add.
+    expect(await runQueue.queue.getJobState(run.id)).toBe('completed');
     expect(await runEndLine(worker, run.id)).toMatchObject({
       level: 30,
       runId: run.id,

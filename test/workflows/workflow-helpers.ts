@@ -16,6 +16,9 @@ export type RunJson = {
   progress: number;
   totalSteps: number;
   attempts: number;
+  retryOf: string | null;
+  statusDetail: string | null;
+  ownerId: string;
   steps: Array<{
     id: string;
     status: string;
@@ -90,6 +93,12 @@ export async function execute(
   const res = await json('POST', `/api/workflows/${workflowId}/execute`, body, { ...auth, ...headers });
   expect(res.status, await res.clone().text()).toBe(202);
   return ((await res.json()) as { run: RunJson }).run;
+}
+
+/** `POST /api/workflows/runs/:runId/retry`: the status and the body. */
+export async function retry(json: JsonFn, auth: Record<string, string>, runId: string) {
+  const res = await json('POST', `/api/workflows/runs/${runId}/retry`, undefined, auth);
+  return { status: res.status, body: (await res.json()) as { run: RunJson; error: { details?: unknown } } };
 }
 
 export async function getRun(json: JsonFn, auth: Record<string, string>, runId: string): Promise<RunJson> {

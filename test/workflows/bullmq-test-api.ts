@@ -1,0 +1,29 @@
+import { silentLogger } from '../../src/logging/logger';
+import { BullMqRunQueue, createRunBullQueue } from '../../src/node/bullmq-run-queue';
+import { connectRedis } from '../../src/node/node-deps';
+import type { RunnerSettings } from '../../src/node/runner-settings';
+import { startRedis } from '../helpers/servers';
+import { createTestApp, createTestDatabase } from '../helpers/test-app';
+import { startCountingMcpServer } from './counting-mcp-server';
+
+/**
+ * The API's side of BullMQ mode for tests that run real worker processes: a Redis and a counting
+ * MCP server of the file's own, a database, and the test app enqueueing through BullMQ.
+ */
+export async function startBullMqTestApi(settings: RunnerSettings) {
+  const [redisServer, mcpServer, database] = await Promise.all([
+    startRedis(),
+    startCountingMcpServer(),
+    createTestDatabase(),
+  ]);
+  const t = await createTestApp({ db: database.db });
+  const apiRedis = connectRedis(redisServer.url);
+  apiRedis.on('error', () => {});
+  const runQueue = new BullMqRunQueue(
+    createRunBullQueue(apiRedis, settings),
+    silentLogger,
+    settings.ENQUEUE_TIMEOUT_MS,
+  );
+  t.deps.runQueue = runQueue;
+  return { redisServer, mcpServer, database, t, apiRedis, runQueue };
+}
