@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { freePort, type RunningServer, startPostgres, startRedis } from './helpers/servers';
-import { type SpawnedNode, spawnEntry, spawnProcess, waitForHttp } from './helpers/spawn-node';
+import { PROCESS_HOOK_MS, type SpawnedNode, spawnEntry, spawnProcess, waitForHttp } from './helpers/spawn-node';
 import { createEmptyDatabaseUrl, TEST_JWT_SECRET } from './helpers/test-app';
 
 /** What the API and the worker say when they start, and how they fail when they cannot. */
@@ -46,7 +46,7 @@ async function waitForLog(node: SpawnedNode, msg: string): Promise<Record<string
   }
 }
 
-describe('start-up messages', { timeout: 90_000 }, () => {
+describe('start-up messages', { timeout: PROCESS_HOOK_MS }, () => {
   it('a taken port fails at once with one line, before the embedded database is opened', async () => {
     const blocker = createServer();
     const port = await freePort();
@@ -136,7 +136,7 @@ describe('start-up messages', { timeout: 90_000 }, () => {
   });
 });
 
-describe('database problems at start', { timeout: 90_000 }, () => {
+describe('database problems at start', { timeout: PROCESS_HOOK_MS }, () => {
   it('an unreachable server is retried DATABASE_CONNECT_ATTEMPTS times, then one line names it and the cause', async () => {
     const closedPort = await freePort();
     const api = startApi({
@@ -204,13 +204,13 @@ describe('database problems at start', { timeout: 90_000 }, () => {
     });
     await waitForLog(api, 'database not reachable yet, retrying');
     servers.push(await startPostgres({ port }));
-    await waitForHttp(`http://127.0.0.1:${apiPort}/health`, 60_000);
+    await waitForHttp(`http://127.0.0.1:${apiPort}/health`);
     api.child.kill('SIGTERM');
     expect(await api.exited).toBe(0);
   });
 });
 
-describe('npm run db:migrate', { timeout: 90_000 }, () => {
+describe('npm run db:migrate', { timeout: PROCESS_HOOK_MS }, () => {
   const migrate = async (env: Record<string, string>) => {
     const npm = spawnProcess('npm', ['run', '-s', 'db:migrate'], env);
     return { code: await npm.exited, output: npm.output() };

@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { build } from '../scripts/build';
 import { jsonClient } from './helpers/json-client';
 import { freePort, type RunningServer, startRedis } from './helpers/servers';
-import { type SpawnedNode, spawnNode, waitForHttp } from './helpers/spawn-node';
+import { PROCESS_HOOK_MS, type SpawnedNode, spawnNode, waitForHttp } from './helpers/spawn-node';
 import { createEmptyDatabaseUrl, TEST_JWT_SECRET } from './helpers/test-app';
 import { type CountingMcpServer, startCountingMcpServer } from './workflows/counting-mcp-server';
 
@@ -73,8 +73,8 @@ beforeAll(async () => {
   call = jsonClient(base);
   api = startService(appDir, 'api', { ...commonEnv(), BACKEND_PORT: String(port) });
   containers.push(api);
-  await waitForHttp(`${base}/health/live`, 60_000);
-}, 90_000);
+  await waitForHttp(`${base}/health/live`);
+}, PROCESS_HOOK_MS);
 
 afterAll(async () => {
   for (const c of containers) if (c.child.exitCode === null) c.child.kill('SIGKILL');

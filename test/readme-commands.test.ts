@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { freePort } from './helpers/servers';
-import { type SpawnedNode, spawnEntry, waitForHttp } from './helpers/spawn-node';
+import { PROCESS_HOOK_MS, type SpawnedNode, spawnEntry, waitForHttp } from './helpers/spawn-node';
 import { createEmptyDatabaseUrl, TEST_JWT_SECRET } from './helpers/test-app';
 
 /**
@@ -69,8 +69,8 @@ beforeAll(async () => {
     METRICS_TOKEN,
     ...ADMIN,
   });
-  await waitForHttp(`http://${api}/health/live`, 60_000);
-}, 90_000);
+  await waitForHttp(`http://${api}/health/live`);
+}, PROCESS_HOOK_MS);
 
 afterAll(() => {
   if (server && server.child.exitCode === null) server.child.kill('SIGKILL');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonClient } from '../helpers/json-client';
 import { freePort, type RunningServer, startRedis } from '../helpers/servers';
-import { type SpawnedNode, spawnEntry, waitForHttp } from '../helpers/spawn-node';
+import { PROCESS_HOOK_MS, type SpawnedNode, spawnEntry, waitForHttp } from '../helpers/spawn-node';
 import { createEmptyDatabaseUrl, TEST_JWT_SECRET } from '../helpers/test-app';
 import { until } from '../helpers/until';
 import { sample } from '../observability/prometheus-text';
@@ -41,8 +41,8 @@ beforeAll(async () => {
     WORKER_CHECK_INTERVAL_MS: '200',
     ...queueEnv,
   });
-  await waitForHttp(`${base}/health/live`, 60_000);
-}, 90_000);
+  await waitForHttp(`${base}/health/live`);
+}, PROCESS_HOOK_MS);
 
 afterAll(async () => {
   await worker?.kill('SIGKILL');
@@ -122,5 +122,5 @@ describe('REDIS_URL set and no worker running', () => {
       await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
     ).text();
     expect(sample(withWorker, 'workflow_workers', { queue: 'lonely-runs' })).toBe(1);
-  }, 90_000);
+  }, PROCESS_HOOK_MS);
 });

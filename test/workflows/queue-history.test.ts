@@ -10,6 +10,7 @@ import type { createTestApp, createTestDatabase } from '../helpers/test-app';
 import { until } from '../helpers/until';
 import { startBullMqTestApi } from './bullmq-test-api';
 import type { CountingMcpServer } from './counting-mcp-server';
+import { PROCESS_HOOK_MS } from '../helpers/spawn-node';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
 import { createWorkflow, execute, getRun, type RunJson, waitForRun } from './workflow-helpers';
 
@@ -44,7 +45,7 @@ beforeAll(async () => {
     BULLMQ_PREFIX: settings.BULLMQ_PREFIX,
     WORKER_METRICS_PORT: '0',
   });
-}, 60_000);
+}, PROCESS_HOOK_MS);
 
 afterAll(async () => {
   await worker?.kill('SIGKILL');
