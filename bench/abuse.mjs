@@ -24,11 +24,14 @@ import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { tsImport } from 'tsx/esm/api';
 import WebSocket from 'ws';
-import { cpuMs } from './process-cpu.mjs';
+import { cpuMs, mainThreadSchedMs } from './process-cpu.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PHASE_MS = Number(process.env.ABUSE_PHASE_MS ?? 10_000);
 const PROBE_INTERVAL_MS = Number(process.env.ABUSE_PROBE_INTERVAL_MS ?? 20);
+// Which attack runs: both (default), or one of them alone to see what each costs.
+const ATTACK = process.env.ABUSE_ATTACK ?? 'both';
+if (!['both', 'flood', 'amplification'].includes(ATTACK)) throw new Error('ABUSE_ATTACK: both, flood or amplification');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function rssMiB(pid) {
@@ -160,7 +163,10 @@ async function attack(api, token, durationMs) {
     await Promise.all([...Array.from({ length: 8 }, runner), ...Array.from({ length: 4 }, lister)]);
   };
 
-  await Promise.all([...Array.from({ length: 50 }, (_, i) => socketLoop(i)), amplification()]);
+  await Promise.all([
+    ...(ATTACK === 'amplification' ? [] : Array.from({ length: 50 }, (_, i) => socketLoop(i))),
+    ...(ATTACK === 'flood' ? [] : [amplification()]),
+  ]);
   return stats;
 }
 
@@ -175,6 +181,24 @@ if (process.argv[2] === 'attacker') {
 
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function schedDelta(before, after) {
+  return { running: after.running - before.running, waiting: after.waiting - before.waiting };
+}
+
+/** What the API's event-loop monitor measured since the previous call (it starts over). */
+async function loopReport(pid) {
+  rmSync(loopReportPath, { force: true });
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 500; i++) {
+    try {
+      return JSON.parse(readFileSync(loopReportPath, 'utf8'));
+    } catch {
+      await sleep(20);
+    }
+  }
+  throw new Error('the API wrote no event-loop report');
 }
 
 /** Sequential probes of both routes for `durationMs`; latencies in ms per route. */
@@ -211,7 +235,18 @@ const api = `http://127.0.0.1:${port}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'wfp-abuse-'));
 // ABUSE_API_CPU=1 (run the bench itself under `taskset -c 0`): the API alone on core 1, the probe,
 // the attacker and Postgres on core 0, so the ratio shows what the API's own work costs others.
-const apiCommand = [process.execPath, '--import', 'tsx', 'src/node/server.ts'];
+// The event-loop monitor is a bench-only preload (see event-loop-monitor.mjs); ABUSE_CPU_PROF=<dir>
+// also writes a V8 CPU profile of the API there when it exits.
+const loopReportPath = join(dataDir, 'event-loop.json');
+const apiCommand = [
+  process.execPath,
+  '--import',
+  'tsx',
+  '--import',
+  './bench/event-loop-monitor.mjs',
+  ...(process.env.ABUSE_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.ABUSE_CPU_PROF] : []),
+  'src/node/server.ts',
+];
 const pinned = process.env.ABUSE_API_CPU ? ['taskset', '-c', process.env.ABUSE_API_CPU, ...apiCommand] : apiCommand;
 const server = spawn(pinned[0], pinned.slice(1), {
   cwd: ROOT,
@@ -225,6 +260,9 @@ const server = spawn(pinned[0], pinned.slice(1), {
     DATABASE_URL: pg.url,
     JWT_SECRET: 'bench-secret-that-is-at-least-32-bytes-long',
     LOG_LEVEL: 'warn',
+    EVENT_LOOP_REPORT: loopReportPath,
+    // Limits to try (WS_USER_BYTES_PER_SECOND=..., RUN_RESULT_BUDGET_BYTES=...) reach the API.
+    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => /^(WS|RUN)_/.test(name))),
   },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
@@ -242,11 +280,15 @@ try {
   const attackerToken = await register(api, 'attacker');
   await register(api, 'bystander');
   await probe(api, 1000); // warm-up: JIT, connections
+  await loopReport(server.pid);
 
   const cpuIdle0 = cpuMs(server.pid);
+  const schedIdle0 = mainThreadSchedMs(server.pid);
   const idle = await probe(api, PHASE_MS);
   const cpuIdle = cpuMs(server.pid) - cpuIdle0;
+  const schedIdle = schedDelta(schedIdle0, mainThreadSchedMs(server.pid));
   const rssIdle = rssMiB(server.pid);
+  const loopIdle = await loopReport(server.pid);
 
   attacker = spawn(
     process.execPath,
@@ -262,7 +304,9 @@ try {
   });
   const attackerDone = new Promise((resolve) => attacker.once('exit', resolve));
   await sleep(1000); // let the attack ramp up before measuring
+  await loopReport(server.pid); // the same window as the probes
   const cpuAbuse0 = cpuMs(server.pid);
+  const schedAbuse0 = mainThreadSchedMs(server.pid);
   let rssPeak = rssMiB(server.pid);
   const rssTimer = setInterval(() => {
     rssPeak = Math.max(rssPeak, rssMiB(server.pid));
@@ -270,6 +314,8 @@ try {
   const abused = await probe(api, PHASE_MS);
   clearInterval(rssTimer);
   const cpuAbuse = cpuMs(server.pid) - cpuAbuse0;
+  const schedAbuse = schedDelta(schedAbuse0, mainThreadSchedMs(server.pid));
+  const loopAbuse = await loopReport(server.pid);
   await attackerDone;
   const stats = JSON.parse(attackerOutput.trim().split('\n').at(-1) ?? '{}');
 
@@ -295,7 +341,38 @@ try {
   console.log(
     `server CPU: idle ${((cpuIdle / PHASE_MS) * 100).toFixed(0)}% of a core, under abuse ${((cpuAbuse / PHASE_MS) * 100).toFixed(0)}%; RSS idle ${rssIdle} MiB, peak under abuse ${rssPeak} MiB`,
   );
-  console.log(`attacker: ${JSON.stringify(stats)}`);
+  console.log(
+    '\n| API event loop | delay p50 / p99 / max (ms) | stalls ≥ 50 ms (count, total ms) | GC pauses (count, total / longest ms) |',
+  );
+  console.log('|---|---|---|---|');
+  for (const [phase, loop] of [
+    ['idle', loopIdle],
+    ['under abuse', loopAbuse],
+  ]) {
+    const gc = Object.entries(loop.gc)
+      .map(([kind, g]) => `${kind} ${g.count}, ${g.totalMs} / ${g.maxMs}`)
+      .join('; ');
+    console.log(
+      `| ${phase} | ${fmt(loop.delay.p50)} / ${fmt(loop.delay.p99)} / ${fmt(loop.delay.max)} | ${loop.stallsOver50ms}, ${loop.stallMsTotal} | ${gc || '-'} |`,
+    );
+  }
+  for (const [phase, sched] of [
+    ['idle', schedIdle],
+    ['under abuse', schedAbuse],
+  ]) {
+    console.log(
+      `API main thread ${phase}: on a CPU ${((sched.running / PHASE_MS) * 100).toFixed(0)}% of the phase, runnable but waiting for a CPU ${((sched.waiting / PHASE_MS) * 100).toFixed(0)}%`,
+    );
+  }
+  console.log(
+    `longest stalls under abuse (ms into the phase: length = running + waiting for a CPU): ${loopAbuse.stalls.map((s) => `${s.atMs}: ${s.ms} = ${s.runningMs} + ${s.waitingMs}`).join(', ')}`,
+  );
+  console.log(
+    `longest stretches the API's loop ran without reaching its timers (ms): idle ${loopIdle.longestRunningMs.join(', ') || '-'}; under abuse ${loopAbuse.longestRunningMs.join(', ') || '-'}`,
+  );
+  const probesIdle = idle.summary['/health'].n + idle.summary['/health/live'].n;
+  console.log(`server CPU per probe request, idle: ${(cpuIdle / probesIdle).toFixed(2)} ms`);
+  console.log(`attacker (${ATTACK}): ${JSON.stringify(stats)}`);
   console.log(`largest run stored: ${stored.max_bytes} bytes of steps (${stored.runs} runs)`);
 } finally {
   attacker?.kill('SIGKILL');

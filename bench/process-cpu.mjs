@@ -6,3 +6,14 @@ export function cpuMs(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
+
+/**
+ * The main thread of a process (the event loop): ms on a CPU and ms runnable but waiting for one,
+ * from /proc/<pid>/schedstat. Waiting is time other processes on the machine took from it.
+ */
+export function mainThreadSchedMs(pid) {
+  const path = `/proc/${pid}/task/${pid}/schedstat`;
+  if (!pid || !existsSync(path)) return { running: 0, waiting: 0 };
+  const [running, waiting] = readFileSync(path, 'utf8').split(' ').map(Number);
+  return { running: running / 1e6, waiting: waiting / 1e6 };
+}
