@@ -113,6 +113,7 @@ const envSchema = z.object({
   WS_MAX_CONNECTIONS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
   WS_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   WS_MAX_BUFFERED_BYTES: bytes(4 * MIB, 64 * 1024, GIB),
+  WS_USER_BYTES_PER_SECOND: bytes(8 * MIB, 64 * 1024, GIB),
   EDGE_WS_SHARDS: z.coerce.number().int().min(1).max(4096).default(16),
   EDGE_WS_FORWARD_QUEUE: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
   RUN_RESULT_BUDGET_BYTES: bytes(4 * MIB, 64 * 1024, GIB),
@@ -195,6 +196,11 @@ export interface Config {
   wsMaxConnections: number;
   /** Undelivered outgoing bytes of one /ws connection before it is closed as a slow consumer (1013). */
   wsMaxBufferedBytes: number;
+  /**
+   * Bytes per second one user's /ws traffic may cost in this process, across all their
+   * connections: frames sent plus each publish times the sockets it reaches (a second's worth at once).
+   */
+  wsUserBytesPerSecond: number;
   /** Edge: connection-shard Durable Objects the /ws sockets are spread over (by user id). */
   edgeWsShards: number;
   /** Edge: realtime messages one Durable Object holds for another while a batch to it is in flight. */
@@ -283,6 +289,7 @@ export function loadConfig(env: Env): Config {
     wsMaxConnectionsPerUser: e.WS_MAX_CONNECTIONS_PER_USER,
     wsMaxConnections: e.WS_MAX_CONNECTIONS,
     wsMaxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
+    wsUserBytesPerSecond: e.WS_USER_BYTES_PER_SECOND,
     edgeWsShards: e.EDGE_WS_SHARDS,
     edgeWsForwardQueue: e.EDGE_WS_FORWARD_QUEUE,
     runResultBudgetBytes: e.RUN_RESULT_BUDGET_BYTES,

@@ -108,6 +108,8 @@ export function createNodeWebSockets(app: Hono<AppEnv>, logger?: Logger): NodeWe
         ping: () => raw.ping(),
         terminate: () => raw.terminate(),
         bufferedAmount: () => raw.bufferedAmount,
+        pause: () => raw.pause(),
+        resume: () => raw.resume(),
       };
     },
     flowControl(ws) {

@@ -100,6 +100,10 @@ export class RedisChannelHub implements ChannelHub {
     });
   }
 
+  listenerCount(channel: string): number {
+    return this.local.listenerCount(channel);
+  }
+
   /** Channels this process is subscribed to upstream (for tests and metrics). */
   upstreamChannels(): string[] {
     return [...this.upstream.keys()];

@@ -22,6 +22,11 @@ export interface ChannelHub {
    * upstream leave it out.
    */
   ready?(channel: string): Promise<void>;
+  /**
+   * Listeners of `channel` in this process, which a publish here reaches at once (what it costs
+   * the publisher's budget). Hubs that deliver elsewhere leave it out.
+   */
+  listenerCount?(channel: string): number;
   close(): Promise<void>;
 }
 

@@ -44,19 +44,22 @@ export class ProtocolError {
   }
 }
 
-/** UTF-8 length without allocating, so an oversized frame costs no copy. */
-export function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) bytes += 1;
-    else if (code < 0x800) bytes += 2;
-    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
+const encoder = new TextEncoder();
+/** Scratch space for `fitsInMessageBytes`: encoding into it tells whether a frame fits, without a copy per frame. */
+const scratch = new Uint8Array(MAX_MESSAGE_BYTES);
+
+/** Whether `text` is at most MAX_MESSAGE_BYTES in UTF-8 (natively encoded, not counted character by character). */
+export function fitsInMessageBytes(text: string): boolean {
+  // Every UTF-16 unit is at least one byte and at most three.
+  if (text.length > MAX_MESSAGE_BYTES) return false;
+  if (text.length * 3 <= MAX_MESSAGE_BYTES) return true;
+  return encoder.encodeInto(text, scratch).read === text.length;
+}
+
+/** What a frame counts against a user's byte budget: a text frame's length, a binary frame's bytes. */
+export function frameLength(data: unknown): number {
+  if (typeof data === 'string') return data.length;
+  return (data as { byteLength?: number } | null)?.byteLength ?? 0;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -68,8 +71,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * `{"event":"subscribe","channel":"room"}` works); unknown top-level keys are dropped.
  */
 export function parseMessage(text: string): ChannelMessage | ProtocolError {
-  // Three bytes per UTF-16 unit is the worst case, so short frames skip the exact count.
-  if (text.length * 3 > MAX_MESSAGE_BYTES && utf8Length(text) > MAX_MESSAGE_BYTES) {
+  if (!fitsInMessageBytes(text)) {
     return new ProtocolError('message_too_large', `Messages are limited to ${MAX_MESSAGE_BYTES} bytes`, '', {
       limit: MAX_MESSAGE_BYTES,
     });

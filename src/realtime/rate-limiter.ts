@@ -1,5 +1,5 @@
 /**
- * Token bucket: `burst` messages at once, refilled at `perSecond`. The clock is injected
+ * Token bucket: `burst` tokens (messages, bytes) at once, refilled at `perSecond`. The clock is injected
  * (milliseconds) so tests decide when time passes.
  */
 export class TokenBucket {
@@ -23,7 +23,25 @@ export class TokenBucket {
     return true;
   }
 
-  /** Milliseconds until the next token. */
+  /**
+   * Spends `cost` tokens at once while any are left, going into debt for the part not covered:
+   * nothing more is allowed until the debt is paid back, so the rate holds on average even for
+   * costs larger than the burst. False (nothing spent) while the bucket is empty or in debt.
+   */
+  spend(cost: number): boolean {
+    this.refill();
+    if (this.tokens <= 0) return false;
+    this.tokens -= cost;
+    return true;
+  }
+
+  /** Whether the bucket is full, i.e. no different from a new one. */
+  get full(): boolean {
+    this.refill();
+    return this.tokens >= this.burst;
+  }
+
+  /** Milliseconds until the next token (and any debt) is back. */
   retryAfterMs(): number {
     this.refill();
     return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) / this.perSecond) * 1000);

@@ -7,6 +7,7 @@ import { type ConnectionLimits, ConnectionCaps } from './connection-caps';
 import { MAX_CHANNELS_PER_CONNECTION } from './protocol';
 import { emptyRealtimeStats, type RealtimeStats } from './realtime-stats';
 import type { ResourceReadCheck } from './resource-channels';
+import { UserTrafficBudgets } from './user-traffic-budgets';
 import {
   CLOSE_GOING_AWAY,
   CLOSE_POLICY_VIOLATION,
@@ -21,6 +22,7 @@ export const DEFAULT_REALTIME_LIMITS: Omit<RealtimeLimits, 'burst'> = {
   maxChannels: MAX_CHANNELS_PER_CONNECTION,
   messagesPerSecond: 50,
   maxBufferedBytes: 4 * 1024 * 1024,
+  userBytesPerSecond: 8 * 1024 * 1024,
 };
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { maxConnectionsPerUser: 20, maxConnections: 10_000 };
@@ -43,7 +45,11 @@ export function realtimeOptionsFrom(
 ): Required<Pick<RealtimeGatewayOptions, 'pingIntervalMs' | 'limits' | 'connections'>> {
   return {
     pingIntervalMs: config.wsPingIntervalMs,
-    limits: { messagesPerSecond: config.wsMessagesPerSecond, maxBufferedBytes: config.wsMaxBufferedBytes },
+    limits: {
+      messagesPerSecond: config.wsMessagesPerSecond,
+      maxBufferedBytes: config.wsMaxBufferedBytes,
+      userBytesPerSecond: config.wsUserBytesPerSecond,
+    },
     connections: { maxConnectionsPerUser: config.wsMaxConnectionsPerUser, maxConnections: config.wsMaxConnections },
   };
 }
@@ -58,6 +64,8 @@ export class RealtimeGateway {
   readonly limits: RealtimeLimits;
   readonly pingIntervalMs: number;
   readonly caps: ConnectionCaps;
+  /** Per-user byte budgets, shared by each user's sessions. */
+  readonly budgets: UserTrafficBudgets;
   private readonly sessions = new Set<RealtimeSession>();
   private heartbeat?: ReturnType<typeof setInterval>;
   private shuttingDown = false;
@@ -69,6 +77,7 @@ export class RealtimeGateway {
     this.limits = { ...limits, burst: limits.burst ?? Math.max(2 * limits.messagesPerSecond, 2 * limits.maxChannels) };
     this.pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
     this.caps = new ConnectionCaps({ ...DEFAULT_CONNECTION_LIMITS, ...options.connections });
+    this.budgets = new UserTrafficBudgets(this.limits.userBytesPerSecond, options.now ?? Date.now);
   }
 
   /** Why `userId` may not open a connection now (the upgrade answers it), or undefined. */
@@ -94,6 +103,7 @@ export class RealtimeGateway {
       hub: this.options.hub,
       limits: this.limits,
       stats: this.stats,
+      budgets: this.budgets,
       now: this.options.now ?? Date.now,
       mayRead: this.options.mayRead,
       onError: (error) =>

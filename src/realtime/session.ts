@@ -1,8 +1,9 @@
 import type { ChannelHub, ChannelMessage } from './channel-hub';
 import { mayReceive, publishDenial, type RealtimeUser, subscribeDenial } from './channel-acl';
-import { encodeMessage, isValidChannel, ProtocolError, parseMessage, RESERVED_EVENTS } from './protocol';
+import { encodeMessage, frameLength, isValidChannel, ProtocolError, parseMessage, RESERVED_EVENTS } from './protocol';
 import { TokenBucket } from './rate-limiter';
 import type { RealtimeStats } from './realtime-stats';
+import type { UserTrafficBudgets } from './user-traffic-budgets';
 import { type ResourceReadCheck, resourceDenial, resourceOfChannel } from './resource-channels';
 
 /**
@@ -18,6 +19,13 @@ export interface SocketSink {
   terminate?(): void;
   /** Bytes accepted by `send` but not yet written, so a consumer that cannot keep up is dropped. */
   bufferedAmount?(): number;
+  /**
+   * Stop reading the peer's frames, and read again. A client over its rate then waits in its own
+   * send buffer (TCP backpressure) instead of costing this process the reading of every frame it
+   * sends. Runtimes that cannot (a Durable Object) read everything and refuse what is over.
+   */
+  pause?(): void;
+  resume?(): void;
 }
 
 export interface RealtimeLimits {
@@ -27,6 +35,11 @@ export interface RealtimeLimits {
   burst: number;
   /** Outgoing bytes a socket may have queued before it is closed as a slow consumer. */
   maxBufferedBytes: number;
+  /**
+   * Bytes per second one user's traffic may cost across all of their connections: the frames
+   * they send plus, for each publish, the message times the sockets it reaches here.
+   */
+  userBytesPerSecond: number;
 }
 
 export const CLOSE_GOING_AWAY = 1001;
@@ -42,6 +55,8 @@ const EMPTY = Object.freeze({}) as Record<string, unknown>;
 const MAX_PENDING_PER_CHANNEL = 1000;
 /** Resource-channel decisions a session remembers (oldest forgotten first). */
 const MAX_REMEMBERED_RESOURCES = 256;
+/** Longest a connection over its rate goes unread at a time: its pongs must still reach the heartbeat. */
+const MAX_PAUSE_MS = 1000;
 
 interface Subscription {
   unsubscribe(): void;
@@ -53,6 +68,8 @@ export interface SessionContext {
   hub: ChannelHub;
   limits: RealtimeLimits;
   stats: RealtimeStats;
+  /** The per-user byte budgets (`limits.userBytesPerSecond`) this session's user spends from. */
+  budgets?: UserTrafficBudgets;
   now(): number;
   /**
    * Whether the user may read a resource a channel is named after (`project:<id>`, ...). Absent:
@@ -80,6 +97,8 @@ export class RealtimeSession {
   /** open → closing (close frame sent, nothing more goes out) → ended (socket gone). */
   private state: 'open' | 'closing' | 'ended' = 'open';
   private rateLimitReported = false;
+  /** Set while the socket is not read (over its rate): when to read again. */
+  private resumeTimer?: ReturnType<typeof setTimeout>;
   /**
    * Access decisions on resource channels, by `<kind>:<id>`. Owners never change and a socket
    * lives no longer than its token, so a decision holds for the session.
@@ -115,16 +134,12 @@ export class RealtimeSession {
     this.alive = true;
     this.context.stats.messagesIn++;
     if (!this.bucket.take()) {
-      this.context.stats.rateLimited++;
-      // One error per burst of refused frames: answering every one would let a flood double itself.
-      if (!this.rateLimitReported) {
-        this.rateLimitReported = true;
-        this.sendError(
-          new ProtocolError('rate_limited', 'Too many messages; slow down', '', {
-            retryAfterMs: this.bucket.retryAfterMs(),
-          }),
-        );
-      }
+      this.refuseOverRate(this.bucket.retryAfterMs());
+      return;
+    }
+    const budget = this.context.budgets?.of(this.user.id);
+    if (budget && !budget.spend(frameLength(data))) {
+      this.refuseOverRate(budget.retryAfterMs());
       return;
     }
     this.rateLimitReported = false;
@@ -227,6 +242,12 @@ export class RealtimeSession {
   }
 
   private release(): void {
+    if (this.resumeTimer) {
+      // Read again, so the peer's answer to a close frame gets through.
+      clearTimeout(this.resumeTimer);
+      this.resumeTimer = undefined;
+      this.resumeReading();
+    }
     this.backlog.length = 0;
     for (const subscription of this.subscriptions.values()) subscription.unsubscribe();
     this.subscriptions.clear();
@@ -381,8 +402,75 @@ export class RealtimeSession {
     }
     // Attributed by the server: whatever the client put in `senderId` is replaced.
     const attributed = { event, channel, payload: { ...message.payload, senderId: this.user.id } };
+    if (!this.mayAfford(attributed)) return;
     this.context.hub.publish(attributed).catch((error) => this.context.onError(error));
     return undefined;
+  }
+
+  /**
+   * Charges a publish to the user's budget: its length times the sockets it reaches in this
+   * process. One that costs more than a whole second of the budget is refused outright (it would
+   * hold the process alone for that long); otherwise it goes through while any budget is left.
+   */
+  private mayAfford(message: ChannelMessage): boolean {
+    const budgets = this.context.budgets;
+    if (!budgets) return true;
+    const reach = Math.max(1, this.context.hub.listenerCount?.(message.channel) ?? 1);
+    const cost = encodeMessage(message).length * reach;
+    if (cost > budgets.bytesPerSecond) {
+      const limit = Math.floor(budgets.bytesPerSecond / reach);
+      this.sendError(
+        new ProtocolError(
+          'message_too_large',
+          `This message would reach ${reach} connections: at most ${limit} bytes per message on this channel now`,
+          message.channel,
+          { limit, recipients: reach },
+        ),
+      );
+      return false;
+    }
+    const budget = budgets.of(this.user.id);
+    if (budget.spend(cost)) return true;
+    this.refuseOverRate(budget.retryAfterMs(), message.channel);
+    return false;
+  }
+
+  /**
+   * A frame over the connection's message rate or the user's byte budget: refused, and the
+   * socket is not read until the budget is back. One error per run of refused frames: answering
+   * every one would let a flood double itself.
+   */
+  private refuseOverRate(retryAfterMs: number, channel = ''): void {
+    this.context.stats.rateLimited++;
+    this.pauseReading(retryAfterMs);
+    if (this.rateLimitReported) return;
+    this.rateLimitReported = true;
+    this.sendError(new ProtocolError('rate_limited', 'Too many messages; slow down', channel, { retryAfterMs }));
+  }
+
+  private pauseReading(ms: number): void {
+    if (!this.sink.pause || this.resumeTimer || this.state !== 'open') return;
+    try {
+      this.sink.pause();
+    } catch (error) {
+      this.context.onError(error);
+      return;
+    }
+    this.resumeTimer = setTimeout(
+      () => {
+        this.resumeTimer = undefined;
+        this.resumeReading();
+      },
+      Math.min(Math.max(ms, 1), MAX_PAUSE_MS),
+    );
+  }
+
+  private resumeReading(): void {
+    try {
+      this.sink.resume?.();
+    } catch (error) {
+      this.context.onError(error);
+    }
   }
 
   private sendError(error: ProtocolError): void {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChannelHub, ChannelListener, ChannelMessage } from '../../src/realtime/channel-hub';
 import { InMemoryChannelHub } from '../../src/realtime/in-memory-channel-hub';
-import { parseMessage, ProtocolError, utf8Length } from '../../src/realtime/protocol';
+import { fitsInMessageBytes, MAX_MESSAGE_BYTES, parseMessage, ProtocolError } from '../../src/realtime/protocol';
 import { TokenBucket } from '../../src/realtime/rate-limiter';
 import { RealtimeGateway } from '../../src/realtime/realtime-gateway';
 import { CLOSE_PING_TIMEOUT, type RealtimeSession, type SocketSink } from '../../src/realtime/session';
@@ -91,12 +91,17 @@ describe('RealtimeSession ordering with a hub that confirms subscriptions later'
 });
 
 describe('protocol and rate limiter', () => {
-  it('counts UTF-8 bytes, surrogate pairs included', () => {
-    expect(utf8Length('abc')).toBe(3);
-    expect(utf8Length('é')).toBe(2);
-    expect(utf8Length('€')).toBe(3);
-    expect(utf8Length('😀')).toBe(4);
-    expect(utf8Length('😀'.repeat(3))).toBe(new TextEncoder().encode('😀'.repeat(3)).length);
+  it('measures frames in UTF-8 bytes, surrogate pairs included', () => {
+    const max = MAX_MESSAGE_BYTES;
+    expect(fitsInMessageBytes('a'.repeat(max))).toBe(true);
+    expect(fitsInMessageBytes('a'.repeat(max + 1))).toBe(false);
+    expect(fitsInMessageBytes('é'.repeat(max / 2))).toBe(true);
+    expect(fitsInMessageBytes(`${'é'.repeat(max / 2)}a`)).toBe(false);
+    expect(fitsInMessageBytes('😀'.repeat(max / 4))).toBe(true);
+    expect(fitsInMessageBytes(`${'😀'.repeat(max / 4 - 1)}abcd`)).toBe(true);
+    expect(fitsInMessageBytes(`${'😀'.repeat(max / 4 - 1)}abcde`)).toBe(false);
+    expect(fitsInMessageBytes('€'.repeat(Math.floor(max / 3)))).toBe(true);
+    expect(fitsInMessageBytes('€'.repeat(Math.floor(max / 3) + 1))).toBe(false);
   });
 
   it('parses valid messages and never throws on garbage', () => {
