@@ -10,6 +10,7 @@ import { InMemoryChannelHub } from '../realtime/in-memory-channel-hub';
 import { RealtimeGateway, realtimeOptionsFrom } from '../realtime/realtime-gateway';
 import type { RealtimeStats } from '../realtime/realtime-stats';
 import type { ResourceReadCheck } from '../realtime/resource-channels';
+import type { UserTrafficBudgets } from '../realtime/user-traffic-budgets';
 import { CLOSE_PING_TIMEOUT, CLOSE_TOKEN_EXPIRED, type RealtimeLimits, RealtimeSession } from '../realtime/session';
 import type { ConnectionShardRpc } from './channel-ops';
 import { createConsoleLogger } from './console-logger';
@@ -58,6 +59,7 @@ export class ConnectionShard extends DurableObject<EdgeEnv> implements Connectio
   private readonly stats: RealtimeStats;
   private readonly pingIntervalMs: number;
   private readonly caps: ConnectionCaps;
+  private readonly budgets: UserTrafficBudgets;
   private readonly mayRead?: ResourceReadCheck;
   private readonly logger: Logger;
   private readonly connections = new Map<CfWebSocket, Connection>();
@@ -81,6 +83,7 @@ export class ConnectionShard extends DurableObject<EdgeEnv> implements Connectio
     this.pingIntervalMs = gateway.pingIntervalMs;
     // All of a user's sockets live on this shard, so the per-user cap is exact; the total cap is per shard.
     this.caps = gateway.caps;
+    this.budgets = gateway.budgets;
     const databaseUrl = databaseUrlOf(env);
     if (databaseUrl) {
       // The object holds no connection between events: one per check (decisions are kept per session).
@@ -201,6 +204,7 @@ export class ConnectionShard extends DurableObject<EdgeEnv> implements Connectio
         hub: this.hub.forUser(attachment.user),
         limits: this.limits,
         stats: this.stats,
+        budgets: this.budgets,
         now: Date.now,
         mayRead: this.mayRead,
         onError: (error) => this.logger.warn({ err: { message: String(error) } }, 'realtime error'),

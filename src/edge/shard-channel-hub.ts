@@ -60,6 +60,8 @@ export class ShardChannelHub {
     const shard = this;
     return {
       publish: (message) => this.publish(message),
+      // What a publish here costs this shard (the publisher's budget); other shards deliver their own.
+      listenerCount: (channel) => this.subscribers.listenerCount(channel),
       subscribe: (channel, listener) =>
         ownRunsOnly(channel) ? this.owners.subscribe(channel, listener) : this.subscribe(channel, listener),
       // While restoring there is nothing to wait for, so the session acknowledges at once — inside

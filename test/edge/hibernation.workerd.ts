@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, TEST_JWT_SECRET } from '../helpers/test-app';
 import { type EdgeWorker, edgeClient, startEdgeWorker } from './edge-worker';
@@ -32,6 +33,13 @@ it('keeps sockets and subscriptions across hibernation of a connection shard', {
     await a.subscribe('room:sleepy');
     await b.subscribe('room:sleepy');
     await b.subscribe(`notifications:${bob.user.id}`);
+    // A resource channel: allowed after a database check, a decision the session keeps.
+    const created = await client.call('POST', '/projects', { name: 'sleepy project' }, alice.auth);
+    const { project } = (await created.json()) as { project: { id: string } };
+    const projectChannel = `project:${project.id}`;
+    await a.subscribe(projectChannel);
+    // Gone from the database: a check asked again now would refuse, a kept decision does not ask.
+    await database.db.execute(sql`delete from projects where id = ${project.id}`);
     // workerd evicts an object that has been idle for ~10 s and only holds hibernatable sockets.
     let woke = false;
     for (let attempt = 0; attempt < 3 && !woke; attempt++) {
@@ -48,6 +56,16 @@ it('keeps sockets and subscriptions across hibernation of a connection shard', {
     b.send({ event: 'subscribe', channel: `notifications:${alice.user.id}` });
     expect((await b.next((f) => f.event === 'error')).payload.code).toBe('forbidden');
     expect(b.frames.filter((f) => f.event === 'subscribed')).toHaveLength(2);
+    // The resource-channel grant came back with the socket: its subscription still delivers and
+    // its publishes pass, without a new check.
+    a.send({ event: 'build', channel: projectChannel, payload: { step: 1 } });
+    expect(await a.next((f) => f.event === 'build')).toEqual({
+      event: 'build',
+      channel: projectChannel,
+      payload: { step: 1, senderId: alice.user.id },
+    });
+    b.send({ event: 'build', channel: projectChannel, payload: {} });
+    expect((await b.next((f) => f.event === 'error' && f.channel === projectChannel)).payload.code).toBe('forbidden');
   } finally {
     a.close();
     b.close();

@@ -2,10 +2,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AccessTokens } from '../../src/auth/access-tokens';
 import { systemClock } from '../../src/clock';
 import { signEvent } from '../../src/edge/event-signature';
+import { shardIndexOf } from '../../src/edge/shard-of';
 import { TEST_JWT_SECRET } from '../helpers/test-app';
 import type { EdgeWorker, edgeClient } from './edge-worker';
 import { EVENTS_SECRET, type RealtimeEdge, startRealtimeEdge } from './realtime-edge';
-import { refusedUpgrade } from './ws-client';
+import { refusedUpgrade, type WsClient } from './ws-client';
 
 /**
  * Longer than the 2 s tokens of the expiry tests, so their sockets' first heartbeat finds the
@@ -13,13 +14,20 @@ import { refusedUpgrade } from './ws-client';
  * in time.
  */
 const PING_MS = 3000;
+/** Few shards, so that users sharing one are quickly found. */
+const SHARDS = 4;
 
 let realtime: RealtimeEdge;
 let edge: EdgeWorker;
 let client: ReturnType<typeof edgeClient>;
 
 beforeAll(async () => {
-  realtime = await startRealtimeEdge({ WS_PING_INTERVAL_MS: String(PING_MS), WS_MAX_CONNECTIONS_PER_USER: '2' });
+  realtime = await startRealtimeEdge({
+    WS_PING_INTERVAL_MS: String(PING_MS),
+    WS_MAX_CONNECTIONS_PER_USER: '2',
+    WS_USER_BYTES_PER_SECOND: '200000',
+    EDGE_WS_SHARDS: String(SHARDS),
+  });
   ({ edge, client } = realtime);
 });
 
@@ -99,6 +107,38 @@ describe('/ws on the edge (connection shards and channel objects)', () => {
     b.send({ event: 'ping', channel: '' });
     await b.next((f) => f.event === 'pong');
     expect(b.closed).toBeUndefined();
+  });
+
+  it("charges a publish's fan-out to its user's budget in the user's shard, as Node does in its process", async () => {
+    // The publisher's shard holds the publisher's sockets and those of another user hashed there.
+    const publisher = await client.register();
+    let neighbour = await client.register();
+    while (shardIndexOf(neighbour.user.id, SHARDS) !== shardIndexOf(publisher.user.id, SHARDS)) {
+      neighbour = await client.register();
+    }
+    const listeners = [
+      await connect(publisher),
+      await connect(publisher),
+      await connect(neighbour),
+      await connect(neighbour),
+    ];
+    for (const listener of listeners) await listener.subscribe('wide');
+    const [p] = listeners as [WsClient];
+    // 60 KB to 4 sockets is more than WS_USER_BYTES_PER_SECOND (200000) allows in a second.
+    p.send({ event: 'chat', channel: 'wide', payload: { blob: 'x'.repeat(60_000) } });
+    expect((await p.next((f) => f.event === 'error')).payload).toMatchObject({
+      code: 'message_too_large',
+      recipients: 4,
+      limit: 50_000,
+    });
+    p.send({ event: 'chat', channel: 'wide', payload: { blob: 'y'.repeat(10_000) } });
+    for (const listener of listeners) {
+      expect((await listener.next((f) => f.event === 'chat')).payload.blob).toHaveLength(10_000);
+    }
+    // Nothing of the refused publish reached anyone.
+    for (const listener of listeners) {
+      expect(listener.frames.filter((f) => f.event === 'chat' && f.payload.blob !== 'y'.repeat(10_000))).toEqual([]);
+    }
   });
 
   it('limits a connection to 100 channels', async () => {
