@@ -5,15 +5,26 @@
  * large result a thousand times is measured here in at most `limit` bytes of work, where
  * serialising it would allocate a thousand copies.
  */
-export function jsonByteLength(value: unknown, limit = Number.POSITIVE_INFINITY): number {
-  const counter = { bytes: 0, limit };
+export function jsonByteLength(value: unknown, limit = Number.POSITIVE_INFINITY, memo?: JsonSizeMemo): number {
+  const counter = { bytes: 0, limit, memo };
   measure(value, counter, false);
   return counter.bytes;
 }
 
+/**
+ * Sizes of objects and arrays measured before, by identity. A run keeps one: each later step
+ * whose arguments name an earlier result then costs a lookup, not another walk of that result.
+ * Valid while the values are not mutated (results and resolved arguments never are).
+ */
+export type JsonSizeMemo = WeakMap<object, number>;
+
+/** Smaller containers are measured again rather than remembered (the memo stays small). */
+const MEMO_MIN_BYTES = 1024;
+
 interface Counter {
   bytes: number;
   limit: number;
+  memo: JsonSizeMemo | undefined;
 }
 
 /** `inArray`: `undefined`, functions and symbols become `null` there and vanish from objects. */
@@ -48,6 +59,19 @@ function measure(value: unknown, counter: Counter, inArray: boolean): void {
     measure(toJSON.call(value), counter, inArray);
     return;
   }
+  const known = counter.memo?.get(value);
+  if (known !== undefined) {
+    counter.bytes += known;
+    return;
+  }
+  const before = counter.bytes;
+  measureContainer(value, counter);
+  const bytes = counter.bytes - before;
+  // Only a complete count is remembered: an abandoned one is some number above the limit.
+  if (counter.memo && bytes >= MEMO_MIN_BYTES && counter.bytes <= counter.limit) counter.memo.set(value, bytes);
+}
+
+function measureContainer(value: object, counter: Counter): void {
   if (Array.isArray(value)) {
     counter.bytes += 2 + Math.max(0, value.length - 1);
     for (const item of value) {
@@ -69,8 +93,29 @@ function measure(value: unknown, counter: Counter, inArray: boolean): void {
   }
 }
 
-/** A JSON string literal's UTF-8 length: quotes, escapes, and multi-byte characters. */
+/** Characters JSON writes other than as their UTF-8 bytes (escapes), and surrogates. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON escapes exactly these control characters.
+const SPECIAL = /["\\\u0000-\u001f\ud800-\udfff]/;
+const encoder = new TextEncoder();
+/** Scratch space the encoder writes into only to count: a third of it in UTF-16 units always fits. */
+const scratch = new Uint8Array(48 * 1024);
+const CHUNK = scratch.length / 3;
+
+/**
+ * A JSON string literal's UTF-8 length: quotes, escapes, and multi-byte characters. Long strings
+ * without escapes or surrogates (nearly all) are counted by native code: a regular expression
+ * finds none, the encoder counts the bytes; the rest go character by character.
+ */
 function stringBytes(text: string): number {
+  if (text.length < 32 || SPECIAL.test(text)) return stringBytesByCharacter(text);
+  let bytes = 2;
+  for (let at = 0; at < text.length; at += CHUNK) {
+    bytes += encoder.encodeInto(text.length <= CHUNK ? text : text.slice(at, at + CHUNK), scratch).written;
+  }
+  return bytes;
+}
+
+function stringBytesByCharacter(text: string): number {
   let bytes = 2;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);

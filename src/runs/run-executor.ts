@@ -7,8 +7,8 @@ import type { CallToolResult, McpToolClient } from '../mcp/tool-client';
 import type { Metrics } from '../observability/metrics';
 import { type ChannelHub, WORKFLOW_CHANNEL, WORKFLOW_STATUS_EVENT } from '../realtime/channel-hub';
 import { abortableDelay } from './abortable-delay';
+import { type JsonSizeMemo, jsonByteLength } from './json-size';
 import type { RunStepState, WorkflowStatusPayload } from './run-state';
-import { jsonByteLength } from './json-size';
 import { RunStore } from './run-store';
 import { resolveTemplates, stepOutput, TemplateError } from './templating';
 
@@ -88,6 +88,8 @@ interface Execution {
   spentBytes: number;
   /** Bytes of the step results the row holds. */
   storedBytes: number;
+  /** Sizes of results already measured: arguments that name them cost a lookup. */
+  sizes: JsonSizeMemo;
 }
 
 /**
@@ -159,7 +161,11 @@ export class RunExecutor {
     }, this.heartbeatMs);
     // A resumed run starts from the results it stored; arguments resolved before the restart are not counted again.
     let storedBytes = 0;
-    for (const step of steps) if (step.status === 'completed') storedBytes += jsonByteLength(step.result ?? null);
+    const sizes: JsonSizeMemo = new WeakMap();
+    for (const step of steps) {
+      if (step.status === 'completed')
+        storedBytes += jsonByteLength(step.result ?? null, Number.POSITIVE_INFINITY, sizes);
+    }
     const execution: Execution = {
       run,
       steps,
@@ -167,6 +173,7 @@ export class RunExecutor {
       startedByClaim: claimedStep,
       spentBytes: storedBytes,
       storedBytes,
+      sizes,
     };
     // The claim counted this take: the first one ends the run's time in the queue.
     if (run.attempts === 1 && run.startedAt) {
@@ -269,7 +276,7 @@ export class RunExecutor {
       return this.failBeforeCall(execution, step, error.message);
     }
     // Measured, not serialised: arguments naming a large result many times share it by reference.
-    const argumentBytes = jsonByteLength(args, this.resultBudgetBytes - execution.spentBytes);
+    const argumentBytes = jsonByteLength(args, this.resultBudgetBytes - execution.spentBytes, execution.sizes);
     if (execution.spentBytes + argumentBytes > this.resultBudgetBytes) {
       return this.failBeforeCall(execution, step, `its arguments would take the run past ${this.budgetText()}`);
     }
@@ -339,7 +346,7 @@ export class RunExecutor {
       if (result.isError) return { message: truncate(toolErrorText(result)), unavailable: false };
       const output = stepOutput(result) ?? null;
       const left = this.resultBudgetBytes - execution.spentBytes;
-      const bytes = jsonByteLength(output, Math.min(MAX_RESULT_BYTES, left));
+      const bytes = jsonByteLength(output, Math.min(MAX_RESULT_BYTES, left), execution.sizes);
       if (bytes > MAX_RESULT_BYTES) {
         return { message: `the result is larger than ${MAX_RESULT_BYTES} bytes`, unavailable: false };
       }

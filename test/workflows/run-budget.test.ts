@@ -44,6 +44,42 @@ describe('jsonByteLength', () => {
     expect(partial).toBeGreaterThan(10_000);
     expect(partial).toBeLessThan(20_000);
   });
+
+  it('counts long strings natively and character by character alike', () => {
+    const long = (unit: string, n: number) => unit.repeat(n);
+    const strings = [
+      long('a', 40),
+      long('a', 100_000),
+      long('é', 30_000),
+      long('€', 20_000),
+      `${long('x', 20_000)}"`,
+      `${long('x', 40_000)}\n`,
+      `${long('y', 50)}\u0001`,
+      long('𝄞', 10_000),
+      `${long('z', 17_000)}\ud800`,
+      `${long('a', 16_383)}é${long('b', 16_383)}€`,
+    ];
+    for (const text of strings) {
+      expect(jsonByteLength(text), text.slice(-8)).toBe(new TextEncoder().encode(JSON.stringify(text)).length);
+    }
+  });
+
+  it('with a memo, remembers large objects by identity and gives the same counts', () => {
+    const shared = Array.from({ length: 100 }, (_, i) => `item ${i} ${'x'.repeat(50)}`);
+    const value = { a: shared, b: [shared, { again: shared }], small: { n: 1 } };
+    const memo = new WeakMap<object, number>();
+    const truth = new TextEncoder().encode(JSON.stringify(value)).length;
+    expect(jsonByteLength(value, Number.POSITIVE_INFINITY, memo)).toBe(truth);
+    expect(memo.get(shared)).toBe(new TextEncoder().encode(JSON.stringify(shared)).length);
+    expect(memo.has(value.small)).toBe(false);
+    expect(jsonByteLength({ later: shared }, Number.POSITIVE_INFINITY, memo)).toBe(
+      new TextEncoder().encode(JSON.stringify({ later: shared })).length,
+    );
+    // A count abandoned at the limit is not remembered.
+    const other = Array.from({ length: 100 }, () => 'y'.repeat(100));
+    expect(jsonByteLength(other, 1000, memo)).toBeGreaterThan(1000);
+    expect(memo.has(other)).toBe(false);
+  });
 });
 
 describe('a run has a result budget (RUN_RESULT_BUDGET_BYTES)', () => {
