@@ -1,5 +1,5 @@
-import type { WebSocket as CfWebSocket, DurableObjectState, WebSocketPair } from '@cloudflare/workers-types/index.ts';
 import { DurableObject } from 'cloudflare:workers';
+import type { WebSocket as CfWebSocket, DurableObjectState, WebSocketPair } from '@cloudflare/workers-types/index.ts';
 import { loadConfig } from '../config/config';
 import type { Logger } from '../logging/logger';
 import type { RealtimeUser } from '../realtime/channel-acl';
@@ -10,8 +10,8 @@ import { InMemoryChannelHub } from '../realtime/in-memory-channel-hub';
 import { RealtimeGateway, realtimeOptionsFrom } from '../realtime/realtime-gateway';
 import type { RealtimeStats } from '../realtime/realtime-stats';
 import type { ResourceReadCheck } from '../realtime/resource-channels';
-import type { UserTrafficBudgets } from '../realtime/user-traffic-budgets';
 import { CLOSE_PING_TIMEOUT, CLOSE_TOKEN_EXPIRED, type RealtimeLimits, RealtimeSession } from '../realtime/session';
+import type { UserTrafficBudgets } from '../realtime/user-traffic-budgets';
 import type { ConnectionShardRpc } from './channel-ops';
 import { createConsoleLogger } from './console-logger';
 import { CONNECT_PATH, USER_HEADER } from './durable-object-channel-hub';

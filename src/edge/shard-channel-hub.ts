@@ -1,9 +1,9 @@
 import type { Logger } from '../logging/logger';
+import { settleWithin } from '../mcp/settle-within';
 import type { RealtimeUser } from '../realtime/channel-acl';
 import { type ChannelHub, type ChannelListener, type ChannelMessage, WORKFLOW_CHANNEL } from '../realtime/channel-hub';
 import { InMemoryChannelHub } from '../realtime/in-memory-channel-hub';
 import type { ChannelObjectRpc, ChannelOp } from './channel-ops';
-import { settleWithin } from '../mcp/settle-within';
 import { Outboxes } from './ordered-outbox';
 
 export interface ShardChannelHubOptions {

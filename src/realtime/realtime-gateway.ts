@@ -1,13 +1,12 @@
 import type { Config } from '../config/config';
 import type { HttpError } from '../errors/http-error';
 import type { Logger } from '../logging/logger';
-import type { ChannelHub } from './channel-hub';
 import type { RealtimeUser } from './channel-acl';
-import { type ConnectionLimits, ConnectionCaps } from './connection-caps';
+import type { ChannelHub } from './channel-hub';
+import { ConnectionCaps, type ConnectionLimits } from './connection-caps';
 import { MAX_CHANNELS_PER_CONNECTION } from './protocol';
 import { emptyRealtimeStats, type RealtimeStats } from './realtime-stats';
 import type { ResourceReadCheck } from './resource-channels';
-import { UserTrafficBudgets } from './user-traffic-budgets';
 import {
   CLOSE_GOING_AWAY,
   CLOSE_POLICY_VIOLATION,
@@ -15,6 +14,7 @@ import {
   RealtimeSession,
   type SocketSink,
 } from './session';
+import { UserTrafficBudgets } from './user-traffic-budgets';
 
 export const DEFAULT_PING_INTERVAL_MS = 30_000;
 

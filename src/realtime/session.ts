@@ -1,10 +1,10 @@
-import type { ChannelHub, ChannelMessage } from './channel-hub';
 import { mayReceive, publishDenial, type RealtimeUser, subscribeDenial } from './channel-acl';
+import type { ChannelHub, ChannelMessage } from './channel-hub';
 import { encodeMessage, frameLength, isValidChannel, ProtocolError, parseMessage, RESERVED_EVENTS } from './protocol';
 import { TokenBucket } from './rate-limiter';
 import type { RealtimeStats } from './realtime-stats';
-import type { UserTrafficBudgets } from './user-traffic-budgets';
 import { type ResourceReadCheck, resourceDenial, resourceOfChannel } from './resource-channels';
+import type { UserTrafficBudgets } from './user-traffic-budgets';
 
 /**
  * What a session needs from its socket. Node's `ws`, a Workers WebSocket and a Durable Object's
