@@ -76,6 +76,7 @@ async function attack(api, token, durationMs) {
     executesRefused: 0,
     runsFailedByBudget: 0,
     queueLists: 0,
+    requestErrors: 0,
   };
   const wsUrl = `${api.replace(/^http/, 'ws')}/ws?token=${token}`;
   const blob = 'f'.repeat(60_000);
@@ -133,34 +134,39 @@ async function attack(api, token, durationMs) {
     const created = await call(api, 'POST', '/api/workflows', { name: 'amplify', steps }, token);
     const workflowId = created.json.workflow.id;
     const input = { input: { s: 'x'.repeat(1000) } };
-    const runner = async () => {
-      while (Date.now() < until) {
-        const res = await call(api, 'POST', `/api/workflows/${workflowId}/execute`, input, token);
-        if (res.status !== 202) {
-          stats.executesRefused++;
-          await sleep(200);
-          continue;
+    const runOnce = async () => {
+      const res = await call(api, 'POST', `/api/workflows/${workflowId}/execute`, input, token);
+      if (res.status !== 202) {
+        stats.executesRefused++;
+        await sleep(200);
+        return;
+      }
+      stats.executes++;
+      const runId = res.json.run.id;
+      for (;;) {
+        const run = (await call(api, 'GET', `/api/workflows/runs/${runId}`, undefined, token)).json.run;
+        if (['completed', 'failed', 'cancelled'].includes(run.status)) {
+          if (/RUN_RESULT_BUDGET_BYTES/.test(run.error ?? '')) stats.runsFailedByBudget++;
+          return;
         }
-        stats.executes++;
-        const runId = res.json.run.id;
-        for (;;) {
-          const run = (await call(api, 'GET', `/api/workflows/runs/${runId}`, undefined, token)).json.run;
-          if (['completed', 'failed', 'cancelled'].includes(run.status)) {
-            if (/RUN_RESULT_BUDGET_BYTES/.test(run.error ?? '')) stats.runsFailedByBudget++;
-            break;
-          }
-          if (Date.now() > until) break;
+        if (Date.now() > until) return;
+        await sleep(100);
+      }
+    };
+    const listOnce = async () => {
+      await call(api, 'GET', '/api/workflows/queue?limit=100', undefined, token);
+      stats.queueLists++;
+    };
+    // A request that fails (a kept-alive connection the server closed meanwhile) is counted and the loop goes on.
+    const loop = (once) => async () => {
+      while (Date.now() < until) {
+        await once().catch(async () => {
+          stats.requestErrors++;
           await sleep(100);
-        }
+        });
       }
     };
-    const lister = async () => {
-      while (Date.now() < until) {
-        await call(api, 'GET', '/api/workflows/queue?limit=100', undefined, token);
-        stats.queueLists++;
-      }
-    };
-    await Promise.all([...Array.from({ length: 8 }, runner), ...Array.from({ length: 4 }, lister)]);
+    await Promise.all([...Array.from({ length: 8 }, loop(runOnce)), ...Array.from({ length: 4 }, loop(listOnce))]);
   };
 
   await Promise.all([
