@@ -9,10 +9,14 @@ import { registerApiDocs } from './docs/api-docs.routes';
 import { authRoutes } from './auth/auth.routes';
 import { healthRoutes } from './health/health.routes';
 import { mcpRoutes } from './mcp-gateway/mcp.routes';
+import { mcpWebSocketRoutes } from './mcp-gateway/mcp-websocket.routes';
 import { metricsRoutes } from './observability/metrics.routes';
 import { protectedResourceRoutes } from './mcp-gateway/oauth-protected-resource.routes';
 import { profileRoutes } from './users/profile.routes';
 import { projectRoutes } from './projects/projects.routes';
+import { realtimeRoutes } from './realtime/realtime.routes';
+import { serverEventRoutes } from './realtime/server-events.routes';
+import { QUEUE_DASHBOARD_PATH, queueDashboardRoutes } from './runs/queue-dashboard.routes';
 import { runRoutes } from './runs/runs.routes';
 import { toolRoutes } from './tools/tools.routes';
 import { workflowRoutes } from './workflows/workflows.routes';
@@ -20,8 +24,9 @@ import { workflowRoutes } from './workflows/workflows.routes';
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
 /**
- * The whole HTTP API as one Hono app. Portable: it sees the runtime only through `deps`,
- * so Node, Workers and tests each build it with their own parts.
+ * The whole HTTP API as one Hono app, every route of it. Portable: it sees the runtime only
+ * through `deps`, so Node, Workers and tests each build it with their own parts; routes whose
+ * runtime part is absent (WebSockets, Bull Board, edge events) are not mounted.
  */
 export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
@@ -49,14 +54,19 @@ export function createApp(deps: AppDeps) {
   app.route('/auth', authRoutes);
   app.route('/profile', profileRoutes);
   app.route('/admin', adminRoutes);
+  if (deps.queueDashboard) app.route(QUEUE_DASHBOARD_PATH, queueDashboardRoutes(deps.queueDashboard));
   app.route('/projects', projectRoutes);
   // Runs first: /queue and /runs/* must not be taken for a workflow id.
   app.route('/api/workflows', runRoutes);
   app.route('/api/workflows', workflowRoutes);
   app.route('/tools', toolRoutes);
   app.route('/metrics', metricsRoutes);
-  // Streamable HTTP; WebSocket upgrades of GET /mcp fall through to registerMcpWebSocket (runtime entry).
+  // Streamable HTTP; WebSocket upgrades of GET /mcp fall through to the WebSocket route after it.
   app.route('/mcp', mcpRoutes);
+  if (deps.webSockets) app.route('/mcp', mcpWebSocketRoutes(deps.webSockets));
+  const realtime = realtimeRoutes(deps);
+  if (realtime) app.route('/ws', realtime);
+  if (deps.serverEvents) app.route('/internal/events', serverEventRoutes(deps.serverEvents));
   app.route('/', protectedResourceRoutes);
   // Last: the document is generated from every route registered before it is first read.
   registerApiDocs(app);

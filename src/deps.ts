@@ -1,4 +1,4 @@
-import type { Context } from 'hono';
+import type { Context, Hono } from 'hono';
 import type { AccessTokens } from './auth/access-tokens';
 import type { LoginGuard } from './auth/login-guard';
 import type { PasswordHasher } from './auth/passwords';
@@ -11,10 +11,13 @@ import type { ReadRequestHeader } from './http/request-header';
 import type { Logger } from './logging/logger';
 import type { McpToolClient } from './mcp/tool-client';
 import type { McpGateway } from './mcp-gateway/mcp-gateway';
+import type { McpWebSocketTransport } from './mcp-gateway/mcp-websocket.routes';
 import type { Metrics } from './observability/metrics';
 import type { DocsAssets } from './docs/docs-assets';
 import type { ChannelHub } from './realtime/channel-hub';
 import type { RealtimeGateway } from './realtime/realtime-gateway';
+import type { RealtimeHost } from './realtime/realtime.routes';
+import type { ServerEvents } from './realtime/server-events.routes';
 import type { RunQueue } from './runs/run-queue';
 
 /**
@@ -65,6 +68,18 @@ export interface AppDeps {
   docsAssets?: DocsAssets;
   /** `/mcp`: per-client sessions relayed to the upstream MCP server; absent: /mcp answers 503. */
   mcpGateway?: McpGateway;
+  /**
+   * The runtime's WebSocket upgrade (Hono's `upgradeWebSocket` of @hono/node-ws, or a
+   * WebSocketPair in a Worker) with its native socket controls: /ws and the /mcp WebSocket.
+   * Absent: neither is mounted.
+   */
+  webSockets?: McpWebSocketTransport;
+  /** Where /ws sockets live when not in this process (the edge's Durable Objects). */
+  realtimeHost?: RealtimeHost;
+  /** `POST /internal/events` (edge with EDGE_EVENTS_SECRET): signed events from Node workers; absent: 404. */
+  serverEvents?: ServerEvents;
+  /** Bull Board's app for `/admin/queues` (Node with Redis), mounted behind admin auth; absent: 404. */
+  queueDashboard?: Hono;
 }
 
 export interface AuthUser {

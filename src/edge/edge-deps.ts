@@ -14,12 +14,13 @@ import { toolPolicyOf } from '../mcp-gateway/tool-policy';
 import type { RunQueue } from '../runs/run-queue';
 import { notifyRunQueue } from '../runs/notify-run-queue';
 import { createConsoleLogger } from './console-logger';
-import { DurableObjectChannelHub } from './durable-object-channel-hub';
+import { connectToShard, DurableObjectChannelHub, publishFromServer } from './durable-object-channel-hub';
 import { type EdgeDatabase, openEdgeDatabase } from './edge-database';
 import { databaseUrlOf, type EdgeEnv, type ExecutionContext, stringBindings } from './edge-env';
 import { createPerCallMcpClient, edgeMcpConnector } from './edge-mcp-client';
 import { RequestScoped } from './request-scope';
 import { workersDocsAssets } from './workers-docs-assets';
+import { workersWebSocketUpgrade } from './workers-websocket-upgrade';
 
 type EdgeConfig = Config & { jwtSecret: string };
 
@@ -155,6 +156,19 @@ export function createEdgeDeps(env: EdgeEnv): EdgeDeps {
     hub: new DurableObjectChannelHub(env, config.edgeWsShards),
     mcp,
     docsAssets: env.ASSETS ? workersDocsAssets(env.ASSETS) : undefined,
+    // The /mcp WebSocket relay lives as long as the client's socket, in the context of its request.
+    webSockets: { upgrade: workersWebSocketUpgrade },
+    // /ws sockets live in the user's connection shard, which accepts them with the hibernation API.
+    realtimeHost: {
+      connect: async (request, user) =>
+        (await connectToShard(env, config.edgeWsShards, request, user)) as unknown as Response,
+    },
+    serverEvents: env.EDGE_EVENTS_SECRET
+      ? {
+          secret: env.EDGE_EVENTS_SECRET,
+          publish: (messages, batchId) => publishFromServer(env, config.edgeWsShards, messages, batchId),
+        }
+      : undefined,
   };
   return {
     deps,

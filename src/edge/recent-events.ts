@@ -1,4 +1,4 @@
-import { REPLAY_WINDOW_SECONDS } from './event-signature';
+import { REPLAY_WINDOW_SECONDS } from '../realtime/event-signature';
 
 const MAX_REMEMBERED_EVENTS = 10_000;
 

@@ -1,17 +1,14 @@
 /**
  * Cloudflare Workers entry (wrangler.toml `main`): the same `createApp` as Node, built once per
- * isolate with edge dependencies (src/edge/edge-deps.ts), plus the edge-only routes (/ws through
- * the realtime Durable Objects it exports, /internal/events). Web APIs only; see README "Edge".
+ * isolate with edge dependencies (src/edge/edge-deps.ts: /ws through the realtime Durable
+ * Objects it exports, /internal/events published there). Web APIs only; see README "Edge".
  */
 import { type App, createApp } from '../app';
 import { ConfigError } from '../config/config';
-import { registerMcpWebSocket } from '../mcp-gateway/mcp-websocket.routes';
 import { ChannelObject } from './channel-object';
 import { ConnectionShard } from './connection-shard';
 import { createEdgeDeps, type EdgeDeps } from './edge-deps';
 import type { EdgeEnv, ExecutionContext } from './edge-env';
-import { registerEdgeRoutes } from './edge-routes';
-import { workersWebSocketUpgrade } from './workers-websocket-upgrade';
 
 export { ChannelObject, ConnectionShard };
 
@@ -28,9 +25,6 @@ function isolateFor(env: EdgeEnv): EdgeIsolate {
   if (isolate) return isolate;
   const edge = createEdgeDeps(env);
   const app = createApp(edge.deps);
-  registerEdgeRoutes(app, { env, shardCount: edge.deps.config.edgeWsShards, eventsSecret: env.EDGE_EVENTS_SECRET });
-  // The /mcp WebSocket relay lives as long as the client's socket, in the context of its request.
-  registerMcpWebSocket(app, { upgrade: workersWebSocketUpgrade });
   isolate = { app, edge };
   isolates.set(env, isolate);
   edge.deps.logger.info({}, 'edge app built');

@@ -1,4 +1,4 @@
-import type { Context, Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { WSContext, WSEvents } from 'hono/ws';
 import { decodeJwt } from 'jose';
@@ -112,14 +112,13 @@ function tokenExpiryMs(token: string | undefined): number | undefined {
 }
 
 /**
- * Mounts the WebSocket side of `/mcp` (one JSON-RPC message per frame, subprotocol `mcp`)
- * on an app built by `createApp`, with the runtime's upgrade plumbing (on Node the same
- * `createNodeWebSockets` that serves /ws). Plain GET/POST/DELETE are served by the
- * Streamable HTTP routes mounted in createApp, which let upgrades through to this one.
+ * The WebSocket side of `/mcp` (one JSON-RPC message per frame, subprotocol `mcp`), through the
+ * runtime's upgrade (on Node the same one that serves /ws). Mounted after the Streamable HTTP
+ * routes, which let upgrades of `GET /mcp` through to this one.
  */
-export function registerMcpWebSocket(app: Hono<AppEnv>, transport: McpWebSocketTransport, path = '/mcp'): void {
-  app.get(
-    path,
+export function mcpWebSocketRoutes(transport: McpWebSocketTransport) {
+  return new Hono<AppEnv>().get(
+    '/',
     authorizeMcpUpgrade,
     transport.upgrade((c) => mcpSocketEvents(c, transport)),
     () => {

@@ -1,4 +1,4 @@
-import { signEvent } from '../edge/event-signature';
+import { signEvent } from '../realtime/event-signature';
 import type { Logger } from '../logging/logger';
 import { type ChannelHub, type ChannelMessage, WORKFLOW_CHANNEL } from '../realtime/channel-hub';
 

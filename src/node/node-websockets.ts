@@ -5,6 +5,7 @@ import { createNodeWebSocket } from '@hono/node-ws';
 import type { Hono } from 'hono';
 import type { WebSocket } from 'ws';
 import type { AppEnv } from '../deps';
+import { errorBody } from '../errors/error-body';
 import type { Logger } from '../logging/logger';
 import type { McpWebSocketTransport } from '../mcp-gateway/mcp-websocket.routes';
 import type { RealtimeTransport } from '../realtime/realtime.routes';
@@ -35,10 +36,11 @@ function encodeOnce(text: string): Buffer {
 
 export interface NodeWebSockets extends McpWebSocketTransport {
   /**
-   * Routes the HTTP server's `upgrade` requests through the app. One listener serves every
-   * WebSocket route, so any other route that upgrades (e.g. /mcp) must use this `upgrade` too.
+   * Routes the HTTP server's `upgrade` requests through the app (built with these WebSockets as
+   * `deps.webSockets`). One listener serves every WebSocket route, so any other route that
+   * upgrades must use this `upgrade` too.
    */
-  attach(server: ServerType): void;
+  attach(server: ServerType, app: Hono<AppEnv>): void;
 }
 
 /**
@@ -50,8 +52,9 @@ export interface NodeWebSockets extends McpWebSocketTransport {
  * - a malformed handshake is refused before the app runs (node-ws would keep its pending entry
  *   for a request `ws` then rejects).
  */
-export function createNodeWebSockets(app: Hono<AppEnv>, logger?: Logger): NodeWebSockets {
-  const nodeWs = createNodeWebSocket({ app });
+export function createNodeWebSockets(logger?: Logger): NodeWebSockets {
+  // node-ws reads `app` only in its injectWebSocket, which `attach` replaces.
+  const nodeWs = createNodeWebSocket({ app: undefined as never });
   nodeWs.wss.options.maxPayload = MAX_FRAME_BYTES;
   // node-ws answers a request it upgrades with a placeholder 200; remember which requests that was.
   const accepted = new WeakSet<IncomingMessage>();
@@ -70,7 +73,12 @@ export function createNodeWebSockets(app: Hono<AppEnv>, logger?: Logger): NodeWe
     };
   };
 
-  async function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  async function handleUpgrade(
+    app: Hono<AppEnv>,
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+  ): Promise<void> {
     socket.on('error', () => socket.destroy());
     if (!isWebSocketHandshake(request)) {
       await writeResponse(
@@ -120,9 +128,9 @@ export function createNodeWebSockets(app: Hono<AppEnv>, logger?: Logger): NodeWe
         resume: () => raw.resume(),
       };
     },
-    attach(server) {
+    attach(server, app) {
       server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-        handleUpgrade(request, socket, head).catch((error) => {
+        handleUpgrade(app, request, socket, head).catch((error) => {
           logger?.error({ err: { message: (error as Error)?.message } }, 'websocket upgrade failed');
           socket.destroy();
         });
@@ -139,10 +147,6 @@ function isWebSocketHandshake(request: IncomingMessage): boolean {
     SEC_WEBSOCKET_KEY.test(request.headers['sec-websocket-key'] ?? '') &&
     (version === '13' || version === '8')
   );
-}
-
-function errorBody(code: string, message: string) {
-  return { error: { code, message } };
 }
 
 /** Writes a whole HTTP/1.1 response on a socket that was never handed to `ws`, then closes it. */

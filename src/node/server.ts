@@ -1,8 +1,6 @@
 import { serve } from '@hono/node-server';
 import { createApp } from '../app';
 import { ConfigError, loadConfig } from '../config/config';
-import { registerMcpWebSocket } from '../mcp-gateway/mcp-websocket.routes';
-import { registerRealtime } from '../realtime/realtime.routes';
 import { ensureAdmin } from '../users/ensure-admin';
 import { createRunBullQueue } from './bullmq-run-queue';
 import { exitOnStartupFailure, onShutdownSignal } from './graceful-shutdown';
@@ -11,7 +9,7 @@ import { createNodeLogger } from './logger';
 import { createNodeDeps } from './node-deps';
 import { createNodeWebSockets } from './node-websockets';
 import { assertPortFree, portError } from './port-check';
-import { mountQueueDashboard } from './queue-dashboard';
+import { createQueueDashboard } from './queue-dashboard';
 import { loadRunnerSettings } from './runner-settings';
 import { describeStartup, startupLine } from './startup-summary';
 
@@ -39,21 +37,19 @@ async function main() {
     logger.info({ username: config.admin.username, outcome }, 'admin bootstrap');
   }
 
-  const app = createApp(node.deps);
-  const websockets = createNodeWebSockets(app, logger);
-  registerRealtime(app, websockets);
+  const webSockets = createNodeWebSockets(logger);
   // Bull Board (/admin/queues) reads BullMQ, so it exists only with REDIS_URL.
   const settings = loadRunnerSettings(process.env);
   const dashboardQueue = node.redis ? createRunBullQueue(node.redis, settings) : undefined;
-  if (dashboardQueue) mountQueueDashboard(app, [dashboardQueue]);
-  registerMcpWebSocket(app, websockets);
+  const queueDashboard = dashboardQueue ? createQueueDashboard([dashboardQueue]) : undefined;
+  const app = createApp({ ...node.deps, webSockets, queueDashboard });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     const summary = describeStartup(config, info.port, settings.WORKFLOW_QUEUE_NAME);
     logger.info({ ...summary, port: info.port, host: config.host }, 'api ready');
     if (process.stdout.isTTY) console.log(startupLine(summary));
   });
   server.once('error', (error) => exitOnStartupFailure(portError(error, config.port)));
-  websockets.attach(server);
+  webSockets.attach(server, app);
 
   onShutdownSignal(logger, 10_000, async (signal) => {
     logger.info({ signal }, 'shutting down');

@@ -1,11 +1,12 @@
-import type { Context, Hono, MiddlewareHandler } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { WSContext, WSEvents } from 'hono/ws';
 import { tokenExpiry } from '../auth/token-expiry';
-import type { AppEnv } from '../deps';
+import type { AppDeps, AppEnv } from '../deps';
 import { ServiceUnavailableError } from '../errors/service-unavailable-error';
 import { UpgradeRequiredError } from '../errors/upgrade-required-error';
 import { authenticate, bearerToken } from '../middleware/auth';
+import type { RealtimeUser } from './channel-acl';
 import type { RealtimeSession, SocketSink } from './session';
 
 /** How a runtime turns a request into a WebSocket; the protocol itself lives in src/realtime. */
@@ -18,6 +19,14 @@ export interface RealtimeTransport {
    * and pings with `{"event":"ping"}` messages.
    */
   nativeSocket?(ws: WSContext, onPong: () => void): Partial<SocketSink>;
+}
+
+/**
+ * Where /ws sockets live when this process does not hold them (the edge's connection Durable
+ * Objects): an authenticated upgrade request is handed over, and its answer is the 101.
+ */
+export interface RealtimeHost {
+  connect(request: Request, user: RealtimeUser): Promise<Response>;
 }
 
 /**
@@ -69,17 +78,41 @@ function socketEvents(c: Context<AppEnv>, transport: RealtimeTransport): WSEvent
   };
 }
 
-/**
- * Mounts `GET /ws` on an app built by `createApp`. Call it before the app serves its first
- * request (Hono compiles its router then). A plain GET with a valid token gets 426.
- */
-export function registerRealtime(app: Hono<AppEnv>, transport: RealtimeTransport, path = '/ws'): void {
-  app.get(
-    path,
+/** `GET /ws` served by this process's RealtimeGateway (`deps.realtime`) through the runtime's upgrade. */
+function localRealtimeRoutes(transport: RealtimeTransport) {
+  return new Hono<AppEnv>().get(
+    '/',
     authenticateUpgrade,
     transport.upgrade((c) => socketEvents(c, transport)),
     () => {
       throw new UpgradeRequiredError();
     },
   );
+}
+
+/**
+ * `GET /ws` handed to a `RealtimeHost`: the token is checked here (401 before any upgrade, as
+ * where the sockets are local), and the socket lives no longer than that token.
+ */
+function hostedRealtimeRoutes(host: RealtimeHost) {
+  return new Hono<AppEnv>().get('/', async (c) => {
+    const token = bearerToken(c.req.header('authorization')) ?? c.req.query('token');
+    const user = await authenticate(c, token);
+    if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') throw new UpgradeRequiredError();
+    const realtimeUser = { id: user.id, role: user.role, expiresAt: tokenExpiry(token) };
+    return host.connect(c.req.raw, realtimeUser).catch((error: unknown) => {
+      c.var.deps.logger.warn({ err: { message: String(error) } }, 'connection shard unreachable');
+      throw new ServiceUnavailableError('Realtime is unavailable; retry later');
+    });
+  });
+}
+
+/**
+ * `GET /ws` where the runtime can serve it: sockets held elsewhere (`deps.realtimeHost`) or in
+ * this process (`deps.webSockets`). A plain GET with a valid token gets 426.
+ */
+export function realtimeRoutes(deps: AppDeps): Hono<AppEnv> | undefined {
+  if (deps.realtimeHost) return hostedRealtimeRoutes(deps.realtimeHost);
+  if (deps.webSockets) return localRealtimeRoutes(deps.webSockets);
+  return undefined;
 }

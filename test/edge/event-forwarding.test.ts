@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config';
-import { SIGNATURE_HEADER, signatureProblem, signEvent, TIMESTAMP_HEADER } from '../../src/edge/event-signature';
+import { SIGNATURE_HEADER, signatureProblem, signEvent, TIMESTAMP_HEADER } from '../../src/realtime/event-signature';
 import { silentLogger } from '../../src/logging/logger';
 import { EdgeEventForwarder, withEdgeEvents } from '../../src/node/edge-event-forwarder';
 import { listenForNewRuns } from '../../src/node/run-notifications';

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { signEvent } from '../../src/edge/event-signature';
+import { signEvent } from '../../src/realtime/event-signature';
 import { createTestDatabase, TEST_JWT_SECRET } from '../helpers/test-app';
 import { type EdgeUser, edgeClient, startEdgeWorker } from './edge-worker';
 import { WsClient } from './ws-client';

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AccessTokens } from '../../src/auth/access-tokens';
 import { systemClock } from '../../src/clock';
-import { signEvent } from '../../src/edge/event-signature';
+import { signEvent } from '../../src/realtime/event-signature';
 import { shardIndexOf } from '../../src/edge/shard-of';
 import { TEST_JWT_SECRET } from '../helpers/test-app';
 import type { EdgeWorker, edgeClient } from './edge-worker';

@@ -15,8 +15,6 @@ import { gatewayUpstreamConnector } from '../../src/node/mcp-gateway-factory';
 import { createNodeWebSockets } from '../../src/node/node-websockets';
 import { readIncomingBody } from '../../src/node/read-incoming-body';
 import { installWebSocketGlobal } from '../../src/node/websocket-global';
-import { registerMcpWebSocket } from '../../src/mcp-gateway/mcp-websocket.routes';
-import { registerRealtime } from '../../src/realtime/realtime.routes';
 import { createTestApp, type TestAppOptions, testConfig } from '../helpers/test-app';
 
 installWebSocketGlobal();
@@ -65,17 +63,15 @@ export async function startGatewayServer(options: GatewayServerOptions = {}) {
     defer: afterIo(),
     readBody: readIncomingBody,
   });
+  const websockets = createNodeWebSockets();
   const testApp = await createTestApp({
     ...options,
     logger,
-    overrides: { ...options.overrides, mcpGateway: gateway },
+    overrides: { ...options.overrides, mcpGateway: gateway, webSockets: websockets },
   });
-  const websockets = createNodeWebSockets(testApp.app);
-  registerRealtime(testApp.app, websockets);
-  registerMcpWebSocket(testApp.app, websockets);
   const server = serve({ fetch: testApp.app.fetch, port: 0, hostname: '127.0.0.1' });
   await once(server, 'listening');
-  websockets.attach(server);
+  websockets.attach(server, testApp.app);
   const port = (server.address() as AddressInfo).port;
   const clients = new Set<Client>();
 

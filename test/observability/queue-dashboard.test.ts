@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { mountQueueDashboard } from '../../src/node/queue-dashboard';
+import { createQueueDashboard } from '../../src/node/queue-dashboard';
 import { createTestApp } from '../helpers/test-app';
 
 /** Bull Board at /admin/queues over a real BullMQ queue in the shared test Redis. */
@@ -20,9 +20,7 @@ describe('Bull Board (/admin/queues)', () => {
   beforeAll(async () => {
     redis = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
     queue = new Queue(name, { connection: redis, prefix });
-    t = await createTestApp();
-    // Before the first request: Hono builds its router then.
-    mountQueueDashboard(t.app, [queue]);
+    t = await createTestApp({ overrides: { queueDashboard: createQueueDashboard([queue]) } });
     admin = await t.registerUser('admin');
     user = await t.registerUser('user');
   });
@@ -92,8 +90,11 @@ describe('Bull Board (/admin/queues)', () => {
   });
 
   it('marks the cookie Secure over HTTPS, also behind a TLS-terminating proxy (TRUST_PROXY + X-Forwarded-Proto)', async () => {
-    const proxied = await createTestApp({ db: t.db, env: { TRUST_PROXY: '1' } });
-    mountQueueDashboard(proxied.app, [queue]);
+    const proxied = await createTestApp({
+      db: t.db,
+      env: { TRUST_PROXY: '1' },
+      overrides: { queueDashboard: createQueueDashboard([queue]) },
+    });
     const cookieOf = async (app: typeof t.app, url: string, headers: Record<string, string> = {}) => {
       const res = await app.request(url, { headers });
       expect(res.status).toBe(303);

@@ -45,11 +45,16 @@ describe('/ws handshake', () => {
     server = await startRealtimeServer({
       env: { CORS_ORIGINS: 'https://app.example.com' },
       // Holds an upgrade open long enough for the client to reset it mid-handshake.
-      beforeRealtime: (app) =>
-        app.use('/ws', async (c, next) => {
-          if (c.req.header('x-test-delay')) await sleep(150);
-          await next();
-        }),
+      wrapWebSockets: (websockets) => ({
+        ...websockets,
+        upgrade: (createEvents) => {
+          const upgrade = websockets.upgrade(createEvents);
+          return async (c, next) => {
+            if (c.req.header('x-test-delay')) await sleep(150);
+            return upgrade(c, next);
+          };
+        },
+      }),
       // Handlers that throw, where users of upgradeWebSocket hit crashes.
       afterRealtime: (app, websockets) => {
         app.get(

@@ -8,7 +8,6 @@ import { createNodeWebSockets, type NodeWebSockets } from '../../src/node/node-w
 import type { ChannelHub, ChannelMessage } from '../../src/realtime/channel-hub';
 import { databaseResourceCheck } from '../../src/realtime/database-resource-check';
 import { RealtimeGateway, realtimeOptionsFrom } from '../../src/realtime/realtime-gateway';
-import { registerRealtime } from '../../src/realtime/realtime.routes';
 import { createTestApp, type TestAppOptions, testConfig } from '../helpers/test-app';
 
 /**
@@ -18,12 +17,15 @@ import { createTestApp, type TestAppOptions, testConfig } from '../helpers/test-
 export async function startRealtimeServer(
   options: TestAppOptions & {
     hub?: ChannelHub;
-    beforeRealtime?: (app: Hono<AppEnv>) => void;
+    /** Wraps the runtime's WebSockets the app is built with (e.g. to hold an upgrade open). */
+    wrapWebSockets?: (websockets: NodeWebSockets) => NodeWebSockets;
     /** More WebSocket routes on the same upgrade listener, mounted after /ws. */
     afterRealtime?: (app: Hono<AppEnv>, websockets: NodeWebSockets) => void;
   } = {},
 ) {
-  const overrides = options.hub ? { ...options.overrides, hub: options.hub } : options.overrides;
+  const websockets = createNodeWebSockets();
+  const webSockets = options.wrapWebSockets?.(websockets) ?? websockets;
+  const overrides = { ...options.overrides, webSockets, ...(options.hub && { hub: options.hub }) };
   const testApp = await createTestApp({ ...options, overrides });
   if (options.hub && !options.overrides?.realtime) {
     // The gateway createTestApp built listens to the default hub: this one uses the given hub.
@@ -35,13 +37,10 @@ export async function startRealtimeServer(
       now: () => clock().getTime(),
     });
   }
-  options.beforeRealtime?.(testApp.app);
-  const websockets = createNodeWebSockets(testApp.app);
-  registerRealtime(testApp.app, websockets);
   options.afterRealtime?.(testApp.app, websockets);
   const server = serve({ fetch: testApp.app.fetch, port: 0, hostname: '127.0.0.1' });
   await once(server, 'listening');
-  websockets.attach(server);
+  websockets.attach(server, testApp.app);
   const port = (server.address() as AddressInfo).port;
   const gateway = testApp.deps.realtime as RealtimeGateway;
   const clients = new Set<TestClient>();

@@ -1,6 +1,7 @@
 import { silentLogger } from '../../src/logging/logger';
 import { BullMqRunQueue, createRunBullQueue } from '../../src/node/bullmq-run-queue';
 import { connectRedis } from '../../src/node/node-deps';
+import { createQueueDashboard } from '../../src/node/queue-dashboard';
 import type { RunnerSettings } from '../../src/node/runner-settings';
 import { startRedis } from '../helpers/servers';
 import { createTestApp, createTestDatabase } from '../helpers/test-app';
@@ -10,13 +11,12 @@ import { startCountingMcpServer } from './counting-mcp-server';
  * The API's side of BullMQ mode for tests that run real worker processes: a Redis and a counting
  * MCP server of the file's own, a database, and the test app enqueueing through BullMQ.
  */
-export async function startBullMqTestApi(settings: RunnerSettings) {
+export async function startBullMqTestApi(settings: RunnerSettings, options: { queueDashboard?: boolean } = {}) {
   const [redisServer, mcpServer, database] = await Promise.all([
     startRedis(),
     startCountingMcpServer(),
     createTestDatabase(),
   ]);
-  const t = await createTestApp({ db: database.db });
   const apiRedis = connectRedis(redisServer.url);
   apiRedis.on('error', () => {});
   const runQueue = new BullMqRunQueue(
@@ -24,6 +24,9 @@ export async function startBullMqTestApi(settings: RunnerSettings) {
     silentLogger,
     settings.ENQUEUE_TIMEOUT_MS,
   );
-  t.deps.runQueue = runQueue;
+  const t = await createTestApp({
+    db: database.db,
+    overrides: { runQueue, ...(options.queueDashboard && { queueDashboard: createQueueDashboard([runQueue.queue]) }) },
+  });
   return { redisServer, mcpServer, database, t, apiRedis, runQueue };
 }

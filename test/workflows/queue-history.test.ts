@@ -3,7 +3,6 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowQueue } from '../../src/db/schema';
 import type { BullMqRunQueue } from '../../src/node/bullmq-run-queue';
-import { mountQueueDashboard } from '../../src/node/queue-dashboard';
 import { loadRunnerSettings } from '../../src/node/runner-settings';
 import type { RunningServer } from '../helpers/servers';
 import type { createTestApp, createTestDatabase } from '../helpers/test-app';
@@ -34,8 +33,9 @@ const settings = loadRunnerSettings({ BULLMQ_PREFIX: 'history', BULLMQ_KEEP_COMP
 const queueName = settings.WORKFLOW_QUEUE_NAME;
 
 beforeAll(async () => {
-  ({ redisServer, mcpServer, database, t, apiRedis, runQueue } = await startBullMqTestApi(settings));
-  mountQueueDashboard(t.app, [runQueue.queue]);
+  ({ redisServer, mcpServer, database, t, apiRedis, runQueue } = await startBullMqTestApi(settings, {
+    queueDashboard: true,
+  }));
   user = await t.registerUser();
   admin = await t.registerUser('admin');
   worker = await startWorkerProcess({
