@@ -6,7 +6,7 @@
 import { Worker } from 'bullmq';
 import { silentLogger } from '../src/logging/logger';
 import { createMcpClient } from '../src/node/mcp-client-factory';
-import { connectRedis } from '../src/node/node-deps';
+import { connectRedis } from '../src/node/redis-connections';
 
 const redis = connectRedis(process.env.REDIS_URL as string);
 const mcp = createMcpClient({ mcpUrl: process.env.MCP_URL }, silentLogger);

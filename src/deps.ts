@@ -1,5 +1,6 @@
 import type { Context, Hono } from 'hono';
 import type { AccessTokens } from './auth/access-tokens';
+import type { AddressRateLimit } from './auth/address-rate-limit';
 import type { LoginGuard } from './auth/login-guard';
 import type { PasswordHasher } from './auth/passwords';
 import type { RefreshTokenStore } from './auth/refresh-tokens';
@@ -45,6 +46,8 @@ export interface AppDeps {
   accessTokens: AccessTokens;
   refreshTokens: RefreshTokenStore;
   loginGuard: LoginGuard;
+  /** POST /auth/register per client address. */
+  registrationLimit: AddressRateLimit;
   /** How this runtime gives a response its baseline headers; absent: Hono's prepared headers (portable). */
   presetResponseHeaders?: PresetResponseHeaders;
   /** Runs work that must not delay the response (the request's log line) once it is written; absent: at once. */

@@ -24,7 +24,10 @@ describe('health', () => {
 
   it('answers 503 when the database is down, while /health/live stays 200', async () => {
     const deadPort = await freePort();
-    const dead = await openDatabase({ databaseUrl: `postgres://postgres@127.0.0.1:${deadPort}/none`, maxConnections: 1 });
+    const dead = await openDatabase({
+      databaseUrl: `postgres://postgres@127.0.0.1:${deadPort}/none`,
+      maxConnections: 1,
+    });
     const t = await createTestApp({ db: dead.db });
     try {
       const res = await t.app.request('/health');
@@ -45,13 +48,21 @@ describe('health', () => {
 
   it('reports redis down without failing the whole service', async () => {
     const deadPort = await freePort();
-    const redis = new Redis(`redis://127.0.0.1:${deadPort}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const redis = new Redis(`redis://127.0.0.1:${deadPort}`, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     redis.on('error', () => {});
     const t = await createTestApp({ redis });
     try {
       const res = await t.app.request('/health');
       expect(res.status).toBe(200);
-      expect((await res.json()).checks.redis.status).toBe('down');
+      const body = await res.json();
+      expect(body.checks.redis.status).toBe('down');
+      // Serving, but not as it should: degraded, and why.
+      expect(body.status).toBe('degraded');
+      expect(body.reasons).toEqual([expect.stringMatching(/^redis: not connected/)]);
     } finally {
       await t.close();
       redis.disconnect();

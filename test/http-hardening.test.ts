@@ -148,9 +148,10 @@ describe('unexpected failures', () => {
       logger: capturingLogger,
       overrides: {
         loginGuard: {
-          retryAfterSeconds: async () => {
+          admit: async () => {
             throw new Error('select * from login_guards where password = $1 -- secret');
           },
+          release: async () => {},
           recordFailure: async () => null,
         },
       },
@@ -173,7 +174,9 @@ describe('last admin', () => {
       const res = await solo.json('PATCH', `/admin/users/${admin.user.id}`, { role: 'user' }, admin.auth);
       expect(res.status).toBe(409);
       const second = await solo.registerUser('admin');
-      expect((await solo.json('PATCH', `/admin/users/${admin.user.id}`, { role: 'user' }, second.auth)).status).toBe(200);
+      expect((await solo.json('PATCH', `/admin/users/${admin.user.id}`, { role: 'user' }, second.auth)).status).toBe(
+        200,
+      );
     } finally {
       await solo.close();
     }

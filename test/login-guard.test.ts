@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import type { PasswordHasher } from '../src/auth/passwords';
 import { createTestApp, TestClock } from './helpers/test-app';
 
 /** The brute-force window, driven by an injected clock against both real stores. */
@@ -15,9 +16,23 @@ describe.each([
   let ipCounter = 0;
   const nextIp = () => `198.51.100.${++ipCounter + (useRedis ? 100 : 0)}`;
 
+  /** Every password check the login route makes. */
+  let checks = 0;
+
   beforeAll(async () => {
     redis = useRedis ? new Redis(inject('redisUrl'), { keyPrefix: `guard-${crypto.randomUUID()}:` }) : undefined;
     t = await createTestApp({ clock: clock.fn, redis });
+    const real = t.deps.passwords;
+    t.deps.passwords = Object.assign(Object.create(real) as PasswordHasher, {
+      verify: (password: string, hash: string) => {
+        checks++;
+        return real.verify(password, hash);
+      },
+      verifyAgainstNobody: (password: string) => {
+        checks++;
+        return real.verifyAgainstNobody(password);
+      },
+    });
     victim = await t.registerUser();
   });
   afterAll(async () => {
@@ -49,6 +64,26 @@ describe.each([
     expect((await attempt(ip, victim.password)).status).toBe(200);
   });
 
+  it('a parallel burst of 40 gets at most 6 passwords checked, the right one sent last included', async () => {
+    const ip = nextIp();
+    const before = checks;
+    const passwords = [...Array.from({ length: 39 }, () => 'wrong-password'), victim.password];
+    const statuses = (await Promise.all(passwords.map((password) => attempt(ip, password)))).map((r) => r.status);
+    expect(checks - before).toBeLessThanOrEqual(6);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(34);
+    expect(statuses.filter((s) => s === 401 || s === 200).length).toBeLessThanOrEqual(6);
+    // Six failures went through: the address is blocked, the right password with it.
+    if (!statuses.includes(200)) expect((await attempt(ip, victim.password)).status).toBe(429);
+  });
+
+  it('a right password gives its slot back but resets nothing', async () => {
+    const ip = nextIp();
+    for (let i = 0; i < 10; i++) expect((await attempt(ip, victim.password)).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await attempt(ip, 'wrong-password')).status).toBe(401);
+    expect((await attempt(ip, victim.password)).status).toBe(200);
+    expect((await attempt(ip, 'wrong-password')).status).toBe(429);
+  });
+
   it('counts failures per one-minute window', async () => {
     const ip = nextIp();
     for (let i = 0; i < 5; i++) expect((await attempt(ip, 'wrong-password')).status).toBe(401);
@@ -61,7 +96,12 @@ describe.each([
   it('counts unknown usernames like wrong passwords', async () => {
     const ip = nextIp();
     for (let i = 0; i < 5; i++) {
-      const res = await t.json('POST', '/auth/login', { username: `ghost${i}`, password: 'x-password' }, { 'x-test-peer': ip });
+      const res = await t.json(
+        'POST',
+        '/auth/login',
+        { username: `ghost${i}`, password: 'x-password' },
+        { 'x-test-peer': ip },
+      );
       expect(res.status).toBe(401);
     }
     expect((await attempt(ip, 'wrong-password')).status).toBe(429);

@@ -12,7 +12,7 @@ import { text } from '../http/storable-text';
 import { validate } from '../http/validate';
 import { authDocs } from './auth.openapi';
 import { emailField, passwordField, usernameField } from '../users/user-fields';
-import { findUserById, findUserByLogin } from '../users/user-queries';
+import { findUserById, findUserByLogin, isUsernameOrEmailTaken } from '../users/user-queries';
 
 const registerBody = z.object({ username: usernameField, email: emailField, password: passwordField });
 
@@ -27,11 +27,18 @@ const loginBody = z
 const refreshBody = z.object({ refreshToken: text().min(1).max(512) });
 
 const INVALID_CREDENTIALS = 'Invalid username, email or password';
+const TOO_MANY_LOGINS = 'Too many login attempts from this address';
+const TAKEN = 'Username or email is already registered';
 
 export const authRoutes = new Hono<AppEnv>()
   .post('/register', authDocs.register, validate('json', registerBody), async (c) => {
     const { deps } = c.var;
+    const wait = await deps.registrationLimit.hit(clientIp(c));
+    if (wait !== null) throw new TooManyRequestsError(wait, 'Too many registrations from this address');
     const body = c.req.valid('json');
+    // Before bcrypt: a duplicate costs one indexed lookup, not a hash. The answer is the same
+    // whichever of the two is taken (the 409 itself is what the spec says a duplicate gets).
+    if (await isUsernameOrEmailTaken(deps.db, body)) throw new ConflictError(TAKEN);
     const passwordHash = await deps.passwords.hash(body.password);
     try {
       const [user] = await deps.db
@@ -41,27 +48,36 @@ export const authRoutes = new Hono<AppEnv>()
       if (!user) throw new Error('insert returned no row');
       return c.json(await issueSession(deps, user), 201);
     } catch (error) {
-      if (isUniqueViolation(error)) throw new ConflictError('Username or email is already registered');
+      // Registered by a concurrent request since the lookup.
+      if (isUniqueViolation(error)) throw new ConflictError(TAKEN);
       throw error;
     }
   })
   .post('/login', authDocs.login, validate('json', loginBody), async (c) => {
     const { deps } = c.var;
     const ip = clientIp(c);
-    const wait = await deps.loginGuard.retryAfterSeconds(ip);
-    if (wait !== null) throw new TooManyRequestsError(wait, 'Too many failed logins from this address');
-
-    const body = c.req.valid('json');
-    const user = await findUserByLogin(deps.db, body);
-    const ok = user
-      ? await deps.passwords.verify(body.password, user.passwordHash)
-      : await deps.passwords.verifyAgainstNobody(body.password);
-    if (!user || !ok) {
-      const blockedFor = await deps.loginGuard.recordFailure(ip);
-      if (blockedFor !== null) throw new TooManyRequestsError(blockedFor, 'Too many failed logins from this address');
-      throw new UnauthorizedError(INVALID_CREDENTIALS);
+    // The attempt is counted before its password is checked, so parallel guesses cannot outrun the count.
+    const wait = await deps.loginGuard.admit(ip);
+    if (wait !== null) throw new TooManyRequestsError(wait, TOO_MANY_LOGINS);
+    let settled = false;
+    try {
+      const body = c.req.valid('json');
+      const user = await findUserByLogin(deps.db, body);
+      const ok = user
+        ? await deps.passwords.verify(body.password, user.passwordHash)
+        : await deps.passwords.verifyAgainstNobody(body.password);
+      settled = true;
+      if (!user || !ok) {
+        const blockedFor = await deps.loginGuard.recordFailure(ip);
+        if (blockedFor !== null) throw new TooManyRequestsError(blockedFor, TOO_MANY_LOGINS);
+        throw new UnauthorizedError(INVALID_CREDENTIALS);
+      }
+      await deps.loginGuard.release(ip);
+      return c.json(await issueSession(deps, user));
+    } finally {
+      // No answer either way (the database failed mid-check): the slot is given back.
+      if (!settled) await deps.loginGuard.release(ip).catch(() => {});
     }
-    return c.json(await issueSession(deps, user));
   })
   .post('/refresh', authDocs.refresh, validate('json', refreshBody), async (c) => {
     const { deps } = c.var;

@@ -64,6 +64,12 @@ const envSchema = z.object({
   JWT_ACCESS_TTL: duration('15m'),
   JWT_REFRESH_TTL: duration('30d'),
   BCRYPT_COST: z.coerce.number().int().min(10).max(15).default(10),
+  LOGIN_GUARD_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
+  LOGIN_GUARD_WINDOW: duration('1m'),
+  LOGIN_GUARD_BLOCK: duration('5m'),
+  REGISTER_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  REGISTER_RATE_WINDOW: duration('10m'),
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   MCP_URL: optionalString.pipe(z.url({ protocol: /^(https?|wss?)$/ }).optional()),
   MCP_COMMAND: optionalString,
   MCP_AUTH_TOKEN: optionalString,
@@ -157,6 +163,12 @@ export interface Config {
   accessTtlSeconds: number;
   refreshTtlSeconds: number;
   bcryptCost: number;
+  /** POST /auth/login per client address: more than `maxFailures` failures in `windowMs` block it for `blockMs`. */
+  loginGuard: { maxFailures: number; windowMs: number; blockMs: number };
+  /** POST /auth/register per client address: at most `limit` in `windowMs`. */
+  registerRateLimit: { limit: number; windowMs: number };
+  /** Deadline of a Redis command on a request path (login guard, registration limit, enqueue); then Postgres or a clear error. */
+  redisCommandTimeoutMs: number;
   mcpUrl?: string;
   mcpCommand?: string;
   mcpAuthToken?: string;
@@ -263,6 +275,13 @@ export function loadConfig(env: Env): Config {
     accessTtlSeconds: e.JWT_ACCESS_TTL,
     refreshTtlSeconds: e.JWT_REFRESH_TTL,
     bcryptCost: e.BCRYPT_COST,
+    loginGuard: {
+      maxFailures: e.LOGIN_GUARD_MAX_FAILURES,
+      windowMs: e.LOGIN_GUARD_WINDOW * 1000,
+      blockMs: e.LOGIN_GUARD_BLOCK * 1000,
+    },
+    registerRateLimit: { limit: e.REGISTER_RATE_LIMIT, windowMs: e.REGISTER_RATE_WINDOW * 1000 },
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     mcpUrl: e.MCP_URL,
     mcpCommand: e.MCP_COMMAND,
     mcpAuthToken: e.MCP_AUTH_TOKEN,

@@ -6,6 +6,7 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -57,8 +58,22 @@ export const loginGuards = pgTable('login_guards', {
   ip: varchar('ip', { length: 64 }).primaryKey(),
   windowStartedAt: timestamp('window_started_at', { withTimezone: true }).notNull(),
   failures: integer('failures').notNull(),
+  // Attempts admitted whose password check has not ended yet: they hold a slot like a failure.
+  pending: integer('pending').notNull().default(0),
   blockedUntil: timestamp('blocked_until', { withTimezone: true }),
 });
+
+/** Fixed-window request counts per client address (e.g. `register`), when Redis is not the store. */
+export const rateLimitWindows = pgTable(
+  'rate_limit_windows',
+  {
+    scope: varchar('scope', { length: 32 }).notNull(),
+    address: varchar('address', { length: 64 }).notNull(),
+    windowStartedAt: timestamp('window_started_at', { withTimezone: true }).notNull(),
+    hits: integer('hits').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.address] })],
+);
 
 export const projects = pgTable(
   'projects',

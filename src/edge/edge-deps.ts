@@ -1,6 +1,7 @@
 import { AccessTokens } from '../auth/access-tokens';
 import { PasswordHasher } from '../auth/passwords';
 import { PostgresLoginGuard } from '../auth/postgres-login-guard';
+import { PostgresRateLimit } from '../auth/postgres-rate-limit';
 import { RefreshTokenStore } from '../auth/refresh-tokens';
 import { systemClock } from '../clock';
 import { type Config, ConfigError, loadConfig } from '../config/config';
@@ -33,6 +34,7 @@ class EdgeRequest {
   private database?: EdgeDatabase;
   private refreshTokenStore?: RefreshTokenStore;
   private postgresLoginGuard?: PostgresLoginGuard;
+  private registrations?: PostgresRateLimit;
   private notifyingRunQueue?: RunQueue;
   private gateway?: McpGateway;
 
@@ -54,8 +56,13 @@ class EdgeRequest {
 
   /** Postgres is the shared store: every isolate and the Node API count the same failures. */
   get loginGuard(): PostgresLoginGuard {
-    this.postgresLoginGuard ??= new PostgresLoginGuard(this.db, systemClock);
+    this.postgresLoginGuard ??= new PostgresLoginGuard(this.db, systemClock, this.config.loginGuard);
     return this.postgresLoginGuard;
+  }
+
+  get registrationLimit(): PostgresRateLimit {
+    this.registrations ??= new PostgresRateLimit(this.db, systemClock, 'register', this.config.registerRateLimit);
+    return this.registrations;
   }
 
   /** No Redis and no background execution on the edge: the row plus a NOTIFY for the Node worker. */
@@ -136,6 +143,9 @@ export function createEdgeDeps(env: EdgeEnv): EdgeDeps {
     },
     get loginGuard() {
       return requests.current.loginGuard;
+    },
+    get registrationLimit() {
+      return requests.current.registrationLimit;
     },
     get runQueue() {
       return requests.current.runQueue;

@@ -8,7 +8,13 @@ const probeSchema = z.object({
 });
 
 export const healthSchema = z.object({
-  status: z.enum(['ok', 'degraded']),
+  status: z
+    .enum(['ok', 'degraded'])
+    .describe('`degraded` when any dependency is down (HTTP 503 only for the database)'),
+  reasons: z
+    .array(z.string())
+    .optional()
+    .describe('One line per dependency that is down, e.g. `redis: not connected (...)`'),
   checks: z.record(z.string(), probeSchema).describe('db always; redis and mcp where configured'),
 });
 

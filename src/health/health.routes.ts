@@ -57,12 +57,16 @@ export const healthRoutes = new Hono<AppEnv>()
       ...healthChecks,
     ];
     const results = await Promise.all(checks.map(async (chk) => [chk, await probe(chk.check)] as const));
-    const healthy = results.every(([chk, r]) => !chk.critical || r.status === 'up');
+    // Any dependency down makes the service degraded, and says why; only a critical one (the
+    // database) makes it unable to serve: 503.
+    const down = results.filter(([, r]) => r.status === 'down');
+    const serving = down.every(([chk]) => !chk.critical);
     return c.json(
       {
-        status: healthy ? 'ok' : 'degraded',
+        status: down.length === 0 ? 'ok' : 'degraded',
+        ...(down.length > 0 && { reasons: down.map(([chk, r]) => `${chk.name}: ${r.error ?? 'down'}`) }),
         checks: Object.fromEntries(results.map(([chk, r]) => [chk.name, r])),
       },
-      healthy ? 200 : 503,
+      serving ? 200 : 503,
     );
   });

@@ -2,6 +2,7 @@ import { type DefaultJobOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger';
 import type { RunQueue, RunToEnqueue } from '../runs/run-queue';
+import { withTimeout } from '../with-timeout';
 import type { RunnerSettings } from './runner-settings';
 
 /** What a run's job carries: Bull Board shows it on the job's card. */
@@ -50,16 +51,6 @@ export function createRunBullQueue(connection: Redis, settings: RunnerSettings):
   });
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
 /** How long a count of live workers is reused: it is read per run request and per health probe. */
 const WORKER_COUNT_TTL_MS = 2000;
 
@@ -78,8 +69,8 @@ export class BullMqRunQueue implements RunQueue {
   async enqueue(run: RunToEnqueue): Promise<void> {
     const { name, data, opts } = runJob(run);
     try {
-      // With maxRetriesPerRequest: null a command waits for Redis to come back; the request
-      // must not. A late add() still lands (same job id), and the reconciler covers a lost one.
+      // The API's connection fails at once while Redis is away; this also bounds a slow one. A
+      // late add() still lands (same job id), and the reconciler covers a lost one.
       await withTimeout(this.queue.add(name, data, opts), this.timeoutMs, 'enqueue');
     } catch (error) {
       this.logger.warn({ runId: run.id, err: String(error) }, 'enqueue failed: the reconciler will add the job');

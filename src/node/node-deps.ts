@@ -1,7 +1,11 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { AccessTokens } from '../auth/access-tokens';
+import type { AddressRateLimit } from '../auth/address-rate-limit';
+import type { LoginGuard } from '../auth/login-guard';
 import { PostgresLoginGuard } from '../auth/postgres-login-guard';
+import { PostgresRateLimit } from '../auth/postgres-rate-limit';
+import { StoreFallback } from '../auth/store-fallback';
 import { RefreshTokenStore } from '../auth/refresh-tokens';
 import { type Clock, systemClock } from '../clock';
 import type { Config } from '../config/config';
@@ -25,7 +29,9 @@ import { createNodeChannelHub } from './node-channel-hub';
 import { presetOnServerResponse } from './preset-on-server-response';
 import { createPromMetrics } from './prom-metrics';
 import { readIncomingHeader } from './read-incoming-header';
+import { connectRequestRedis, readyWithin, redisHealthCheck, watchRedisConnection } from './redis-connections';
 import { RedisLoginGuard } from './redis-login-guard';
+import { RedisRateLimit } from './redis-rate-limit';
 import { swaggerUiAssets } from './swagger-ui-assets';
 import { ThreadedPasswordHasher } from './threaded-password-hasher';
 import { createWorkflowRuntime } from './workflow-runtime';
@@ -37,13 +43,7 @@ export interface NodeDeps {
   close(): Promise<void>;
 }
 
-/** Redis connection settings BullMQ documents for long-lived workers: never give up reconnecting. */
-export function connectRedis(url: string): Redis {
-  return new Redis(url, {
-    maxRetriesPerRequest: null,
-    retryStrategy: (times) => Math.min(times * 200, 2000),
-  });
-}
+const REDIS_STARTUP_WAIT_MS = 5000;
 
 /** Wires the real Node dependencies: database (+ migrations), Redis, auth services. */
 export async function createNodeDeps(
@@ -58,10 +58,13 @@ export async function createNodeDeps(
     connectAttempts: config.databaseConnectAttempts,
     logger,
   });
-  const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
-  redis?.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis error'));
+  // Every use of this connection is on a request path (guard, limits, enqueue, Bull Board): deadlines, no offline queue.
+  const redis = config.redisUrl ? connectRequestRedis(config.redisUrl, config.redisCommandTimeoutMs) : undefined;
   const hub = createNodeChannelHub(config.redisUrl ? { url: config.redisUrl } : undefined, logger);
   const base = createAppDeps({ config, db: database.db, redis, logger, clock: options.clock, hub });
+  // The first requests should find Redis connected; a Redis that is down does not hold the start
+  // up (the outage is logged, counters go to Postgres until it is back).
+  if (redis) await readyWithin(redis, REDIS_STARTUP_WAIT_MS);
   const workflows = createWorkflowRuntime({
     config,
     db: database.db,
@@ -119,14 +122,19 @@ export function createAppDeps(parts: {
   );
   const hub = parts.hub ?? new InMemoryChannelHub();
   const healthChecks: HealthCheck[] = [];
+  const postgresGuard = new PostgresLoginGuard(db, clock, config.loginGuard);
+  const postgresRegistrations = new PostgresRateLimit(db, clock, 'register', config.registerRateLimit);
+  let loginGuard: LoginGuard = postgresGuard;
+  let registrationLimit: AddressRateLimit = postgresRegistrations;
   if (redis) {
-    healthChecks.push({
-      name: 'redis',
-      critical: false,
-      check: async () => {
-        await redis.ping();
-      },
-    });
+    healthChecks.push(redisHealthCheck(redis, watchRedisConnection(redis, logger, 'api')));
+    // Counters live in Redis; while it is away (or slow), in Postgres.
+    const stores = new StoreFallback(logger, config.redisCommandTimeoutMs);
+    loginGuard = stores.loginGuard(new RedisLoginGuard(redis, clock, config.loginGuard), postgresGuard);
+    registrationLimit = stores.rateLimit(
+      new RedisRateLimit(redis, clock, 'register', config.registerRateLimit),
+      postgresRegistrations,
+    );
   }
   return {
     config,
@@ -142,7 +150,8 @@ export function createAppDeps(parts: {
       clock,
     }),
     refreshTokens: new RefreshTokenStore(db, clock, config.refreshTtlSeconds),
-    loginGuard: redis ? new RedisLoginGuard(redis, clock) : new PostgresLoginGuard(db, clock),
+    loginGuard,
+    registrationLimit,
     socketAddress: (c) => getConnInfo(c).remote.address,
     presetResponseHeaders: presetOnServerResponse,
     afterResponse: afterIo(),

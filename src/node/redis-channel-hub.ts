@@ -3,6 +3,7 @@ import type { Logger } from '../logging/logger';
 import type { ChannelHub, ChannelListener, ChannelMessage } from '../realtime/channel-hub';
 import { InMemoryChannelHub } from '../realtime/in-memory-channel-hub';
 import { encodeMessage } from '../realtime/protocol';
+import { watchRedisConnection } from './redis-connections';
 
 export const DEFAULT_REALTIME_PREFIX = 'wfp:realtime:';
 
@@ -59,7 +60,7 @@ export class RedisChannelHub implements ChannelHub {
       maxRetriesPerRequest: 2,
       retryStrategy: (times) => Math.min(times * 200, 2000),
     });
-    this.publisher.on('error', (error) => this.warn('redis publisher error', error));
+    this.watch(this.publisher, 'realtime publisher');
   }
 
   async publish(message: ChannelMessage): Promise<void> {
@@ -123,7 +124,7 @@ export class RedisChannelHub implements ChannelHub {
       maxRetriesPerRequest: null,
       retryStrategy: (times) => Math.min(times * 200, 2000),
     });
-    subscriber.on('error', (error) => this.warn('redis subscriber error', error));
+    this.watch(subscriber, 'realtime subscriber');
     subscriber.on('message', (redisChannel: string, text: string) => this.receive(redisChannel, text));
     // ioredis re-subscribes after a reconnect; subscribing again is idempotent and also covers
     // a SUBSCRIBE that failed while the connection was down.
@@ -175,6 +176,12 @@ export class RedisChannelHub implements ChannelHub {
     if (typeof event !== 'string' || envelope.m.channel !== channel || !isPlainObject(payload)) return;
     this.stats.received++;
     this.local.deliver({ event, channel, payload });
+  }
+
+  /** Connection errors are logged once per outage; without a logger they are still handled (ioredis complains otherwise). */
+  private watch(redis: Redis, name: string): void {
+    if (this.options.logger) watchRedisConnection(redis, this.options.logger, name);
+    else redis.on('error', () => {});
   }
 
   private warn(message: string, error: unknown): void {

@@ -86,7 +86,12 @@ export function startRunWorker(parts: {
     // Bull Board's worker list and the API's count of live workers show it by this name.
     name: executor.executorId,
   });
-  worker.on('error', (err) => logger.warn({ err: { message: err.message } }, 'worker error'));
+  worker.on('error', (err) => {
+    // While Redis is away BullMQ reports it once per reconnect attempt; the connection's own
+    // outage log (watchRedisConnection) says it once.
+    if (parts.connection.status !== 'ready') return;
+    logger.warn({ err: { message: err.message } }, 'worker error');
+  });
   worker.on('failed', (job, err) => {
     // A failed run was logged by the executor ("run finished"); anything else is the infrastructure's.
     if (err instanceof RunFailedError) return;

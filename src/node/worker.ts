@@ -16,7 +16,7 @@ import { exitOnStartupFailure, onShutdownSignal } from './graceful-shutdown';
 import { createNodeLogger } from './logger';
 import { createMcpClient } from './mcp-client-factory';
 import { createNodeChannelHub } from './node-channel-hub';
-import { connectRedis } from './node-deps';
+import { connectRedis, redisHealthCheck, watchRedisConnection } from './redis-connections';
 import { createPromMetrics } from './prom-metrics';
 import { Reconciler } from './reconciler';
 import { listenForNewRuns } from './run-notifications';
@@ -52,7 +52,7 @@ async function main() {
     logger,
   });
   const redis = connectRedis(config.redisUrl as string);
-  redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis error'));
+  const redisHealth = redisHealthCheck(redis, watchRedisConnection(redis, logger, 'worker'));
   // The same hub the API builds: with Redis, progress crosses to every API instance's /ws.
   // With EDGE_EVENTS_URL, progress also reaches /ws clients of the edge Worker.
   const hub = withEdgeEvents(createNodeChannelHub({ url: config.redisUrl as string }, logger), config, logger);
@@ -121,7 +121,7 @@ async function main() {
       db: database.db,
       logger,
       metricsToken: config.metricsToken,
-      checks: { redis: () => redis.ping() },
+      checks: { redis: redisHealth.check },
     }).catch((err: Error) => {
       logger.warn({ port: config.workerMetricsPort, err: { message: err.message } }, 'worker metrics port unavailable');
       return undefined;

@@ -1,9 +1,14 @@
-import { eq, sql } from 'drizzle-orm';
+import { eq, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { type User, users } from '../db/schema';
 
 function prepareFindUserById(db: Database) {
-  return db.select().from(users).where(eq(users.id, sql.placeholder('id'))).limit(1).prepare('find_user_by_id');
+  return db
+    .select()
+    .from(users)
+    .where(eq(users.id, sql.placeholder('id')))
+    .limit(1)
+    .prepare('find_user_by_id');
 }
 
 // Every GET /profile and refresh runs this. Prepared once per database: drizzle skips rebuilding the
@@ -30,4 +35,22 @@ export async function findUserByLogin(
     : sql`lower(${users.email}) = lower(${login.email ?? ''})`;
   const [user] = await db.select().from(users).where(condition).limit(1);
   return user;
+}
+
+/** Whether the username or the email is already registered: one lookup for both (which one is taken is not told). */
+export async function isUsernameOrEmailTaken(
+  db: Database,
+  candidate: { username: string; email: string },
+): Promise<boolean> {
+  const [row] = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(
+      or(
+        sql`lower(${users.username}) = lower(${candidate.username})`,
+        sql`lower(${users.email}) = lower(${candidate.email})`,
+      ),
+    )
+    .limit(1);
+  return row !== undefined;
 }

@@ -25,7 +25,14 @@ export class TestClock {
 }
 
 export function testConfig(env: Record<string, string | undefined> = {}): Config & { jwtSecret: string } {
-  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, BCRYPT_COST: '10', ...env });
+  // Test files register dozens of users from one address; the registration limit has its own tests.
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    JWT_SECRET: TEST_JWT_SECRET,
+    BCRYPT_COST: '10',
+    REGISTER_RATE_LIMIT: '100000',
+    ...env,
+  });
   return { ...config, jwtSecret: config.jwtSecret ?? TEST_JWT_SECRET };
 }
 

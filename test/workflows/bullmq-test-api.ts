@@ -1,7 +1,7 @@
 import { silentLogger } from '../../src/logging/logger';
 import { BullMqRunQueue, createRunBullQueue } from '../../src/node/bullmq-run-queue';
-import { connectRedis } from '../../src/node/node-deps';
 import { createQueueDashboard } from '../../src/node/queue-dashboard';
+import { connectRedis } from '../../src/node/redis-connections';
 import type { RunnerSettings } from '../../src/node/runner-settings';
 import { startRedis } from '../helpers/servers';
 import { createTestApp, createTestDatabase } from '../helpers/test-app';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type RunStatus, workflowQueue, workflows } from '../../src/db/schema';
 import { silentLogger } from '../../src/logging/logger';
 import { createRunBullQueue, runJob } from '../../src/node/bullmq-run-queue';
-import { connectRedis } from '../../src/node/node-deps';
+import { connectRedis } from '../../src/node/redis-connections';
 import { Reconciler } from '../../src/node/reconciler';
 import { loadRunnerSettings } from '../../src/node/runner-settings';
 import { initialStepStates } from '../../src/runs/run-state';
