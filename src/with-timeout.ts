@@ -1,10 +1,13 @@
-/** `promise`, or a rejection naming `what` once `ms` have passed (the work itself is not stopped). */
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+/**
+ * `promise`, or a rejection with `message` once `ms` have passed (the work itself is not
+ * stopped: callers use it where a late result is harmless or is given back elsewhere).
+ */
+export function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   return Promise.race([
     promise,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+      timer = setTimeout(() => reject(new Error(message)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
 }

@@ -23,7 +23,7 @@ export class StoreFallback {
   async run<T>(primary: () => Promise<T>, fallback: () => Promise<T>): Promise<T> {
     let result: T;
     try {
-      result = await withTimeout(primary(), this.timeoutMs, 'redis');
+      result = await withTimeout(primary(), this.timeoutMs, `redis took longer than ${this.timeoutMs} ms`);
     } catch (error) {
       this.outage.failed(error);
       return fallback();

@@ -67,7 +67,7 @@ const envSchema = z.object({
   LOGIN_GUARD_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
   LOGIN_GUARD_WINDOW: duration('1m'),
   LOGIN_GUARD_BLOCK: duration('5m'),
-  REGISTER_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  REGISTER_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(50),
   REGISTER_RATE_WINDOW: duration('10m'),
   REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   MCP_URL: optionalString.pipe(z.url({ protocol: /^(https?|wss?)$/ }).optional()),

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { redactUrlCredentials } from '../config/redact-url';
 import type { AppEnv, HealthCheck } from '../deps';
+import { withTimeout } from '../with-timeout';
 import { healthDocs } from './health.openapi';
 
 const CHECK_TIMEOUT_MS = 2000;
@@ -20,14 +21,8 @@ async function probe(
   check: HealthCheck['check'],
 ): Promise<{ status: 'up' | 'down'; latencyMs: number; error?: string }> {
   const started = performance.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const details = await Promise.race([
-      check(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
-      }),
-    ]);
+    const details = await withTimeout(check(), CHECK_TIMEOUT_MS, `no answer within ${CHECK_TIMEOUT_MS} ms`);
     return { status: 'up', latencyMs: Math.round(performance.now() - started), ...details };
   } catch (error) {
     // Only the message, without any URL's credentials: /health is unauthenticated.
@@ -37,8 +32,6 @@ async function probe(
       error: redactUrlCredentials(String((error as Error)?.message ?? error)).slice(0, 200),
       ...(error instanceof HealthCheckDown ? error.details : {}),
     };
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -7,6 +7,7 @@ import {
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { settleWithin } from '../mcp/settle-within';
+import { withTimeout } from '../with-timeout';
 import type { ToolCallOutcome } from './gateway-stats';
 import {
   isErrorMessage,
@@ -127,20 +128,6 @@ function isFatalSendError(error: unknown): boolean {
   return (error as { code?: unknown }).code === 404 || error.message === 'Not connected';
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * One MCP session through the gateway: pipes JSON-RPC messages between a client-facing
  * server transport and a dedicated upstream client transport, whatever either transport
@@ -200,7 +187,8 @@ export class McpRelay {
     upstream.onclose = () => void this.close('upstream_closed');
     upstream.onerror = (error) => this.options.onUpstreamError?.(error);
     try {
-      await withTimeout(upstream.start(), this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, 'connecting');
+      const startTimeoutMs = this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+      await withTimeout(upstream.start(), startTimeoutMs, `connecting timed out after ${startTimeoutMs} ms`);
     } catch (error) {
       this.closing = Promise.resolve();
       upstream.onclose = undefined;

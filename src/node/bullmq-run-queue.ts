@@ -71,7 +71,7 @@ export class BullMqRunQueue implements RunQueue {
     try {
       // The API's connection fails at once while Redis is away; this also bounds a slow one. A
       // late add() still lands (same job id), and the reconciler covers a lost one.
-      await withTimeout(this.queue.add(name, data, opts), this.timeoutMs, 'enqueue');
+      await withTimeout(this.queue.add(name, data, opts), this.timeoutMs, `enqueue took longer than ${this.timeoutMs} ms`);
     } catch (error) {
       this.logger.warn({ runId: run.id, err: String(error) }, 'enqueue failed: the reconciler will add the job');
     }
@@ -79,7 +79,7 @@ export class BullMqRunQueue implements RunQueue {
 
   async cancel(runId: string): Promise<void> {
     try {
-      const job = await withTimeout(this.queue.getJob(runId), this.timeoutMs, 'getJob');
+      const job = await withTimeout(this.queue.getJob(runId), this.timeoutMs, `getJob took longer than ${this.timeoutMs} ms`);
       const state = await job?.getState();
       // An active job is left alone: its executor sees the cancelled row and stops.
       if (job && (state === 'waiting' || state === 'delayed' || state === 'prioritized')) await job.remove();
@@ -96,7 +96,7 @@ export class BullMqRunQueue implements RunQueue {
   liveWorkers(): Promise<{ queue: string; count: number } | undefined> {
     const now = Date.now();
     if (!this.workerCount || now >= this.workerCount.expiresAtMs) {
-      const value = withTimeout(this.queue.getWorkersCount(), this.timeoutMs, 'listing workers').then(
+      const value = withTimeout(this.queue.getWorkersCount(), this.timeoutMs, `listing workers took longer than ${this.timeoutMs} ms`).then(
         (count) => ({ queue: this.queue.name, count }),
         (error: unknown) => {
           this.logger.debug({ err: String(error) }, 'could not list the queue workers');

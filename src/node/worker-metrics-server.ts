@@ -8,6 +8,7 @@ import { sameSecret } from '../http/same-secret';
 import type { Logger } from '../logging/logger';
 import type { Metrics } from '../observability/metrics';
 import { countRunsByStatus } from '../observability/queue-depth';
+import { withTimeout } from '../with-timeout';
 
 export interface WorkerMetricsServer {
   port: number;
@@ -16,15 +17,8 @@ export interface WorkerMetricsServer {
 
 const CHECK_TIMEOUT_MS = 2000;
 
-function within<T>(promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
+const within = <T>(promise: Promise<T>) =>
+  withTimeout(promise, CHECK_TIMEOUT_MS, `no answer within ${CHECK_TIMEOUT_MS} ms`);
 
 /**
  * The worker's own port (WORKER_METRICS_PORT): `GET /metrics` (its runs and MCP calls, which
