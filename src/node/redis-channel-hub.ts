@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger';
+import type { OutageLog } from '../logging/outage-log';
 import type { ChannelHub, ChannelListener, ChannelMessage } from '../realtime/channel-hub';
 import { InMemoryChannelHub } from '../realtime/in-memory-channel-hub';
 import { encodeMessage } from '../realtime/protocol';
@@ -45,6 +46,8 @@ export class RedisChannelHub implements ChannelHub {
   private readonly local = new InMemoryChannelHub();
   private readonly prefix: string;
   private readonly publisher: Redis;
+  /** The publisher's outage log: failed publishes during an outage are counted there, not logged one by one. */
+  private readonly publisherOutage?: OutageLog;
   private subscriber?: Redis;
   /** Channels subscribed upstream, each with the promise of Redis confirming it. */
   private readonly upstream = new Map<string, Promise<void>>();
@@ -60,7 +63,7 @@ export class RedisChannelHub implements ChannelHub {
       maxRetriesPerRequest: 2,
       retryStrategy: (times) => Math.min(times * 200, 2000),
     });
-    this.watch(this.publisher, 'realtime publisher');
+    this.publisherOutage = this.watch(this.publisher, 'realtime publisher');
   }
 
   async publish(message: ChannelMessage): Promise<void> {
@@ -72,7 +75,8 @@ export class RedisChannelHub implements ChannelHub {
       this.stats.published++;
     } catch (error) {
       this.stats.publishFailures++;
-      this.warn('realtime publish to redis failed', error);
+      if (this.publisherOutage) this.publisherOutage.failed(error);
+      else this.warn('realtime publish to redis failed', error);
     }
   }
 
@@ -179,9 +183,10 @@ export class RedisChannelHub implements ChannelHub {
   }
 
   /** Connection errors are logged once per outage; without a logger they are still handled (ioredis complains otherwise). */
-  private watch(redis: Redis, name: string): void {
-    if (this.options.logger) watchRedisConnection(redis, this.options.logger, name);
-    else redis.on('error', () => {});
+  private watch(redis: Redis, name: string): OutageLog | undefined {
+    if (this.options.logger) return watchRedisConnection(redis, this.options.logger, name);
+    redis.on('error', () => {});
+    return undefined;
   }
 
   private warn(message: string, error: unknown): void {
