@@ -7,6 +7,8 @@ export interface AccessTokenClaims {
   userId: string;
   username: string;
   role: UserRole;
+  /** The user's token version when the token was issued (`ver`); see `users.token_version`. */
+  tokenVersion: number;
 }
 
 export interface AccessTokenOptions {
@@ -26,6 +28,8 @@ const claimsSchema = z.object({
   username: z.string().min(1),
   role: z.enum(['user', 'admin']),
   jti: z.string().min(1),
+  // Absent in tokens issued before token versions existed: version 0, every user's first.
+  ver: z.number().int().min(0).default(0),
 });
 
 export class InvalidAccessTokenError extends Error {
@@ -56,9 +60,10 @@ export class AccessTokens {
     return this.options.ttlSeconds;
   }
 
-  async sign(claims: AccessTokenClaims): Promise<string> {
+  /** `tokenVersion` defaults to 0, a new user's. */
+  async sign(claims: Omit<AccessTokenClaims, 'tokenVersion'> & { tokenVersion?: number }): Promise<string> {
     const nowSeconds = Math.floor(this.options.clock().getTime() / 1000);
-    return new SignJWT({ role: claims.role, username: claims.username })
+    return new SignJWT({ role: claims.role, username: claims.username, ver: claims.tokenVersion ?? 0 })
       .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
       .setSubject(claims.userId)
       .setIssuer(this.options.issuer)
@@ -90,7 +95,12 @@ export class AccessTokens {
     }
     const claims = claimsSchema.safeParse(payload);
     if (!claims.success) throw new InvalidAccessTokenError('unexpected claims');
-    const result = { userId: claims.data.sub, username: claims.data.username, role: claims.data.role };
+    const result = {
+      userId: claims.data.sub,
+      username: claims.data.username,
+      role: claims.data.role,
+      tokenVersion: claims.data.ver,
+    };
     if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
     this.verified.set(token, { claims: result, expSeconds: (payload as { exp: number }).exp });
     return { ...result };

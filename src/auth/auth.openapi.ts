@@ -7,11 +7,13 @@ export const authDocs = {
     tags: ['Auth'],
     auth: 'public',
     responses: { 201: { description: 'Registered', schema: sessionSchema } },
-    errors: [409, 413, 415],
+    errors: [409, 413, 415, 429],
   }),
   login: routeDoc({
     summary: 'Log in with username or email and password',
-    description: 'Six failed logins from one IP within a minute block that IP for 5 minutes (429).',
+    description:
+      'Each attempt is counted before its password is checked: the 6th failure from one address within a minute ' +
+      'blocks it for 5 minutes (429 with Retry-After; LOGIN_GUARD_* configure it), parallel attempts included.',
     tags: ['Auth'],
     auth: 'public',
     responses: { 200: { description: 'Logged in', schema: sessionSchema } },
@@ -30,5 +32,14 @@ export const authDocs = {
     auth: 'public',
     responses: { 204: { description: 'Revoked (also for unknown tokens)' } },
     errors: [413, 415],
+  }),
+  logoutAll: routeDoc({
+    summary: 'Log out everywhere: revoke every refresh token of the caller and retire every access token for admin power',
+    description:
+      'Access tokens issued before stop counting at once wherever admin power is checked (admin routes, admin tokens on any route); ' +
+      'elsewhere an access token lives until it expires (JWT_ACCESS_TTL).',
+    tags: ['Auth'],
+    auth: 'user',
+    responses: { 204: { description: 'Logged out everywhere' } },
   }),
 };

@@ -1,6 +1,7 @@
+import { eq, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import * as z from 'zod';
-import { issueSession } from './session';
+import type { Database } from '../db/database';
 import { users } from '../db/schema';
 import { isUniqueViolation } from '../db/unique-violation';
 import type { AppEnv } from '../deps';
@@ -10,7 +11,9 @@ import { UnauthorizedError } from '../errors/unauthorized-error';
 import { clientIp } from '../http/client-ip';
 import { text } from '../http/storable-text';
 import { validate } from '../http/validate';
+import { requireAuth } from '../middleware/auth';
 import { authDocs } from './auth.openapi';
+import { issueSession } from './session';
 import { emailField, passwordField, usernameField } from '../users/user-fields';
 import { findUserById, findUserByLogin, isUsernameOrEmailTaken } from '../users/user-queries';
 
@@ -88,5 +91,18 @@ export const authRoutes = new Hono<AppEnv>()
   })
   .post('/logout', authDocs.logout, validate('json', refreshBody), async (c) => {
     await c.var.deps.refreshTokens.revoke(c.req.valid('json').refreshToken);
+    return c.body(null, 204);
+  })
+  .post('/logout-all', authDocs.logoutAll, requireAuth, async (c) => {
+    const { db, refreshTokens, clock } = c.var.deps;
+    const userId = c.get('user').id;
+    // Both or neither: a half-done logout-everywhere would look done to the user.
+    await db.transaction(async (tx) => {
+      await tx
+        .update(users)
+        .set({ tokenVersion: sql`${users.tokenVersion} + 1`, updatedAt: clock() })
+        .where(eq(users.id, userId));
+      await refreshTokens.revokeAll(userId, tx as unknown as Database);
+    });
     return c.body(null, 204);
   });

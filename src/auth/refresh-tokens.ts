@@ -70,6 +70,14 @@ export class RefreshTokenStore {
     if (row) await this.revokeFamily(row.familyId);
   }
 
+  /** Logout everywhere: every live refresh token of the user. */
+  async revokeAll(userId: string, db: Database = this.db): Promise<void> {
+    await db
+      .update(refreshTokens)
+      .set({ revokedAt: this.clock() })
+      .where(and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)));
+  }
+
   private async revokeFamily(familyId: string): Promise<void> {
     await this.db
       .update(refreshTokens)

@@ -15,7 +15,12 @@ export type Session = z.infer<typeof sessionSchema>;
 
 /** The body of register, login and refresh: the user plus a fresh token pair. */
 export async function issueSession(deps: AppDeps, user: User, refreshToken?: string): Promise<Session> {
-  const accessToken = await deps.accessTokens.sign({ userId: user.id, username: user.username, role: user.role });
+  const accessToken = await deps.accessTokens.sign({
+    userId: user.id,
+    username: user.username,
+    role: user.role,
+    tokenVersion: user.tokenVersion,
+  });
   return {
     user: toPublicUser(user),
     accessToken,

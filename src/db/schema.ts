@@ -27,6 +27,9 @@ export const users = pgTable(
     email: varchar('email', { length: 254 }).notNull(),
     passwordHash: text('password_hash').notNull(),
     role: userRole('role').notNull().default('user'),
+    // In every access token (`ver`); bumped by logout-everywhere, so earlier tokens stop counting
+    // wherever the row is consulted (admin power).
+    tokenVersion: integer('token_version').notNull().default(0),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -20,7 +20,7 @@ export function adminBrowserAuth(path: string, cookieName = 'admin_ui_token') {
   return createMiddleware<AppEnv>(async (c, next) => {
     const queryToken = c.req.query('token');
     if (queryToken !== undefined) {
-      const user = await authenticate(c, queryToken);
+      const user = await authenticate(c, queryToken, 'row');
       if (user.role !== 'admin') throw new ForbiddenError('Requires the admin role');
       const url = new URL(c.req.url);
       url.searchParams.delete('token');
@@ -39,7 +39,7 @@ export function adminBrowserAuth(path: string, cookieName = 'admin_ui_token') {
     const cookieToken = getCookie(c, cookieName);
     let user: AppEnv['Variables']['user'];
     try {
-      user = await authenticate(c, headerToken ?? cookieToken);
+      user = await authenticate(c, headerToken ?? cookieToken, 'row');
     } catch (error) {
       // An expired cookie is dropped so the browser stops sending it.
       if (!headerToken && cookieToken) deleteCookie(c, cookieName, { path });

@@ -1,10 +1,11 @@
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import { InvalidAccessTokenError } from '../auth/access-tokens';
+import { type AccessTokenClaims, InvalidAccessTokenError } from '../auth/access-tokens';
 import type { AppEnv, AuthUser } from '../deps';
 import { ForbiddenError } from '../errors/forbidden-error';
 import { UnauthorizedError } from '../errors/unauthorized-error';
 import { requestHeader } from '../http/request-header';
+import { findUserById } from '../users/user-queries';
 
 /** `Authorization: Bearer <jwt>`; `?token=` is accepted only where a client cannot set headers (WebSocket upgrades). */
 export function bearerToken(authorization: string | undefined): string | undefined {
@@ -12,17 +13,41 @@ export function bearerToken(authorization: string | undefined): string | undefin
   return match?.[1];
 }
 
+/**
+ * How much of the caller is taken from the token alone. `admin-claims` (the default): a token
+ * that claims the admin role is confirmed against the user row on every request, so a demotion
+ * or a logout-everywhere takes admin power away at once, on every instance and runtime (the
+ * row is the one shared truth); other tokens are stateless. `row`: the role always comes from
+ * the row (admin routes, so a promotion also counts at once).
+ */
+export type RoleSource = 'admin-claims' | 'row';
+
 /** The user a bearer token names, or 401. Verified tokens are remembered by `AccessTokens` until they expire. */
-export async function authenticate(c: Context<AppEnv>, token: string | undefined): Promise<AuthUser> {
+export async function authenticate(
+  c: Context<AppEnv>,
+  token: string | undefined,
+  roleSource: RoleSource = 'admin-claims',
+): Promise<AuthUser> {
   if (!token) throw new UnauthorizedError('Missing bearer token');
+  let claims: AccessTokenClaims;
   try {
     // c.get, not c.var: hono builds a fresh object on every c.var read.
-    const claims = await c.get('deps').accessTokens.verify(token);
-    return { id: claims.userId, username: claims.username, role: claims.role };
+    claims = await c.get('deps').accessTokens.verify(token);
   } catch (error) {
     if (error instanceof InvalidAccessTokenError) throw new UnauthorizedError('Invalid or expired access token');
     throw error;
   }
+  if (claims.role !== 'admin' && roleSource === 'admin-claims') {
+    return { id: claims.userId, username: claims.username, role: claims.role };
+  }
+  return confirmedByRow(c, claims);
+}
+
+/** The caller as the user row says now: 401 when the account is gone or the token predates a logout-everywhere. */
+async function confirmedByRow(c: Context<AppEnv>, claims: AccessTokenClaims): Promise<AuthUser> {
+  const row = await findUserById(c.get('deps').db, claims.userId);
+  if (!row || row.tokenVersion !== claims.tokenVersion) throw new UnauthorizedError('Access token was revoked');
+  return { id: row.id, username: row.username, role: row.role };
 }
 
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
@@ -30,9 +55,10 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-export function requireRole(role: AuthUser['role']) {
-  return createMiddleware<AppEnv>(async (c, next) => {
-    if (c.get('user')?.role !== role) throw new ForbiddenError(`Requires the ${role} role`);
-    await next();
-  });
-}
+/** Authenticated, and an admin according to the user row at this moment (not the token's claim). */
+export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
+  const user = await authenticate(c, bearerToken(requestHeader(c, 'authorization')), 'row');
+  if (user.role !== 'admin') throw new ForbiddenError('Requires the admin role');
+  c.set('user', user);
+  await next();
+});

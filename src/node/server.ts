@@ -1,7 +1,7 @@
 import { serve } from '@hono/node-server';
 import { createApp } from '../app';
 import { ConfigError, loadConfig } from '../config/config';
-import { ensureAdmin } from '../users/ensure-admin';
+import { ensureAdmin, logAdminBootstrap } from '../users/ensure-admin';
 import { createRunBullQueue } from './bullmq-run-queue';
 import { exitOnStartupFailure, onShutdownSignal } from './graceful-shutdown';
 import { loadOrCreateJwtSecret } from './jwt-secret';
@@ -34,7 +34,7 @@ async function main() {
   const node = await createNodeDeps({ ...config, jwtSecret }, logger);
   if (config.admin) {
     const outcome = await ensureAdmin(node.deps.db, node.deps.passwords, config.admin);
-    logger.info({ username: config.admin.username, outcome }, 'admin bootstrap');
+    logAdminBootstrap(logger, config.admin, outcome);
   }
 
   const webSockets = createNodeWebSockets(logger);

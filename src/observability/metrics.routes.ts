@@ -16,7 +16,7 @@ const metricsAuth = createMiddleware<AppEnv>(async (c, next) => {
   const token = bearerToken(c.req.header('authorization'));
   const metricsToken = c.var.deps.config.metricsToken;
   if (token && metricsToken && (await sameSecret(token, metricsToken))) return next();
-  const user = await authenticate(c, token);
+  const user = await authenticate(c, token, 'row');
   c.set('user', user);
   if (user.role !== 'admin') throw new ForbiddenError('Requires the admin role or the metrics token');
   await next();

@@ -9,15 +9,15 @@ import { NotFoundError } from '../errors/not-found-error';
 import { idParam } from '../http/id-param';
 import { paginationQuery } from '../http/pagination';
 import { validate } from '../http/validate';
-import { requireAuth, requireRole } from '../middleware/auth';
-import { adminDocs } from './users.openapi';
+import { requireAdmin } from '../middleware/auth';
 import { toPublicUser } from './public-user';
+import { adminDocs } from './users.openapi';
 
 const roleBody = z.object({ role: z.enum(['user', 'admin']) });
 
 export const adminRoutes = new Hono<AppEnv>()
   // Scoped to /users: /admin/queues (Bull Board, Node only) authenticates its own way (cookie for the browser UI).
-  .use('/users/*', requireAuth, requireRole('admin'))
+  .use('/users/*', requireAdmin)
   .get('/users', adminDocs.listUsers, validate('query', paginationQuery), async (c) => {
     const { db } = c.var.deps;
     const page = c.req.valid('query');

@@ -145,6 +145,35 @@ describe('the API on the Workers runtime', () => {
     expect(rightPassword.status).toBe(429);
   });
 
+  it('takes role changes and logout-everywhere (done on Node) from the user row at once, as Node does', async () => {
+    const node = await createTestApp({ db: database.db });
+    try {
+      const root = await node.registerUser('admin');
+      const erin = await register();
+      const setRole = (role: 'user' | 'admin') =>
+        node.json('PATCH', `/admin/users/${erin.user.id}`, { role }, root.auth);
+      const adminList = (token: string) => call('GET', '/admin/users', undefined, { authorization: `Bearer ${token}` });
+      expect((await adminList(erin.accessToken)).status).toBe(403);
+      expect((await setRole('admin')).status).toBe(200);
+      expect((await adminList(erin.accessToken)).status).toBe(200);
+
+      const login = await call('POST', '/auth/login', { username: erin.username, password: 'correct-horse-battery' });
+      const { accessToken } = (await login.json()) as { accessToken: string };
+      expect((await adminList(accessToken)).status).toBe(200);
+      expect((await setRole('user')).status).toBe(200);
+      expect((await adminList(accessToken)).status).toBe(403);
+
+      expect((await setRole('admin')).status).toBe(200);
+      expect((await adminList(accessToken)).status).toBe(200);
+      const bearer = { authorization: `Bearer ${accessToken}` };
+      expect((await node.json('POST', '/auth/logout-all', undefined, bearer)).status).toBe(204);
+      expect((await adminList(accessToken)).status).toBe(401);
+      expect((await call('GET', '/projects', undefined, bearer)).status).toBe(401);
+    } finally {
+      await node.close();
+    }
+  });
+
   it('builds the app once per isolate and gives each of many concurrent requests its own connection', async () => {
     const users = await Promise.all([register(), register(), register()]);
     const answers = await Promise.all(
