@@ -44,11 +44,15 @@ export function runJobDefaults(settings: RunnerSettings): DefaultJobOptions {
 }
 
 export function createRunBullQueue(connection: Redis, settings: RunnerSettings): Queue<RunJobData> {
-  return new Queue<RunJobData>(settings.WORKFLOW_QUEUE_NAME, {
+  const queue = new Queue<RunJobData>(settings.WORKFLOW_QUEUE_NAME, {
     connection,
     prefix: settings.BULLMQ_PREFIX,
     defaultJobOptions: runJobDefaults(settings),
   });
+  // The queue repeats its connection's errors, one per reconnect attempt, onto stderr when nobody
+  // listens; the connection's own outage log (watchRedisConnection) reports the outage once.
+  queue.on('error', () => {});
+  return queue;
 }
 
 /** How long a count of live workers is reused: it is read per run request and per health probe. */
