@@ -12,10 +12,10 @@ import { clientIp } from '../http/client-ip';
 import { text } from '../http/storable-text';
 import { validate } from '../http/validate';
 import { requireAuth } from '../middleware/auth';
-import { authDocs } from './auth.openapi';
-import { issueSession } from './session';
 import { emailField, passwordField, usernameField } from '../users/user-fields';
 import { findUserById, findUserByLogin, isUsernameOrEmailTaken } from '../users/user-queries';
+import { authDocs } from './auth.openapi';
+import { issueSession } from './session';
 
 const registerBody = z.object({ username: usernameField, email: emailField, password: passwordField });
 
