@@ -178,7 +178,7 @@ describe('AccessTokens verified-token cache', () => {
       ttlSeconds: 60,
       clock: clock.fn,
     });
-    const claims = { userId: crypto.randomUUID(), username: 'alice', role: 'user' as const };
+    const claims = { userId: crypto.randomUUID(), username: 'alice', role: 'user' as const, tokenVersion: 3 };
     const token = await tokens.sign(claims);
     expect(await tokens.verify(token)).toEqual(claims);
     const again = await tokens.verify(token);

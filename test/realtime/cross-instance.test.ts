@@ -32,15 +32,19 @@ describe('cross-instance delivery through a real Redis', () => {
   beforeAll(async () => {
     hubA = new RedisChannelHub({ url: redisUrl, prefix });
     hubB = new RedisChannelHub({ url: redisUrl, prefix });
-    [a, b] = await Promise.all([startRealtimeServer({ hub: hubA }), startRealtimeServer({ hub: hubB })]);
-    // Same JWT secret on both instances: a token from one is valid on the other.
+    a = await startRealtimeServer({ hub: hubA });
+    // One database and one JWT secret, as replicas have: a token from one is valid on the other
+    // (an admin's is confirmed against the shared user row).
+    b = await startRealtimeServer({ hub: hubB, db: a.db });
     alice = await a.registerUser();
     bob = await a.registerUser();
     admin = await a.registerUser('admin');
     redis = new Redis(redisUrl);
   });
   afterAll(async () => {
-    await Promise.all([a?.close(), b?.close()]);
+    // B borrows A's database: B goes first.
+    await b?.close();
+    await a?.close();
     await redis?.quit();
   });
 
