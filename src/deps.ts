@@ -7,8 +7,6 @@ import type { RefreshTokenStore } from './auth/refresh-tokens';
 import type { Clock } from './clock';
 import type { Config } from './config/config';
 import type { Database } from './db/database';
-import type { PresetResponseHeaders } from './http/baseline-headers';
-import type { ReadRequestHeader } from './http/request-header';
 import type { Logger } from './logging/logger';
 import type { McpToolClient } from './mcp/tool-client';
 import type { McpGateway } from './mcp-gateway/mcp-gateway';
@@ -48,12 +46,6 @@ export interface AppDeps {
   loginGuard: LoginGuard;
   /** POST /auth/register per client address. */
   registrationLimit: AddressRateLimit;
-  /** How this runtime gives a response its baseline headers; absent: Hono's prepared headers (portable). */
-  presetResponseHeaders?: PresetResponseHeaders;
-  /** Runs work that must not delay the response (the request's log line) once it is written; absent: at once. */
-  afterResponse?: (task: () => void) => void;
-  /** How this runtime reads a request header cheaply; absent: `c.req.header`. */
-  readRequestHeader?: ReadRequestHeader;
   /** The peer address of the connection, as the runtime sees it (socket, CF-Connecting-IP). */
   socketAddress(c: Context): string | undefined;
   healthChecks: HealthCheck[];

@@ -21,23 +21,17 @@ export const BASELINE_RESPONSE_HEADERS: HeaderList = [
 ];
 
 /**
- * Makes `headers` the defaults of the response to `c`'s request, then runs `next`. A runtime
- * may write them more cheaply than Hono can (src/node puts them straight on the ServerResponse);
- * either way a header the handler sets itself wins.
+ * Makes `headers` the defaults of the response to `c`'s request, then runs `next`; a header the
+ * handler sets itself wins. Prepared headers, which `c.json`/`c.body` build their response with;
+ * a handler that returns a raw `Response` skips them and gets the missing ones afterwards.
  */
-export type PresetResponseHeaders = (c: Context, headers: HeaderList, next: () => Promise<void>) => Promise<void>;
-
-/**
- * The portable way: prepared headers, which `c.json`/`c.body` build their response with. A
- * handler that returns a raw `Response` skips them; it gets the missing ones afterwards.
- */
-export const presetOnContext: PresetResponseHeaders = async (c, headers, next) => {
+export async function withBaselineHeaders(c: Context, headers: HeaderList, next: () => Promise<void>): Promise<void> {
   for (const [name, value] of headers) c.header(name, value);
   await next();
   const res = c.res;
   if (isUpgrade(res)) return;
   for (const [name, value] of headers) if (!res.headers.has(name)) res.headers.set(name, value);
-};
+}
 
 /** A 101 response's headers are immutable on Workers: nothing may touch them. */
 export function isUpgrade(res: Response): boolean {

@@ -10,7 +10,6 @@ import {
   rpcError,
   toJsonRpcMessage,
 } from './json-rpc';
-import { type RequestReader, webRequestReader } from './request-reader';
 import { type SessionStreamLimits, SessionStreams } from './session-streams';
 import {
   acceptsEventStream,
@@ -109,16 +108,13 @@ export class HttpSessionTransport implements Transport {
 
   /**
    * Serves one request of this session. `parsedBody`: the POST body, when the caller already
-   * read it; `read`: how to read the request's headers and body (default: through `request`).
+   * read it.
    */
-  async handleRequest(
-    request: Request,
-    options: { parsedBody?: unknown; read?: RequestReader } = {},
-  ): Promise<Response> {
-    const read = options.read ?? webRequestReader(request);
-    if (request.method === 'GET' && this.servesStream(read)) {
+  async handleRequest(request: Request, options: { parsedBody?: unknown } = {}): Promise<Response> {
+    const { headers } = request;
+    if (request.method === 'GET' && this.servesStream(headers)) {
       return (
-        this.streams.attach(read.header('last-event-id')) ??
+        this.streams.attach(headers.get('last-event-id') ?? undefined) ??
         jsonResponse(
           {
             jsonrpc: '2.0',
@@ -133,13 +129,13 @@ export class HttpSessionTransport implements Transport {
         )
       );
     }
-    if (request.method !== 'POST' || !this.takesShortWay(read)) {
+    if (request.method !== 'POST' || !this.takesShortWay(headers)) {
       return this.sdk.handleRequest(request, { parsedBody: options.parsedBody });
     }
     let body = options.parsedBody;
     if (body === undefined) {
       try {
-        body = JSON.parse(await read.text());
+        body = JSON.parse(await request.text());
       } catch {
         this.onerror?.(new Error('Parse error: Invalid JSON'));
         return jsonResponse(
@@ -162,7 +158,7 @@ export class HttpSessionTransport implements Transport {
       const text = `Request id ${JSON.stringify(message.id)} is already in use`;
       return this.answer(rpcError(message.id, RpcErrorCode.InvalidRequest, text));
     }
-    const withPriming = priming(protocolVersionOf(read));
+    const withPriming = priming(protocolVersionOf(headers));
     const answer = holdAnswer(() => this.streams.openRequestStream(message.id, withPriming));
     this.held.set(message.id, answer);
     if (progressTokenOf(message) !== undefined) answer.stream();
@@ -206,18 +202,18 @@ export class HttpSessionTransport implements Transport {
   }
 
   /** A POST of this open session whose headers the SDK would accept; its body decides the rest. */
-  private takesShortWay(read: RequestReader): boolean {
+  private takesShortWay(headers: Headers): boolean {
     if (this.closed || this.sdk.sessionId === undefined) return false;
-    if (!acceptsJsonAndEventStream(read) || !isJsonMediaType(read.header('content-type'))) return false;
-    if (read.header('mcp-session-id') !== this.sdk.sessionId) return false;
-    return supportsProtocolVersion(read);
+    if (!acceptsJsonAndEventStream(headers) || !isJsonMediaType(headers.get('content-type'))) return false;
+    if (headers.get('mcp-session-id') !== this.sdk.sessionId) return false;
+    return supportsProtocolVersion(headers);
   }
 
   /** A GET of this open session that the SDK would accept (else it answers the refusal). */
-  private servesStream(read: RequestReader): boolean {
+  private servesStream(headers: Headers): boolean {
     if (this.closed || this.sdk.sessionId === undefined) return false;
-    if (read.header('mcp-session-id') !== this.sdk.sessionId) return false;
-    return acceptsEventStream(read) && supportsProtocolVersion(read);
+    if (headers.get('mcp-session-id') !== this.sdk.sessionId) return false;
+    return acceptsEventStream(headers) && supportsProtocolVersion(headers);
   }
 
   private answer(message: JSONRPCMessage): Response {

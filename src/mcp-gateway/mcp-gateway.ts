@@ -4,7 +4,6 @@ import { McpUnavailableError } from '../mcp/errors';
 import type { McpConnector } from '../mcp/tool-client';
 import { type GatewayTransportKind, McpGatewayStats } from './gateway-stats';
 import { McpRelay, type RelayCloseReason } from './mcp-relay';
-import type { RuntimeBodyReader } from './request-reader';
 import { DEFAULT_SESSION_STREAM_LIMITS, type SessionStreamLimits } from './session-streams';
 import type { ToolPolicy } from './tool-policy';
 
@@ -34,10 +33,6 @@ export interface McpGatewayOptions {
   stats?: McpGatewayStats;
   /** Wall-clock milliseconds, for idle expiry and session accounting. Default `Date.now`. */
   now?: () => number;
-  /** See `McpRelayOptions.defer`; Node passes `afterIo` (src/node/mcp-gateway-factory.ts). */
-  defer?: (task: () => void) => void;
-  /** How the Streamable HTTP front may read request bodies on this runtime; Node passes `readIncomingBody`. */
-  readBody?: RuntimeBodyReader;
 }
 
 /** Refused because the user (or the gateway as a whole) already holds the most sessions allowed. */
@@ -140,10 +135,6 @@ export class McpGateway {
     return this.options.policy;
   }
 
-  get readBody(): RuntimeBodyReader | undefined {
-    return this.options.readBody;
-  }
-
   /** Open sessions of all users. */
   get sessionCount(): number {
     return this.sessions.size;
@@ -208,7 +199,6 @@ export class McpGateway {
       answersCancelledRequests: request.answersCancelledRequests,
       refuseServerRequests: request.refuseServerRequests,
       closeClient: request.closeClient,
-      defer: this.options.defer,
       onActivity: () => {
         session.lastActiveMs = this.now();
       },

@@ -57,12 +57,6 @@ export interface McpRelayOptions {
    */
   answersCancelledRequests?: boolean;
   onToolCall?(call: { tool: string; outcome: ToolCallOutcome; durationMs: number }): void;
-  /**
-   * Runs `onToolCall` for a call the upstream answered once the answer is on its way (a log
-   * line costs about as much as relaying a small call). It must run before the client can
-   * have read the answer. Default: at once, before answering.
-   */
-  defer?: (task: () => void) => void;
   /** Any message either way (the session is not idle). */
   onActivity?(): void;
   /** Out-of-band upstream transport errors (a dropped SSE stream...), for logging. */
@@ -322,7 +316,7 @@ export class McpRelay {
         if (pending.method === 'initialize') this.adoptProtocolVersion(message.result.protocolVersion);
         if (pending.method === 'tools/list') answer = this.allowedToolsOnly(message);
       }
-      this.finish(id, pending, outcome, this.options.defer);
+      this.finish(id, pending, outcome);
       void this.toClient(answer);
       return;
     }
@@ -390,19 +384,14 @@ export class McpRelay {
   }
 
   /** Forgets a request; a tool call is reported to `onToolCall`, through `record` if given. */
-  private finish(
-    id: RequestId,
-    pending: PendingRequest,
-    outcome: ToolCallOutcome,
-    record: (task: () => void) => void = (task) => task(),
-  ): void {
+  private finish(id: RequestId, pending: PendingRequest, outcome: ToolCallOutcome): void {
     clearTimeout(pending.timer);
     this.pending.delete(id);
     if (pending.progressToken !== undefined) this.progress.delete(pending.progressToken);
     const { onToolCall } = this.options;
     if (pending.tool !== undefined && onToolCall) {
       const call = { tool: pending.tool, outcome, durationMs: Math.round((this.now() - pending.startedMs) * 10) / 10 };
-      record(() => onToolCall(call));
+      onToolCall(call);
     }
   }
 

@@ -5,10 +5,8 @@ import { BadRequestError } from '../errors/bad-request-error';
 import { NotFoundError } from '../errors/not-found-error';
 import { ServiceUnavailableError } from '../errors/service-unavailable-error';
 import { TooManyRequestsError } from '../errors/too-many-requests-error';
-import { requestHeader } from '../http/request-header';
 import { McpUnavailableError } from '../mcp/errors';
 import { type McpGateway, McpSessionLimitError } from './mcp-gateway';
-import type { RequestReader } from './request-reader';
 import { McpHttpRequestError, StreamableHttpGateway } from './streamable-http-gateway';
 import { bearerToken } from '../middleware/auth';
 import { authenticateMcpClient } from '../middleware/mcp-auth';
@@ -41,23 +39,16 @@ function frontFor(gateway: McpGateway, mode: 'sessions' | 'stateless'): Streamab
   return front;
 }
 
-/**
- * Authenticates, then serves Streamable HTTP; one layer, and headers and body read the
- * runtime's cheap way where it has one (see mcp-gateway/request-reader.ts).
- */
+/** Authenticates, then serves Streamable HTTP. */
 const serveStreamableHttp = createMiddleware<AppEnv>(async (c, next) => {
   // A WebSocket upgrade of GET /mcp is the WebSocket route's (src/mcp-gateway/mcp-websocket.routes.ts).
-  if (requestHeader(c, 'upgrade')?.toLowerCase() === 'websocket') return next();
-  const user = await authenticateMcpClient(c, bearerToken(requestHeader(c, 'authorization')));
+  if (c.req.header('upgrade')?.toLowerCase() === 'websocket') return next();
+  const user = await authenticateMcpClient(c, bearerToken(c.req.header('authorization')));
   c.set('user', user);
   const { mcpGateway, config } = c.get('deps');
   if (!mcpGateway) throw new ServiceUnavailableError('The MCP gateway is not available in this runtime');
-  const read: RequestReader = {
-    header: (name) => requestHeader(c, name),
-    text: () => mcpGateway.readBody?.(c.env) ?? c.req.text(),
-  };
   try {
-    return await frontFor(mcpGateway, config.mcpGatewayMode).handle(c.req.raw, user.id, read);
+    return await frontFor(mcpGateway, config.mcpGatewayMode).handle(c.req.raw, user.id);
   } catch (error) {
     throw mcpGatewayHttpError(error);
   }

@@ -4,7 +4,6 @@ import { McpUnavailableError } from '../mcp/errors';
 import { HttpSessionTransport } from './http-session-transport';
 import { isNotificationMessage, isRecord, isRequestMessage, RpcErrorCode, toJsonRpcMessage } from './json-rpc';
 import type { GatewaySession, McpGateway } from './mcp-gateway';
-import { type RequestReader, webRequestReader } from './request-reader';
 import { StatelessHttpTransport } from './stateless-http-transport';
 import { acceptsJsonAndEventStream, isJsonMediaType } from './streamable-http-headers';
 
@@ -70,18 +69,16 @@ export class StreamableHttpGateway {
     return this.sessions.size;
   }
 
-  /**
-   * Serves one authenticated request, reading its headers and body through `read`. Throws
-   * McpSessionLimitError, McpUnavailableError or McpHttpRequestError.
-   */
-  async handle(request: Request, userId: string, read: RequestReader = webRequestReader(request)): Promise<Response> {
-    const sessionId = read.header('mcp-session-id');
+  /** Serves one authenticated request. Throws McpSessionLimitError, McpUnavailableError or McpHttpRequestError. */
+  async handle(request: Request, userId: string): Promise<Response> {
+    const { headers } = request;
+    const sessionId = headers.get('mcp-session-id');
     if (sessionId && this.mode === 'sessions') {
       const held = this.sessions.get(sessionId);
       // Someone else's session is reported exactly like a missing one.
       if (!held || held.userId !== userId) throw new McpHttpRequestError(404, 'MCP session not found');
       if (request.method === 'DELETE') await held.session.relay.answerPending('The client ended the session');
-      return held.transport.handleRequest(request, { read });
+      return held.transport.handleRequest(request);
     }
     if (request.method !== 'POST') {
       if (this.mode === 'stateless') {
@@ -90,12 +87,12 @@ export class StreamableHttpGateway {
       throw new McpHttpRequestError(400, 'Mcp-Session-Id header is required');
     }
     // The SDK transport answers a wrong media type (415) or Accept header (406) its usual way.
-    if (!isJsonMediaType(read.header('content-type')) || !acceptsJsonAndEventStream(read)) {
+    if (!isJsonMediaType(headers.get('content-type')) || !acceptsJsonAndEventStream(headers)) {
       return new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true }).handleRequest(request);
     }
     let body: unknown;
     try {
-      body = JSON.parse(await read.text());
+      body = JSON.parse(await request.text());
     } catch {
       return jsonRpcErrorResponse(400, RpcErrorCode.ParseError, 'Parse error: invalid JSON');
     }

@@ -4,7 +4,6 @@ import { type AccessTokenClaims, InvalidAccessTokenError } from '../auth/access-
 import type { AppEnv, AuthUser } from '../deps';
 import { ForbiddenError } from '../errors/forbidden-error';
 import { UnauthorizedError } from '../errors/unauthorized-error';
-import { requestHeader } from '../http/request-header';
 import { findUserById } from '../users/user-queries';
 
 /** `Authorization: Bearer <jwt>`; `?token=` is accepted only where a client cannot set headers (WebSocket upgrades). */
@@ -51,13 +50,13 @@ async function confirmedByRow(c: Context<AppEnv>, claims: AccessTokenClaims): Pr
 }
 
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
-  c.set('user', await authenticate(c, bearerToken(requestHeader(c, 'authorization'))));
+  c.set('user', await authenticate(c, bearerToken(c.req.header('authorization'))));
   await next();
 });
 
 /** Authenticated, and an admin according to the user row at this moment (not the token's claim). */
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
-  const user = await authenticate(c, bearerToken(requestHeader(c, 'authorization')), 'row');
+  const user = await authenticate(c, bearerToken(c.req.header('authorization')), 'row');
   if (user.role !== 'admin') throw new ForbiddenError('Requires the admin role');
   c.set('user', user);
   await next();

@@ -3,7 +3,6 @@ import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../deps';
 import { PayloadTooLargeError } from '../errors/payload-too-large-error';
 import { UnsupportedMediaTypeError } from '../errors/unsupported-media-type-error';
-import { requestHeader } from '../http/request-header';
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
@@ -29,13 +28,14 @@ export function bodyGuard(options: {
   return (c, next) => {
     const method = c.req.method;
     if (method === 'GET' || method === 'HEAD') return next();
-    const chunked = requestHeader(c, 'transfer-encoding') !== undefined;
-    const length = chunked ? undefined : requestHeader(c, 'content-length');
+    const chunked = c.req.header('transfer-encoding') !== undefined;
+    const length = chunked ? undefined : c.req.header('content-length');
     if (length !== undefined && Number.parseInt(length, 10) > options.maxBytes) tooLarge();
     if (METHODS_WITH_BODY.has(method) && !options.acceptsAnyType?.(c.req.path)) {
-      const contentType = requestHeader(c, 'content-type');
+      const contentType = c.req.header('content-type');
       // Without length headers (in-process requests) a typed body counts as a body.
-      const hasBody = length !== undefined ? length !== '0' : chunked || (contentType !== undefined && c.req.raw.body !== null);
+      const hasBody =
+        length !== undefined ? length !== '0' : chunked || (contentType !== undefined && c.req.raw.body !== null);
       const mediaType = contentType?.split(';')[0]?.trim() ?? '';
       if (hasBody && !JSON_MEDIA_TYPE.test(mediaType)) throw new UnsupportedMediaTypeError();
     }

@@ -1,8 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import type { AppDeps, AppEnv } from '../deps';
-import { BASELINE_RESPONSE_HEADERS, type HeaderList, presetOnContext } from '../http/baseline-headers';
-import { requestHeader } from '../http/request-header';
+import { BASELINE_RESPONSE_HEADERS, type HeaderList, withBaselineHeaders } from '../http/baseline-headers';
 import { routeLabel } from './route-label';
 
 type CorsOptions = NonNullable<Parameters<typeof cors>[0]>;
@@ -17,11 +16,10 @@ const ACCEPTED_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  *
  * WebSocket upgrades get the id and the log line but no headers: a 101's headers are immutable
  * on Workers. CORS runs only where an Origin makes it mean something: hono's `cors` rewrites the
- * response afterwards, which on @hono/node-server turns a cheap response into a full one.
+ * response afterwards.
  */
 export function requestEnvelope(deps: AppDeps, corsOptions: CorsOptions): MiddlewareHandler<AppEnv> {
   const withCors = cors(corsOptions);
-  const preset = deps.presetResponseHeaders ?? presetOnContext;
   // A preflight is answered by `cors` itself, with a Response it returns rather than sets.
   const corsThen = async (c: Context<AppEnv>, next: () => Promise<void>) => {
     const preflight = await withCors(c, next);
@@ -30,18 +28,18 @@ export function requestEnvelope(deps: AppDeps, corsOptions: CorsOptions): Middle
   return async (c, next) => {
     const started = performance.now();
     c.set('deps', deps);
-    const incoming = requestHeader(c, 'x-request-id');
+    const incoming = c.req.header('x-request-id');
     const id = incoming && ACCEPTED_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set('requestId', id);
     try {
-      if (requestHeader(c, 'upgrade')?.toLowerCase() === 'websocket') {
+      if (c.req.header('upgrade')?.toLowerCase() === 'websocket') {
         // Prepared only: a refused upgrade's JSON answer (401...) echoes the id, while a 101,
         // a Response the upgrade helper returns itself, is never touched.
         c.header('X-Request-Id', id);
         await next();
       } else {
         const headers: HeaderList = [...BASELINE_RESPONSE_HEADERS, ['X-Request-Id', id]];
-        await preset(c, headers, requestHeader(c, 'origin') === undefined ? next : () => corsThen(c, next));
+        await withBaselineHeaders(c, headers, c.req.header('origin') === undefined ? next : () => corsThen(c, next));
       }
     } finally {
       record(c, deps, id, performance.now() - started);
@@ -49,14 +47,13 @@ export function requestEnvelope(deps: AppDeps, corsOptions: CorsOptions): Middle
   };
 }
 
-/** The latency histogram and the log line (skipped cheaply when its level is off, written after the response). */
+/** The latency histogram and the log line (skipped cheaply when its level is off). */
 function record(c: Context<AppEnv>, deps: AppDeps, requestId: string, durationMs: number): void {
   const status = c.res.status;
   deps.metrics?.observeHttp({ method: c.req.method, route: routeLabel(c), status, seconds: durationMs / 1000 });
   const { logger } = deps;
   const level = status >= 500 ? 'error' : 'info';
   if (logger.isLevelEnabled && !logger.isLevelEnabled(level)) return;
-  // Fields now (the context is reused once the response is out), the write when it costs nobody a wait.
   const fields = {
     requestId,
     method: c.req.method,
@@ -66,8 +63,6 @@ function record(c: Context<AppEnv>, deps: AppDeps, requestId: string, durationMs
     durationMs: Math.round(durationMs * 100) / 100,
     userId: c.get('user')?.id,
   };
-  const write =
-    level === 'error' ? () => logger.error(fields, 'request failed') : () => logger.info(fields, 'request');
-  if (deps.afterResponse) deps.afterResponse(write);
-  else write();
+  if (level === 'error') logger.error(fields, 'request failed');
+  else logger.info(fields, 'request');
 }

@@ -7,11 +7,9 @@ import { basicAuthorization, withoutUserinfo } from '../mcp/transports';
 import { type GatewayLimitsConfig, gatewayLimits } from '../mcp-gateway/gateway-limits';
 import { McpGateway } from '../mcp-gateway/mcp-gateway';
 import { toolPolicyOf } from '../mcp-gateway/tool-policy';
-import { afterIo } from './after-io';
 import { mcpConnectorFor } from './mcp-client-factory';
 import { NodeStreamableHttpClientTransport } from './node-streamable-http-transport';
 import { NodeWebSocketClientTransport } from './node-websocket-client-transport';
-import { readIncomingBody } from './read-incoming-body';
 
 type UpstreamConfig = Pick<Config, 'mcpUrl' | 'mcpCommand' | 'mcpAuthToken'>;
 
@@ -57,7 +55,5 @@ export function createMcpGateway(config: GatewayConfig, logger: Logger): McpGate
     policy: toolPolicyOf(config),
     logger,
     ...gatewayLimits(config),
-    defer: afterIo(),
-    readBody: readIncomingBody,
   });
 }

@@ -20,15 +20,12 @@ import { databaseResourceCheck } from '../realtime/database-resource-check';
 import { InMemoryChannelHub } from '../realtime/in-memory-channel-hub';
 import { RealtimeGateway, realtimeOptionsFrom } from '../realtime/realtime-gateway';
 import { type RunQueue, rowOnlyRunQueue } from '../runs/run-queue';
-import { afterIo } from './after-io';
 import { type OpenDatabase, openDatabase, runMigrations } from './database';
 import { withEdgeEvents } from './edge-event-forwarder';
 import { createBuiltinMcpClient } from './mcp-client-factory';
 import { createMcpGateway } from './mcp-gateway-factory';
 import { createNodeChannelHub } from './node-channel-hub';
-import { presetOnServerResponse } from './preset-on-server-response';
 import { createPromMetrics } from './prom-metrics';
-import { readIncomingHeader } from './read-incoming-header';
 import { connectRequestRedis, readyWithin, redisHealthCheck, watchRedisConnection } from './redis-connections';
 import { RedisLoginGuard } from './redis-login-guard';
 import { RedisRateLimit } from './redis-rate-limit';
@@ -153,9 +150,6 @@ export function createAppDeps(parts: {
     loginGuard,
     registrationLimit,
     socketAddress: (c) => getConnInfo(c).remote.address,
-    presetResponseHeaders: presetOnServerResponse,
-    afterResponse: afterIo(),
-    readRequestHeader: readIncomingHeader,
     healthChecks,
     hub,
     realtime: new RealtimeGateway({

@@ -1,9 +1,8 @@
-import { and, asc, eq, inArray, isNull, lt, or, type Placeholder, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, exists, inArray, isNull, lt, or, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { Clock } from '../clock';
 import type { Database } from '../db/database';
 import { type RunStatus, type WorkflowRun, workflowQueue, workflows } from '../db/schema';
-import { prepareSql } from './prepared-sql';
 import { completedCount, type RunStepState } from './run-state';
 
 export type ClaimResult =
@@ -158,33 +157,43 @@ export class RunStore {
    * data-modifying CTEs), so both happen or neither, in a single round trip.
    */
   private prepareFinish() {
+    const { db } = this;
     const q = workflowQueue;
     const now = nowValue;
-    return prepareSql<{ id: string }>(
-      this.db,
-      'run_finish',
-      sql`
-      with done as (
-        update ${q} set
-          ${sql.identifier(q.status.name)} = ${sql.placeholder('status')}::run_status,
-          ${sql.identifier(q.steps.name)} = ${stepsWithOneReplaced},
-          ${sql.identifier(q.progress.name)} = ${progressValue},
-          ${sql.identifier(q.resultBytes.name)} = ${resultBytesValue},
-          ${sql.identifier(q.error.name)} = ${sql.placeholder('error')}::text,
-          ${sql.identifier(q.finishedAt.name)} = ${now},
-          ${sql.identifier(q.updatedAt.name)} = ${now},
-          ${sql.identifier(q.lockedBy.name)} = null,
-          ${sql.identifier(q.lockExpiresAt.name)} = null
-        where ${this.fenced(runIdValue)}
-        returning ${q.id}
-      ), last_run as (
-        update ${workflows} set ${sql.identifier(workflows.lastRun.name)} =
-          greatest(${workflows.lastRun}, ${now})
-        where ${workflows.id} = ${sql.placeholder('workflowId')}::uuid
-          and ${sql.placeholder('completed')}::boolean and exists (select 1 from done)
-      )
-      select id from done`,
+    // Data-modifying CTEs, which drizzle's `$with` takes as SQL: here the SQL of update builders.
+    const done = db.$with('done', { id: q.id }).as(
+      db
+        .update(q)
+        .set({
+          status: sql`${sql.placeholder('status')}::run_status`,
+          steps: stepsWithOneReplaced,
+          progress: progressValue,
+          resultBytes: resultBytesValue,
+          error: sql`${sql.placeholder('error')}::text`,
+          finishedAt: now,
+          updatedAt: now,
+          lockedBy: null,
+          lockExpiresAt: null,
+        })
+        .where(this.fenced(runIdValue))
+        .returning({ id: q.id })
+        .getSQL(),
     );
+    const lastRun = db.$with('last_run', { id: workflows.id }).as(
+      db
+        .update(workflows)
+        .set({ lastRun: sql`greatest(${workflows.lastRun}, ${now})` })
+        .where(
+          and(
+            eq(workflows.id, sql`${sql.placeholder('workflowId')}::uuid`),
+            sql`${sql.placeholder('completed')}::boolean`,
+            exists(db.select({ one: sql`1` }).from(done)),
+          ),
+        )
+        .returning({ id: workflows.id })
+        .getSQL(),
+    );
+    return db.with(done, lastRun).select({ id: done.id }).from(done).prepare('run_finish');
   }
 
   private now(): string {
@@ -249,7 +258,7 @@ export class RunStore {
       error?: string;
     },
   ): Promise<boolean> {
-    const rows = await this.statements.finish({
+    const rows = await this.statements.finish.execute({
       runId: run.id,
       workflowId: run.workflowId,
       status: outcome.status,

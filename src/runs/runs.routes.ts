@@ -10,7 +10,6 @@ import { NotFoundError } from '../errors/not-found-error';
 import { ValidationError } from '../errors/validation-error';
 import { idParam } from '../http/id-param';
 import { paginationQuery } from '../http/pagination';
-import { requestHeader } from '../http/request-header';
 import { jsonObject, text } from '../http/storable-text';
 import { validate } from '../http/validate';
 import { requireAuth } from '../middleware/auth';
@@ -44,7 +43,7 @@ async function queuedRunDetail(runQueue: RunQueue, run: WorkflowRun): Promise<st
  * declared empty is not read: on @hono/node-server reading builds a whole undici Request.
  */
 async function readExecuteBody(c: Context<AppEnv>): Promise<z.infer<typeof executeBody>> {
-  const text = requestHeader(c, 'content-length') === '0' ? '' : await c.req.raw.text();
+  const text = c.req.header('content-length') === '0' ? '' : await c.req.raw.text();
   let raw: unknown = {};
   if (text.trim()) {
     try {
@@ -155,7 +154,7 @@ export const runRoutes = new Hono<AppEnv>()
   .post('/:id/execute', runDocs.execute(executeBody), validate('param', idParam), async (c) => {
     const { db, runQueue, logger, config, clock } = c.var.deps;
     const { id } = c.req.valid('param');
-    const rawKey = requestHeader(c, 'idempotency-key');
+    const rawKey = c.req.header('idempotency-key');
     const keyCheck = rawKey === undefined ? undefined : idempotencyKey.safeParse(rawKey);
     if (keyCheck && !keyCheck.success) {
       throw new ValidationError('Invalid Idempotency-Key header: must be 1-255 visible ASCII characters');

@@ -2,21 +2,8 @@ import { and, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { type WorkflowRun, workflowQueue, workflows } from '../db/schema';
 import type { AuthUser } from '../deps';
-import { prepareSql } from '../runs/prepared-sql';
 import { INITIAL_STEP_STATE } from '../runs/run-state';
 import { claimedRunBytes } from '../runs/run-storage';
-
-const runColumns = Object.entries(getTableColumns(workflowQueue));
-
-/** A `workflow_queue` row as a raw statement returns it (column names, driver values), as drizzle would map it. */
-function toWorkflowRun(row: Record<string, unknown>): WorkflowRun {
-  return Object.fromEntries(
-    runColumns.map(([key, column]) => {
-      const value = row[column.name];
-      return [key, value === null || value === undefined ? null : column.mapFromDriverValue(value)];
-    }),
-  ) as WorkflowRun;
-}
 
 function prepareExecuteStatements(db: Database) {
   const workflowOf = (ownerFilter: boolean) =>
@@ -30,35 +17,31 @@ function prepareExecuteStatements(db: Database) {
         ),
       )
       .limit(1);
-  // The run's steps are the workflow's, each in its initial state (as initialStepStates makes them);
-  // the workflow's name comes back with the row (the queue names the job after it).
+  // The run's steps are the workflow's, each in its initial state; the workflow's name comes back
+  // with the row (the queue names the job after it). CTEs drizzle's `$with` takes as SQL (an
+  // INSERT ... SELECT with a column list of its own), selected through a prepared builder, so
+  // drizzle maps the row by the table's columns and the statement is prepared by name.
   const insertRun = (ownerFilter: boolean, name: string) => {
     const q = workflowQueue;
     const budget = sql.placeholder('budget');
     const column = (c: { name: string }) => sql.identifier(c.name);
-    return prepareSql<Record<string, unknown>>(
-      db,
-      name,
-      sql`
-      with source as (
-        select ${workflows.id} as id, ${workflows.name} as name, ${workflows.steps} as steps
-        from ${workflows}
-        where ${workflows.id} = ${sql.placeholder('workflowId')}::uuid
-          ${ownerFilter ? sql`and ${workflows.ownerId} = ${sql.placeholder('userId')}::uuid` : sql``}
-          and (select ${claimedRunBytes(budget)} from ${q} where ${q.ownerId} = ${sql.placeholder('userId')}::uuid)
-            + ${budget}::bigint <= ${sql.placeholder('userQuota')}::bigint
-      ), inserted as (
-        insert into ${q} (${column(q.workflowId)}, ${column(q.ownerId)}, ${column(q.input)}, ${column(q.steps)}, ${column(q.idempotencyKey)})
-        select source.id, ${sql.placeholder('userId')}::uuid, ${sql.placeholder('input')}::jsonb,
-          (select jsonb_agg(step || ${JSON.stringify(INITIAL_STEP_STATE)}::jsonb order by i)
-            from jsonb_array_elements(source.steps) with ordinality as definition(step, i)),
-          ${sql.placeholder('idempotencyKey')}::varchar
-        from source
-        on conflict do nothing
-        returning *
-      )
-      select inserted.*, source.name as workflow_name from inserted, source`,
-    );
+    const source = db.$with('source', { id: workflows.id, name: workflows.name, steps: workflows.steps }).as(sql`
+      select ${workflows.id} as id, ${workflows.name} as name, ${workflows.steps} as steps
+      from ${workflows}
+      where ${workflows.id} = ${sql.placeholder('workflowId')}::uuid
+        ${ownerFilter ? sql`and ${workflows.ownerId} = ${sql.placeholder('userId')}::uuid` : sql``}
+        and (select ${claimedRunBytes(budget)} from ${q} where ${q.ownerId} = ${sql.placeholder('userId')}::uuid)
+          + ${budget}::bigint <= ${sql.placeholder('userQuota')}::bigint`);
+    const inserted = db.$with('inserted', getTableColumns(q)).as(sql`
+      insert into ${q} (${column(q.workflowId)}, ${column(q.ownerId)}, ${column(q.input)}, ${column(q.steps)}, ${column(q.idempotencyKey)})
+      select source.id, ${sql.placeholder('userId')}::uuid, ${sql.placeholder('input')}::jsonb,
+        (select jsonb_agg(step || ${JSON.stringify(INITIAL_STEP_STATE)}::jsonb order by i)
+          from jsonb_array_elements(source.steps) with ordinality as definition(step, i)),
+        ${sql.placeholder('idempotencyKey')}::varchar
+      from source
+      on conflict do nothing
+      returning *`);
+    return db.with(source, inserted).select().from(inserted).innerJoin(source, sql`true`).prepare(name);
   };
   return {
     ownWorkflow: workflowOf(true).prepare('execute_own_workflow'),
@@ -108,6 +91,11 @@ export async function insertQueuedRun(
 ): Promise<{ run: WorkflowRun; workflowName: string } | undefined> {
   const statements = statementsFor(db);
   const statement = user.role === 'admin' ? statements.insertAnyRun : statements.insertOwnRun;
-  const [row] = await statement({ ...values, ...storage, input: JSON.stringify(values.input), userId: user.id });
-  return row ? { run: toWorkflowRun(row), workflowName: String(row.workflow_name) } : undefined;
+  const [row] = await statement.execute({
+    ...values,
+    ...storage,
+    input: JSON.stringify(values.input),
+    userId: user.id,
+  });
+  return row ? { run: row.inserted, workflowName: row.source.name } : undefined;
 }

@@ -10,10 +10,8 @@ import type { McpConnector } from '../../src/mcp/tool-client';
 import { gatewayLimits } from '../../src/mcp-gateway/gateway-limits';
 import { McpGateway } from '../../src/mcp-gateway/mcp-gateway';
 import { toolPolicyOf } from '../../src/mcp-gateway/tool-policy';
-import { afterIo } from '../../src/node/after-io';
 import { gatewayUpstreamConnector } from '../../src/node/mcp-gateway-factory';
 import { createNodeWebSockets } from '../../src/node/node-websockets';
-import { readIncomingBody } from '../../src/node/read-incoming-body';
 import { installWebSocketGlobal } from '../../src/node/websocket-global';
 import { createTestApp, type TestAppOptions, testConfig } from '../helpers/test-app';
 
@@ -60,8 +58,6 @@ export async function startGatewayServer(options: GatewayServerOptions = {}) {
     ...gatewayLimits(config),
     connectTimeoutMs: 5000,
     now: options.now,
-    defer: afterIo(),
-    readBody: readIncomingBody,
   });
   const websockets = createNodeWebSockets();
   const testApp = await createTestApp({

@@ -6,9 +6,9 @@ import { AccessTokens } from '../src/auth/access-tokens';
 import { BASELINE_RESPONSE_HEADERS } from '../src/http/baseline-headers';
 import { createTestApp, TestClock } from './helpers/test-app';
 
-// The shortcuts bench/http.ts led to (browserCors, skipBodyless, the prepared user lookup)
-// must not change what a client sees.
-describe('HTTP fast paths', () => {
+// CORS only for requests with an Origin, the baseline headers and the prepared user lookup:
+// what a client sees, in process and over a real socket.
+describe('HTTP envelope', () => {
   let a: Awaited<ReturnType<typeof createTestApp>>;
   let b: Awaited<ReturnType<typeof createTestApp>>;
 
@@ -76,7 +76,7 @@ function rawGet(url: string, headers: Record<string, string | string[]>) {
 // The Node runtime reads request headers from the IncomingMessage and writes the baseline
 // headers onto the ServerResponse (src/node/read-incoming-header.ts, preset-on-server-response.ts):
 // served over a real socket, a client must see exactly what app.request() shows.
-describe('HTTP fast paths on @hono/node-server', () => {
+describe('HTTP envelope on @hono/node-server', () => {
   let t: Awaited<ReturnType<typeof createTestApp>>;
   let server: ServerType;
   let base: string;
