@@ -64,11 +64,6 @@ export class StreamableHttpGateway {
     private readonly mode: McpHttpMode = 'sessions',
   ) {}
 
-  /** Streamable HTTP sessions held here. */
-  get sessionCount(): number {
-    return this.sessions.size;
-  }
-
   /** Serves one authenticated request. Throws McpSessionLimitError, McpUnavailableError or McpHttpRequestError. */
   async handle(request: Request, userId: string): Promise<Response> {
     const { headers } = request;
@@ -117,13 +112,6 @@ export class StreamableHttpGateway {
     const [single] = requests;
     if (!batch && single) return this.serveStatelessRequest(single, !initialize, userId);
     return this.serveStatelessBatch(request, body, !initialize, userId);
-  }
-
-  /** Closes every session held here. */
-  async close(): Promise<void> {
-    const held = [...this.sessions.values()];
-    this.sessions.clear();
-    await Promise.allSettled(held.map(({ session }) => session.close('shutdown')));
   }
 
   private async startSession(request: Request, body: unknown, userId: string): Promise<Response> {

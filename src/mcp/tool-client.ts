@@ -34,4 +34,4 @@ export interface McpToolClient {
   close(): Promise<void>;
 }
 
-export { createReconnectingMcpClient, type ReconnectingMcpClientOptions } from './reconnecting-mcp-client';
+export { createReconnectingMcpClient } from './reconnecting-mcp-client';

@@ -23,18 +23,8 @@ export interface RunStepState extends WorkflowStep {
   durationMs?: number;
 }
 
-export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
-
-export function isTerminal(status: RunStatus): boolean {
-  return TERMINAL_STATUSES.includes(status);
-}
-
 /** What a run's step starts as, on top of its definition (also used in SQL, src/workflows/execute-statements.ts). */
 export const INITIAL_STEP_STATE = { status: 'pending', attempts: 0 } as const satisfies Partial<RunStepState>;
-
-export function initialStepStates(steps: WorkflowStep[]): RunStepState[] {
-  return steps.map((step) => ({ ...step, ...INITIAL_STEP_STATE }));
-}
 
 export function completedCount(steps: RunStepState[]): number {
   return steps.filter((s) => s.status === 'completed').length;

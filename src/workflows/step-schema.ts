@@ -52,5 +52,3 @@ export const workflowBody = z.object({
   steps: workflowSteps,
   projectId: z.uuid({ message: 'must be a UUID' }).nullish(),
 });
-
-export type WorkflowBody = z.infer<typeof workflowBody>;

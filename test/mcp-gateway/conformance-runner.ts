@@ -72,8 +72,3 @@ export async function runConformanceSuite(url: string, timeoutMs = 240_000): Pro
     rmSync(out, { recursive: true, force: true });
   }
 }
-
-/** Whether every judged check of a scenario passed. */
-export function passed(verdict: string[] | undefined): boolean {
-  return verdict !== undefined && verdict.length > 0 && verdict.every((line) => line.endsWith(': SUCCESS'));
-}

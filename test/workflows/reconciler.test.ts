@@ -2,14 +2,15 @@ import { Worker } from 'bullmq';
 import { eq, type SQL, sql } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadConfig } from '../../src/config/config';
 import { type RunStatus, workflowQueue, workflows } from '../../src/db/schema';
 import { silentLogger } from '../../src/logging/logger';
 import { createRunBullQueue, runJob } from '../../src/node/bullmq-run-queue';
 import { Reconciler } from '../../src/node/reconciler';
 import { connectRedis } from '../../src/node/redis-connections';
 import { loadRunnerSettings } from '../../src/node/runner-settings';
-import { initialStepStates } from '../../src/runs/run-state';
 import { createTestApp } from '../helpers/test-app';
+import { initialStepStates } from './workflow-helpers';
 
 let t: Awaited<ReturnType<typeof createTestApp>>;
 let redis: Redis;

@@ -5,9 +5,10 @@ import { silentLogger } from '../../src/logging/logger';
 import { createMcpClient } from '../../src/node/mcp-client-factory';
 import { InMemoryChannelHub } from '../../src/realtime/in-memory-channel-hub';
 import { RunExecutor } from '../../src/runs/run-executor';
-import { initialStepStates, type RunStepState } from '../../src/runs/run-state';
+import type { RunStepState } from '../../src/runs/run-state';
 import { createTestApp } from '../helpers/test-app';
 import { type CountingMcpServer, startCountingMcpServer } from './counting-mcp-server';
+import { initialStepStates } from './workflow-helpers';
 
 // The claim starts the run's first open step itself (RunStore): these pin down what it writes
 // and that an executor that never calls the tool gives the attempt back.

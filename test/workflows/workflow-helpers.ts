@@ -5,7 +5,14 @@ import type { McpToolClient } from '../../src/mcp/tool-client';
 import { createMcpClient } from '../../src/node/mcp-client-factory';
 import { InProcessRunner } from '../../src/runs/in-process-runner';
 import { RunExecutor, type RunExecutorOptions } from '../../src/runs/run-executor';
+import { INITIAL_STEP_STATE, type RunStepState } from '../../src/runs/run-state';
+import type { WorkflowStep } from '../../src/workflows/step-schema';
 import { createTestApp } from '../helpers/test-app';
+
+/** A run's steps as execute writes them: each in its initial state. */
+export function initialStepStates(steps: WorkflowStep[]): RunStepState[] {
+  return steps.map((step) => ({ ...step, ...INITIAL_STEP_STATE }));
+}
 
 export type JsonFn = Awaited<ReturnType<typeof createTestApp>>['json'];
 export type RunJson = {
