@@ -13,11 +13,14 @@
  *   --rounds=1               BENCH_ROUNDS              repeat baseline/live/profile; report medians
  *   --logins=20              BENCH_LOGINS              concurrent login loops in the event-loop test
  *   --health-connections=10  BENCH_HEALTH_CONNECTIONS  connections on /health in that test
+ *   --before=<checkout>      BENCH_BEFORE              also run that checkout's API (its own
+ *                                                      node_modules) on the same Postgres: a
+ *                                                      before/after comparison in the same run
  *
  * Besides req/s and latency it reports CPU time per request of the server process (and of
  * Postgres), read from /proc: on a shared 2-core machine that is steadier than req/s.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -36,12 +39,21 @@ function option(name: string, fallback: number): number {
   return value;
 }
 
+function pathOption(name: string): string | undefined {
+  const flag = process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const value = flag ?? process.env[`BENCH_${name.toUpperCase()}`];
+  if (value && !existsSync(join(value, 'src/node/server.ts')))
+    throw new Error(`--${name}: no src/node/server.ts in ${value}`);
+  return value || undefined;
+}
+
 const DURATION = option('duration', 10);
 const WARMUP = option('warmup', 2);
 const CONNECTIONS = option('connections', 50);
 const ROUNDS = Math.round(option('rounds', 1));
 const LOGINS = option('logins', 20);
 const HEALTH_CONNECTIONS = option('health-connections', 10);
+const BEFORE = pathOption('before');
 
 const TARGETS: Record<string, number> = { live: 0.8, profile: 0.25 };
 
@@ -93,10 +105,11 @@ async function startServer(
   file: string,
   readyPath: string,
   env: Record<string, string>,
+  cwd = ROOT,
 ): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', file], {
-    cwd: ROOT,
+    cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', BACKEND_PORT: String(port), ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -174,6 +187,14 @@ async function loginLoops(apiUrl: string, body: string, concurrency: number, sto
   return { ok, failed };
 }
 
+function gitHead(dir: string): string {
+  try {
+    return execFileSync('git', ['-C', dir, 'log', '-1', '--format=%h'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'not a git checkout';
+  }
+}
+
 const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
 const us = (value: number | undefined) => (value === undefined ? '–' : `${Math.round(value)} µs`);
 
@@ -189,14 +210,15 @@ async function main() {
   const fastify = await startServer('bench/fastify-hello.ts', '/', {});
   const honoHello = await startServer('bench/hono-hello.ts', '/', {});
   const jwtSecret = randomBytes(32).toString('hex');
-  const api = await startServer('src/node/server.ts', '/health/live', {
+  const apiEnv = {
     DATABASE_URL: postgres.url,
     JWT_SECRET: jwtSecret,
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
     DATA_DIR: dataDir,
-  });
+  };
+  const api = await startServer('src/node/server.ts', '/health/live', apiEnv);
   const credentials = { username: 'bench_user', email: 'bench@example.com', password: 'bench-password-1' };
   const registered = await fetch(`${api.url}/auth/register`, {
     method: 'POST',
@@ -214,12 +236,22 @@ async function main() {
     JWT_AUDIENCE: 'workflow-platform-api',
   });
   const bearer = { authorization: `Bearer ${accessToken}` };
+  // Another checkout's API on the same database and secret, so the same token works there.
+  const before = BEFORE
+    ? await startServer('src/node/server.ts', '/health/live', { ...apiEnv, DATA_DIR: join(dataDir, 'before') }, BEFORE)
+    : undefined;
 
   // Two references without targets: the framework floor (Hono with one route) and the /profile
   // work written by hand on Fastify + postgres.js, so the table shows where the gaps come from.
   const targets = [
     { key: 'baseline', name: 'Fastify `GET /` (baseline)', server: fastify, path: '/', headers: {} },
-    { key: 'hono', name: 'reference: bare Hono `GET /` on @hono/node-server', server: honoHello, path: '/', headers: {} },
+    {
+      key: 'hono',
+      name: 'reference: bare Hono `GET /` on @hono/node-server',
+      server: honoHello,
+      path: '/',
+      headers: {},
+    },
     { key: 'live', name: 'API `GET /health/live`', server: api, path: '/health/live', headers: {} },
     {
       key: 'fastify-profile',
@@ -235,6 +267,24 @@ async function main() {
       path: '/profile',
       headers: bearer,
     },
+    ...(before
+      ? [
+          {
+            key: 'live-before',
+            name: 'before: API `GET /health/live`',
+            server: before,
+            path: '/health/live',
+            headers: {},
+          },
+          {
+            key: 'profile-before',
+            name: 'before: API `GET /profile`',
+            server: before,
+            path: '/profile',
+            headers: bearer,
+          },
+        ]
+      : []),
   ];
   const rounds = new Map<string, Measurement[]>(targets.map((t) => [t.key, []]));
   for (let round = 1; round <= ROUNDS; round++) {
@@ -281,6 +331,12 @@ async function main() {
     ...[
       ['`/health/live` ÷ bare Hono', 'live', 'hono'],
       ['`/profile` ÷ the Fastify + postgres.js reference', 'profile', 'fastify-profile'],
+      ...(before
+        ? [
+            ['`/health/live` now ÷ before', 'live', 'live-before'],
+            ['`/profile` now ÷ before', 'profile', 'profile-before'],
+          ]
+        : []),
     ].map(([label, ours, reference]) => {
       const a = results.get(ours as string) as Measurement;
       const b = results.get(reference as string) as Measurement;
@@ -298,6 +354,7 @@ async function main() {
     }),
     '',
     `Logins meanwhile: ${loginCounts.ok} succeeded (${(loginCounts.ok / (DURATION + WARMUP)).toFixed(1)}/s), ${loginCounts.failed} failed.`,
+    ...(BEFORE ? [`Before: the API of ${BEFORE} (${gitHead(BEFORE)}); now: ${gitHead(ROOT)}.`] : []),
     `Run ${started.toISOString()}: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, load average at the end ${loadavg()[0]?.toFixed(1)}; ${ROUNDS} round(s), ${DURATION} s + ${WARMUP} s warm-up per target, ${CONNECTIONS} connections; API with NODE_ENV=production LOG_LEVEL=warn.`,
   ];
   console.log(lines.join('\n'));
