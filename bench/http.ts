@@ -156,11 +156,23 @@ async function load(options: autocannon.Options, server: ChildProcess): Promise<
   };
 }
 
-/** The round with the median req/s: its numbers belong together. */
+/**
+ * Each number's median over the rounds, taken separately: one round slowed by a neighbour's burst
+ * moves its req/s and its CPU per request apart, so the CPU ratios use the CPU medians.
+ */
 function median(rounds: Measurement[]): Measurement {
-  const sorted = [...rounds].sort((a, b) => a.rps - b.rps);
-  const middle = sorted[Math.floor((sorted.length - 1) / 2)] as Measurement;
-  return { ...middle, failures: rounds.reduce((n, m) => n + m.failures, 0) };
+  const middle = (values: Array<number | undefined>) => {
+    const known = values.filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+    return known.length === 0 ? undefined : known[Math.floor((known.length - 1) / 2)];
+  };
+  return {
+    rps: middle(rounds.map((m) => m.rps)) ?? 0,
+    p50: middle(rounds.map((m) => m.p50)) ?? 0,
+    p99: middle(rounds.map((m) => m.p99)) ?? 0,
+    serverCpuUs: middle(rounds.map((m) => m.serverCpuUs)),
+    postgresCpuUs: middle(rounds.map((m) => m.postgresCpuUs)),
+    failures: rounds.reduce((n, m) => n + m.failures, 0),
+  };
 }
 
 /** `concurrency` loops of POST /auth/login until `stop` resolves. */
