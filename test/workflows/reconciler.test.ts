@@ -2,7 +2,6 @@ import { Worker } from 'bullmq';
 import { eq, type SQL, sql } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../../src/config/config';
 import { type RunStatus, workflowQueue, workflows } from '../../src/db/schema';
 import { silentLogger } from '../../src/logging/logger';
 import { createRunBullQueue, runJob } from '../../src/node/bullmq-run-queue';
