@@ -189,21 +189,6 @@ describe('the API on the Workers runtime', () => {
     expect(edge.logs.filter((line) => line.includes('"msg":"edge app built"'))).toHaveLength(1);
   });
 
-  it('costs little per request: one app per isolate and a fresh Postgres connection each time', async () => {
-    const user = await register();
-    const timed = async (path: string, headers: Record<string, string> = {}) => {
-      const started = performance.now();
-      for (let i = 0; i < 20; i++) expect((await call('GET', path, undefined, headers)).status).toBe(200);
-      return (performance.now() - started) / 20;
-    };
-    const live = await timed('/health/live');
-    const profile = await timed('/profile', user.auth);
-    console.log(
-      `workerd, mean of 20: GET /health/live ${live.toFixed(1)} ms (no I/O); ` +
-        `GET /profile ${profile.toFixed(1)} ms (JWT check, new postgres.js connection, one query)`,
-    );
-  });
-
   it('prefers a Hyperdrive binding over DATABASE_URL', async () => {
     const viaHyperdrive = await startEdgeWorker(
       { JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/unreachable' },

@@ -128,15 +128,14 @@ describe('run notifications', () => {
     const listening = await listenForNewRuns(database.url, (runId) => runs.push(runId), silentLogger);
     try {
       const runId = crypto.randomUUID();
-      const started = Date.now();
+      // The listener has no poll of its own: a run reaches it only through NOTIFY.
       await notifyRunQueue(database.db, silentLogger).enqueue({
         id: runId,
         workflowId: runId,
         ownerId: runId,
         workflowName: 'w',
       });
-      await expect.poll(() => runs, { timeout: 2000, interval: 5 }).toEqual([runId]);
-      expect(Date.now() - started).toBeLessThan(1000);
+      await expect.poll(() => runs, { timeout: 10_000, interval: 5 }).toEqual([runId]);
     } finally {
       await listening.close();
       await database.close();

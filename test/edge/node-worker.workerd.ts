@@ -79,13 +79,9 @@ it('runs a workflow executed on the edge in the Node worker and streams its prog
     const statuses = socket.frames.filter((f) => f.payload.runId === run.id).map((f) => f.payload.status);
     expect(statuses).toContain('running');
 
-    const [row] = await sql`
-      select status, extract(epoch from (started_at - created_at)) * 1000 as pickup_ms
-      from workflow_queue where id = ${run.id}`;
+    // With the reconciler's sweep ten minutes out, only NOTIFY can have handed the run to the worker.
+    const [row] = await sql`select status from workflow_queue where id = ${run.id}`;
     expect(row?.status).toBe('completed');
-    const pickupMs = Number(row?.pickup_ms);
-    console.log(`edge-written run picked up by the Node worker after ${pickupMs.toFixed(0)} ms (NOTIFY)`);
-    expect(pickupMs).toBeLessThan(2000);
 
     const fetched = await client.call('GET', `/api/workflows/runs/${run.id}`, undefined, owner.auth);
     const body = (await fetched.json()) as { run: { status: string; steps: Array<{ status: string }> } };

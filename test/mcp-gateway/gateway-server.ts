@@ -5,7 +5,6 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { WebSocketClientTransport } from '@modelcontextprotocol/sdk/client/websocket.js';
 import { WebSocket } from 'ws';
-import type { Logger } from '../../src/logging/logger';
 import type { McpConnector } from '../../src/mcp/tool-client';
 import { gatewayLimits } from '../../src/mcp-gateway/gateway-limits';
 import { McpGateway } from '../../src/mcp-gateway/mcp-gateway';
@@ -13,29 +12,10 @@ import { toolPolicyOf } from '../../src/mcp-gateway/tool-policy';
 import { gatewayUpstreamConnector } from '../../src/node/mcp-gateway-factory';
 import { createNodeWebSockets } from '../../src/node/node-websockets';
 import { installWebSocketGlobal } from '../../src/node/websocket-global';
+import { RecordingLogger } from '../helpers/recording-logger';
 import { createTestApp, type TestAppOptions, testConfig } from '../helpers/test-app';
 
 installWebSocketGlobal();
-
-/** Every log line, so tests can look for the gateway's `mcp tool call` records. */
-export class RecordingLogger implements Logger {
-  readonly lines: Array<{ level: string; fields: Record<string, unknown>; message?: string }> = [];
-  debug(fields: object, message?: string) {
-    this.lines.push({ level: 'debug', fields: fields as Record<string, unknown>, message });
-  }
-  info(fields: object, message?: string) {
-    this.lines.push({ level: 'info', fields: fields as Record<string, unknown>, message });
-  }
-  warn(fields: object, message?: string) {
-    this.lines.push({ level: 'warn', fields: fields as Record<string, unknown>, message });
-  }
-  error(fields: object, message?: string) {
-    this.lines.push({ level: 'error', fields: fields as Record<string, unknown>, message });
-  }
-  toolCalls() {
-    return this.lines.filter((line) => line.message === 'mcp tool call').map((line) => line.fields);
-  }
-}
 
 export interface GatewayServerOptions extends TestAppOptions {
   /** The upstream; default: what the Node entry selects from the configuration (MCP_URL, MCP_COMMAND or the built-in server). */

@@ -90,11 +90,13 @@ describe('MCP gateway → built-in server', () => {
 
       it('answers with a timeout error when the upstream is too slow, and logs it', async () => {
         const client = await gw.connect(transport, alice.accessToken);
-        const started = Date.now();
-        const error = await client.callTool({ name: 'sleep', arguments: { ms: 5000 } }).catch((e: unknown) => e);
+        // The sleep outlasts the test, and the SDK client's own deadline (60 s) is beyond it too:
+        // only the gateway's MCP_UPSTREAM_TIMEOUT_MS can answer, which its log line confirms.
+        const error = await client
+          .callTool({ name: 'sleep', arguments: { ms: 60_000 } }, undefined, { timeout: 120_000 })
+          .catch((e: unknown) => e);
         expect(error).toBeInstanceOf(McpError);
         expect((error as McpError).code).toBe(-32001);
-        expect(Date.now() - started).toBeLessThan(3000);
         expect(gw.logger.toolCalls()).toContainEqual(
           expect.objectContaining({ userId: alice.user.id, tool: 'sleep', outcome: 'timeout' }),
         );
@@ -180,14 +182,13 @@ describe('MCP gateway → built-in server', () => {
 
   it('answers a request still in flight when the client ends its HTTP session', async () => {
     const client = await gw.connect('http', alice.accessToken);
-    const sleeping = client.callTool({ name: 'sleep', arguments: { ms: 400 } }).catch((e: unknown) => e);
+    // A sleep no test outlives: the answer can only come from the session's end.
+    const sleeping = client.callTool({ name: 'sleep', arguments: { ms: 60_000 } }).catch((e: unknown) => e);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const started = Date.now();
     await (client.transport as { terminateSession?: () => Promise<void> } | undefined)?.terminateSession?.();
     const outcome = await sleeping;
     expect(outcome).toBeInstanceOf(McpError);
     expect((outcome as McpError).message).toMatch(/ended the session/);
-    expect(Date.now() - started).toBeLessThan(300);
     await client.close();
   });
 
@@ -208,11 +209,10 @@ describe('MCP gateway → built-in server', () => {
         jsonrpc: '2.0',
         id: 'slow',
         method: 'tools/call',
-        params: { name: 'sleep', arguments: { ms: 3000 } },
+        params: { name: 'sleep', arguments: { ms: 60_000 } },
       }),
     });
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const started = Date.now();
     const cancel = await fetch(gw.httpUrl, {
       method: 'POST',
       headers,
@@ -220,8 +220,8 @@ describe('MCP gateway → built-in server', () => {
     });
     expect(cancel.status).toBe(202);
     const answer = await call;
+    // The sleep outlasts the test: this answer is the cancellation's.
     expect(await answer.json()).toMatchObject({ id: 'slow', error: { code: -32800 } });
-    expect(Date.now() - started).toBeLessThan(1000);
     expect(gw.logger.toolCalls()).toContainEqual(expect.objectContaining({ tool: 'sleep', outcome: 'cancelled' }));
     await disconnect(client);
   });

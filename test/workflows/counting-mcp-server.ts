@@ -13,12 +13,14 @@ export interface ToolCallRecord {
   attempt?: number;
   /** `flaky`'s key, when given: its failures are counted across runs. */
   key?: string;
+  /** `hold` only: set once the call's signal aborted (the client cancelled or timed it out). */
+  aborted?: boolean;
 }
 
 export interface CountingMcpServer {
   url: string;
   port: number;
-  /** Every `count`/`flaky` call, in order, with the `_meta` the executor sent. */
+  /** Every `count`/`flaky`/`hold` call, in order, with the `_meta` the executor sent. */
   calls: ToolCallRecord[];
   callsOf(runId: string, stepId: string): number;
   close(): Promise<void>;
@@ -29,7 +31,9 @@ export interface CountingMcpServer {
  * `_meta` (so a test can prove a checkpointed step never ran twice):
  * - `count {label?}` → `{n}` (the number of calls so far for this run and step);
  * - `flaky {failTimes, key?}` → isError for the first `failTimes` calls of a run's step (with `key`:
- *   of every call with that key, whatever the run), then `{ok: true}`.
+ *   of every call with that key, whatever the run), then `{ok: true}`;
+ * - `hold` → never answers; records when the client gives the call up (cancellation or timeout),
+ *   so a test waits for that event instead of timing how long the call took.
  */
 export async function startCountingMcpServer(options: { port?: number } = {}): Promise<CountingMcpServer> {
   const calls: ToolCallRecord[] = [];
@@ -73,6 +77,15 @@ export async function startCountingMcpServer(options: { port?: number } = {}): P
           return n <= failTimes ? toolErrorResult(`flaky failure ${n}`) : structuredResult({ ok: true, calls: n });
         },
       );
+      server.registerTool('hold', { description: 'Answers only by being cancelled' }, (extra) => {
+        const entry = record('hold', extra._meta);
+        return new Promise<never>((_resolve, reject) => {
+          extra.signal.addEventListener('abort', () => {
+            entry.aborted = true;
+            reject(extra.signal.reason);
+          });
+        });
+      });
       return server;
     },
   });

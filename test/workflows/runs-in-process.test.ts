@@ -218,17 +218,26 @@ describe('runs in single-process mode (built-in MCP server over Streamable HTTP)
   });
 
   it('times a step out and retries it with backoff before failing', async () => {
-    const wf = await createWorkflow(t.json, alice.auth, [
-      { id: 'slow', tool: 'sleep', arguments: { ms: 5000 }, timeoutMs: 200, retries: 2 },
-    ]);
-    const started = Date.now();
+    const wf = await createWorkflow(t.json, alice.auth, [{ id: 'slow', tool: 'hold', timeoutMs: 200, retries: 2 }]);
     const run = await waitForRun(t.json, alice.auth, (await execute(t.json, alice.auth, wf.id)).id);
     expect(run.status).toBe('failed');
-    expect(run.error).toBe('Step "slow" (sleep) failed after 3 attempts: timed out after 200 ms');
+    expect(run.error).toBe('Step "slow" (hold) failed after 3 attempts: timed out after 200 ms');
     expect(run.steps[0]?.attempts).toBe(3);
-    // 3 × 200 ms timeouts + 2 short backoffs; far below one 5 s sleep.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(600);
-    expect(Date.now() - started).toBeLessThan(4000);
+    // `hold` never answers: each attempt ended by the step's deadline, which the server saw as a cancellation.
+    await expect
+      .poll(() => mcpServer.calls.filter((c) => c.runId === run.id).map((c) => [c.attempt, c.aborted]))
+      .toEqual([
+        [1, true],
+        [2, true],
+        [3, true],
+      ]);
+    // The waits before the retries, as the executor scheduled them: retryBaseMs (20) doubling, ±20 % jitter.
+    const retries = t.executorLog.fieldsOf('step failed, retrying').filter((fields) => fields.runId === run.id);
+    expect(retries.map((line) => line.attempt)).toEqual([1, 2]);
+    expect(retries[0]?.delayMs).toBeGreaterThanOrEqual(16);
+    expect(retries[0]?.delayMs).toBeLessThanOrEqual(24);
+    expect(retries[1]?.delayMs).toBeGreaterThanOrEqual(32);
+    expect(retries[1]?.delayMs).toBeLessThanOrEqual(48);
   });
 
   it('retries a failing tool result and succeeds within the retries', async () => {
@@ -243,19 +252,19 @@ describe('runs in single-process mode (built-in MCP server over Streamable HTTP)
 
   it('cancels a running run: the in-flight call is aborted and no later step runs', async () => {
     const wf = await createWorkflow(t.json, alice.auth, [
-      { id: 'nap', tool: 'sleep', arguments: { ms: 10_000 } },
+      { id: 'nap', tool: 'hold' },
       { id: 'after', tool: 'count' },
     ]);
     const events: ChannelMessage[] = [];
     const unsubscribe = t.deps.hub.subscribe(WORKFLOW_CHANNEL, (m) => events.push(m));
     const { id } = await execute(t.json, alice.auth, wf.id);
     await waitForRun(t.json, alice.auth, id, (r) => r.steps[0]?.status === 'running');
-    const started = Date.now();
     const res = await t.json('POST', `/api/workflows/runs/${id}/cancel`, undefined, alice.auth);
     expect(res.status).toBe(200);
     expect(((await res.json()) as { run: { status: string } }).run.status).toBe('cancelled');
     const run = await waitForRun(t.json, alice.auth, id, (r) => r.steps[0]?.status === 'cancelled');
-    expect(Date.now() - started).toBeLessThan(2000);
+    // `hold` answers only when cancelled: the server saw the in-flight call given up.
+    await expect.poll(() => mcpServer.calls.find((c) => c.runId === id && c.stepId === 'nap')?.aborted).toBe(true);
     expect(run.status).toBe('cancelled');
     expect(run.steps[1]?.status).toBe('pending');
     await new Promise((r) => setTimeout(r, 300));

@@ -24,6 +24,21 @@ export interface WorkerProcess {
   kill(signal: NodeJS.Signals): Promise<number | null>;
 }
 
+/** The worker's JSON log lines so far (what it printed that parses as JSON). */
+export function logLines(worker: WorkerProcess): Array<Record<string, unknown>> {
+  return worker.output
+    .join('')
+    .split('\n')
+    .flatMap((line) => {
+      try {
+        const parsed: unknown = JSON.parse(line);
+        return parsed && typeof parsed === 'object' ? [parsed as Record<string, unknown>] : [];
+      } catch {
+        return [];
+      }
+    });
+}
+
 /** `npm run worker` as a real child process (so SIGKILL is real), resolved once it takes jobs. */
 export async function startWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/node/worker.ts'], {

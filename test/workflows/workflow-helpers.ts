@@ -7,6 +7,7 @@ import { InProcessRunner } from '../../src/runs/in-process-runner';
 import { RunExecutor, type RunExecutorOptions } from '../../src/runs/run-executor';
 import { INITIAL_STEP_STATE, type RunStepState } from '../../src/runs/run-state';
 import type { WorkflowStep } from '../../src/workflows/step-schema';
+import { RecordingLogger } from '../helpers/recording-logger';
 import { createTestApp } from '../helpers/test-app';
 
 /** A run's steps as execute writes them: each in its initial state. */
@@ -47,12 +48,13 @@ export async function createWorkflowTestApp(options: {
   const t = await createTestApp();
   const mcp: McpToolClient =
     options.mcp ?? createMcpClient({ mcpUrl: options.mcpUrl }, silentLogger, { connectTimeoutMs: 1000 });
+  const executorLog = new RecordingLogger();
   const executor = new RunExecutor({
     db: t.db,
     mcp,
     hub: t.deps.hub,
     clock: systemClock,
-    logger: silentLogger,
+    logger: executorLog,
     executorId: `test:${crypto.randomUUID().slice(0, 8)}`,
     leaseMs: 5000,
     heartbeatMs: 100,
@@ -70,6 +72,8 @@ export async function createWorkflowTestApp(options: {
     ...t,
     mcp,
     executor,
+    /** What the executor logged (its retries with the delay it chose, among others). */
+    executorLog,
     runner,
     close: async () => {
       await runner.close(2000);
