@@ -25,7 +25,8 @@ const loginBody = z
     email: text().min(1).max(254).optional(),
     password: text().min(1).max(1024),
   })
-  .refine((b) => b.username || b.email, { message: 'username or email is required', path: ['username'] });
+  .refine((b) => b.username || b.email, { message: 'username or email is required', path: ['username'] })
+  .meta({ anyOf: [{ required: ['username'] }, { required: ['email'] }], description: 'username or email is required' });
 
 const refreshBody = z.object({ refreshToken: text().min(1).max(512) });
 

@@ -23,6 +23,7 @@ export const healthDocs = {
     summary: 'Liveness: the process answers (no I/O)',
     tags: ['Health'],
     auth: 'public',
+    selfContained: true,
     responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('ok') }) } },
   }),
   ready: routeDoc({

@@ -20,9 +20,18 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   503: 'A dependency (database, MCP server) is unavailable',
 };
 
+// What the one error renderer adds: TooManyRequestsError always names its wait, an unavailable database a short one.
+const ERROR_HEADERS: Record<number, Record<string, { description: string; required: boolean; schema: object }>> = {
+  429: { 'Retry-After': { description: 'Seconds to wait', required: true, schema: { type: 'integer' } } },
+  503: {
+    'Retry-After': { description: 'Seconds to wait (when the database is down)', required: false, schema: { type: 'integer' } },
+  },
+};
+
 export function errorResponse(status: number) {
   return {
     description: ERROR_DESCRIPTIONS[status] ?? 'Error',
+    ...(ERROR_HEADERS[status] ? { headers: ERROR_HEADERS[status] } : {}),
     content: { 'application/json': { schema: { $ref: ERROR_SCHEMA_REF } } },
   };
 }
@@ -45,6 +54,8 @@ export interface RouteDocOptions {
   errors?: number[];
   /** A JSON body the handler reads itself (when it is not validated by `validate('json')`). */
   body?: ZodType;
+  /** The route touches no database or other dependency, so it cannot answer 503. */
+  selfContained?: boolean;
 }
 
 const SECURITY: Record<RouteAuth, Array<Record<string, string[]>>> = {
@@ -56,7 +67,8 @@ const SECURITY: Record<RouteAuth, Array<Record<string, string[]>>> = {
 
 /**
  * `describeRoute` with the API's conventions: bearer security, the `{"error": ...}` body on
- * every error status (401/403 from `auth`, 500 always), JSON success bodies from zod schemas.
+ * every error status (401/403 from `auth`, 500 always, 503 unless the route is self-contained),
+ * JSON success bodies from zod schemas.
  */
 export function routeDoc(options: RouteDocOptions) {
   const responses: NonNullable<DescribeRouteOptions['responses']> = {};
@@ -71,6 +83,8 @@ export function routeDoc(options: RouteDocOptions) {
   if (options.auth !== 'public') errors.add(401);
   if (options.auth === 'admin' || options.auth === 'metrics') errors.add(403);
   errors.add(500);
+  // Any query can meet a database that went away: the error renderer answers it with 503.
+  if (!options.selfContained && !options.responses[503]) errors.add(503);
   for (const status of [...errors].sort()) responses[String(status)] = errorResponse(status);
   return describeRoute({
     summary: options.summary,

@@ -24,6 +24,21 @@ export function text() {
   return storable(z.string());
 }
 
+/**
+ * A name: surrounding whitespace is removed, then 1 to `max` characters must remain. The
+ * document says so from here (`\S`: not only whitespace), beside the checks that enforce it.
+ */
+export function trimmedName(max: number) {
+  return text()
+    .trim()
+    .min(1)
+    .max(max)
+    .meta({
+      pattern: '\\S',
+      description: `Surrounding whitespace is removed; 1-${max} characters must remain`,
+    });
+}
+
 // A 1 MiB body full of bad strings would otherwise answer with tens of thousands of issues.
 const MAX_REPORTED = 10;
 

@@ -205,5 +205,6 @@ export const protectedResourceDocs = routeDoc({
     'How MCP clients learn to authenticate at `/mcp` (the `resource_metadata` of its `WWW-Authenticate` challenge points here). This API issues its own bearer tokens: it names no OAuth authorization server, and `token_endpoint` is where tokens are had.',
   tags: ['MCP'],
   auth: 'public',
+  selfContained: true,
   responses: { 200: { description: 'The metadata', schema: protectedResourceMetadataSchema } },
 });

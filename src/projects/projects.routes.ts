@@ -6,7 +6,7 @@ import type { AppEnv } from '../deps';
 import { NotFoundError } from '../errors/not-found-error';
 import { idParam } from '../http/id-param';
 import { paginationQuery } from '../http/pagination';
-import { text } from '../http/storable-text';
+import { text, trimmedName } from '../http/storable-text';
 import { validate } from '../http/validate';
 import { requireAuth } from '../middleware/auth';
 import { toProjectJson } from './project-json';
@@ -14,7 +14,7 @@ import { visibleProjects } from './project-queries';
 import { projectDocs } from './projects.openapi';
 
 const projectBody = z.object({
-  name: text().trim().min(1).max(200),
+  name: trimmedName(200),
   description: text().max(5000).nullish(),
 });
 

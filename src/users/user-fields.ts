@@ -9,7 +9,16 @@ export const usernameField = text().regex(
 
 export const emailField = storable(z.email({ message: 'must be an email address' }).max(254));
 
-export const passwordField = text().refine(
-  (p) => passwordByteLength(p) >= PASSWORD_MIN_BYTES && passwordByteLength(p) <= PASSWORD_MAX_BYTES,
-  `must be ${PASSWORD_MIN_BYTES}-${PASSWORD_MAX_BYTES} bytes`,
-);
+const PASSWORD_RULE = `must be ${PASSWORD_MIN_BYTES}-${PASSWORD_MAX_BYTES} bytes`;
+
+export const passwordField = text()
+  .refine(
+    (p) => passwordByteLength(p) >= PASSWORD_MIN_BYTES && passwordByteLength(p) <= PASSWORD_MAX_BYTES,
+    PASSWORD_RULE,
+  )
+  // JSON Schema counts characters, not bytes: the bounds that hold for any UTF-8 (1-4 bytes each), and the rule itself.
+  .meta({
+    minLength: Math.ceil(PASSWORD_MIN_BYTES / 4),
+    maxLength: PASSWORD_MAX_BYTES,
+    description: `UTF-8 encoded, it ${PASSWORD_RULE} (bcrypt reads no further)`,
+  });

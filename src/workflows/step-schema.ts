@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { jsonObject, text } from '../http/storable-text';
+import { jsonObject, text, trimmedName } from '../http/storable-text';
 import { findTemplateRefs } from '../runs/templating';
 
 export const MAX_STEPS = 100;
@@ -11,7 +11,7 @@ const stepId = text().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digi
 
 export const workflowStep = z.object({
   id: stepId,
-  tool: text().trim().min(1).max(128),
+  tool: trimmedName(128),
   arguments: jsonObject().optional(),
   timeoutMs: z.number().int().min(1).max(MAX_STEP_TIMEOUT_MS).optional(),
   retries: z.number().int().min(0).max(MAX_STEP_RETRIES).optional(),
@@ -47,7 +47,7 @@ export const workflowSteps = z
   });
 
 export const workflowBody = z.object({
-  name: text().trim().min(1).max(200),
+  name: trimmedName(200),
   description: text().max(5000).nullish(),
   steps: workflowSteps,
   projectId: z.uuid({ message: 'must be a UUID' }).nullish(),

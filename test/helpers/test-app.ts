@@ -12,6 +12,7 @@ import { type Logger, silentLogger } from '../../src/logging/logger';
 import { openDatabase } from '../../src/node/database';
 import { createAppDeps } from '../../src/node/node-deps';
 import { TEMPLATE_DATABASE } from './global-setup';
+import { OpenApiResponseChecker } from './openapi-responses';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!';
 
@@ -78,6 +79,25 @@ export interface TestAppOptions {
   overrides?: Partial<AppDeps>;
 }
 
+/**
+ * Every `app.request` of a route test (and so `json`) checks its answer against the app's own
+ * GET /openapi.json before the test sees it: the document has to describe what the API sends.
+ */
+function holdResponsesToTheDocument(app: ReturnType<typeof createApp>): void {
+  const request = app.request;
+  let checker: Promise<OpenApiResponseChecker> | undefined;
+  app.request = (async (input: RequestInfo | URL, init?: RequestInit, ...rest: unknown[]) => {
+    const response = await (request as (...args: unknown[]) => Promise<Response>)(input, init, ...rest);
+    const url = input instanceof Request ? input.url : String(input);
+    const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
+    checker ??= (request as (path: string) => Promise<Response>)('/openapi.json')
+      .then((res) => res.json())
+      .then((doc) => new OpenApiResponseChecker(doc as ConstructorParameters<typeof OpenApiResponseChecker>[0]));
+    await (await checker).check(method, url, response.clone());
+    return response;
+  }) as typeof app.request;
+}
+
 export async function createTestApp(options: TestAppOptions = {}) {
   const database = options.db ? undefined : await createTestDatabase();
   const db = options.db ?? (database as { db: Database }).db;
@@ -94,6 +114,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
     ...options.overrides,
   };
   const app = createApp(deps);
+  holdResponsesToTheDocument(app);
 
   const json = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
     app.request(path, {

@@ -120,6 +120,32 @@ describe('GET /openapi.json and /docs', () => {
     expect(workflow.requestBody.content['application/json'].schema.properties.steps.maxItems).toBe(100);
   });
 
+  it('documents the request constraints the validators enforce beyond plain JSON Schema', () => {
+    const register = (doc.paths['/auth/register']?.post as any).requestBody.content['application/json'].schema;
+    expect(register.properties.password).toMatchObject({ minLength: 2, maxLength: 72 });
+    expect(register.properties.password.description).toMatch(/8-72 bytes/);
+    const login = (doc.paths['/auth/login']?.post as any).requestBody.content['application/json'].schema;
+    expect(login.anyOf).toEqual([{ required: ['username'] }, { required: ['email'] }]);
+    const project = (doc.paths['/projects']?.post as any).requestBody.content['application/json'].schema;
+    const workflow = (doc.paths['/api/workflows']?.post as any).requestBody.content['application/json'].schema;
+    for (const name of [project.properties.name, workflow.properties.name]) {
+      expect(name).toMatchObject({ minLength: 1, maxLength: 200, pattern: '\\S' });
+      expect(name.description).toMatch(/whitespace is removed/);
+    }
+  });
+
+  it('documents the 503 (with Retry-After) any query can end in, and Retry-After on every 429', () => {
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        const where = `${method.toUpperCase()} ${path}`;
+        const selfContained = ['/health/live', '/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp'];
+        if (!selfContained.includes(path) && path !== '/mcp') expect(op.responses['503'], where).toBeDefined();
+        const limited = op.responses['429'] as { headers?: Record<string, { required?: boolean }> } | undefined;
+        if (limited) expect(limited.headers?.['Retry-After'], where).toBeDefined();
+      }
+    }
+  });
+
   it('serves Swagger UI at /docs with its assets from this server', async () => {
     const page = await t.app.request('/docs');
     expect(page.status).toBe(200);
