@@ -121,13 +121,14 @@ describe('GET /openapi.json and /docs', () => {
   });
 
   it('documents the request constraints the validators enforce beyond plain JSON Schema', () => {
-    const register = (doc.paths['/auth/register']?.post as any).requestBody.content['application/json'].schema;
+    const bodyOf = (path: string) => (doc.paths[path]?.post as any)?.requestBody.content['application/json'].schema;
+    const register = bodyOf('/auth/register');
     expect(register.properties.password).toMatchObject({ minLength: 2, maxLength: 72 });
     expect(register.properties.password.description).toMatch(/8-72 bytes/);
-    const login = (doc.paths['/auth/login']?.post as any).requestBody.content['application/json'].schema;
+    const login = bodyOf('/auth/login');
     expect(login.anyOf).toEqual([{ required: ['username'] }, { required: ['email'] }]);
-    const project = (doc.paths['/projects']?.post as any).requestBody.content['application/json'].schema;
-    const workflow = (doc.paths['/api/workflows']?.post as any).requestBody.content['application/json'].schema;
+    const project = bodyOf('/projects');
+    const workflow = bodyOf('/api/workflows');
     for (const name of [project.properties.name, workflow.properties.name]) {
       expect(name).toMatchObject({ minLength: 1, maxLength: 200, pattern: '\\S' });
       expect(name.description).toMatch(/whitespace is removed/);
