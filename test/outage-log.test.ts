@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OutageLog } from '../src/logging/outage-log';
-import { RecordingLogger } from './mcp-gateway/gateway-server';
+import { RecordingLogger } from './helpers/recording-logger';
 
 describe('OutageLog', () => {
   it('logs going down and coming back once each, and reminders at doubling gaps (30 s, 60 s, ... at most 10 min)', () => {

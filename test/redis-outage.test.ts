@@ -8,7 +8,7 @@ import { loginGuards } from '../src/db/schema';
 import { createNodeDeps, type NodeDeps } from '../src/node/node-deps';
 import { type RunningServer, startRedis } from './helpers/servers';
 import { createTestDatabase, testConfig } from './helpers/test-app';
-import { RecordingLogger } from './mcp-gateway/gateway-server';
+import { RecordingLogger } from './helpers/recording-logger';
 
 /**
  * The API wired as `npm start` wires it (createNodeDeps with REDIS_URL), its Redis a real
