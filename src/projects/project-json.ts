@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { Project } from '../db/schema';
+import { rowSerializer } from '../http/row-serializer';
 import { timestamp } from '../http/timestamp-schema';
 
 export const projectSchema = z.object({
@@ -13,13 +14,4 @@ export const projectSchema = z.object({
 
 export type ProjectJson = z.infer<typeof projectSchema>;
 
-export function toProjectJson(p: Project): ProjectJson {
-  return {
-    id: p.id,
-    ownerId: p.ownerId,
-    name: p.name,
-    description: p.description,
-    createdAt: p.createdAt.toISOString(),
-    updatedAt: p.updatedAt.toISOString(),
-  };
-}
+export const toProjectJson: (p: Project) => ProjectJson = rowSerializer(projectSchema);

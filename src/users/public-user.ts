@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { User } from '../db/schema';
+import { rowSerializer } from '../http/row-serializer';
 import { timestamp } from '../http/timestamp-schema';
 
 export const publicUserSchema = z.object({
@@ -14,13 +15,4 @@ export const publicUserSchema = z.object({
 export type PublicUser = z.infer<typeof publicUserSchema>;
 
 /** The only shape a user leaves the API in: never the password hash. */
-export function toPublicUser(user: User): PublicUser {
-  return {
-    id: user.id,
-    username: user.username,
-    email: user.email,
-    role: user.role,
-    createdAt: user.createdAt.toISOString(),
-    updatedAt: user.updatedAt.toISOString(),
-  };
-}
+export const toPublicUser: (user: User) => PublicUser = rowSerializer(publicUserSchema);

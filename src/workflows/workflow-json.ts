@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { Workflow } from '../db/schema';
+import { rowSerializer } from '../http/row-serializer';
 import { timestamp } from '../http/timestamp-schema';
 import { type WorkflowStep, workflowStep } from './step-schema';
 
@@ -17,16 +18,9 @@ export const workflowSchema = z.object({
 
 export type WorkflowJson = z.infer<typeof workflowSchema>;
 
+const workflowJson = rowSerializer(workflowSchema);
+
 export function toWorkflowJson(w: Workflow): WorkflowJson {
-  return {
-    id: w.id,
-    ownerId: w.ownerId,
-    projectId: w.projectId,
-    name: w.name,
-    description: w.description,
-    steps: w.steps as WorkflowStep[],
-    lastRun: w.lastRun?.toISOString() ?? null,
-    createdAt: w.createdAt.toISOString(),
-    updatedAt: w.updatedAt.toISOString(),
-  };
+  // jsonb comes back untyped; the steps were checked against workflowBody when they were stored.
+  return workflowJson({ ...w, steps: w.steps as WorkflowStep[] });
 }
