@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PasswordHasher } from '../src/auth/passwords';
 import { users } from '../src/db/schema';
 import { ensureAdmin } from '../src/users/ensure-admin';
+import { readJson } from './helpers/read-json';
+import { bodies } from './helpers/response-bodies';
 import { freePort } from './helpers/servers';
 import { type SpawnedNode, spawnEntry, waitForHttp } from './helpers/spawn-node';
 import { createTestApp, createTestDatabase, TEST_JWT_SECRET } from './helpers/test-app';
@@ -21,7 +23,7 @@ describe('admin bootstrap (ADMIN_*)', () => {
   const register = async (username: string, email: string, password: string) => {
     const res = await t.json('POST', '/auth/register', { username, email, password });
     expect(res.status).toBe(201);
-    return ((await res.json()) as { user: { id: string } }).user.id;
+    return (await readJson(res, bodies.session)).user.id;
   };
   const roleOf = async (id: string) => (await t.db.select().from(users).where(eq(users.id, id)))[0]?.role;
   const byUsername = (username: string) =>

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readJson } from './helpers/read-json';
+import { bodies } from './helpers/response-bodies';
 import { createTestApp, createTestDatabase } from './helpers/test-app';
 
 type TestApp = Awaited<ReturnType<typeof createTestApp>>;
@@ -27,7 +29,7 @@ describe('role changes and logout-everywhere take effect at once for admin power
   const login = async (t: TestApp, username: string, password: string) => {
     const res = await t.json('POST', '/auth/login', { username, password });
     expect(res.status).toBe(200);
-    return (await res.json()) as { accessToken: string; refreshToken: string; user: { role: string } };
+    return readJson(res, bodies.session);
   };
   const setRole = (t: TestApp, id: string, role: 'user' | 'admin', token: string) =>
     t.json('PATCH', `/admin/users/${id}`, { role }, bearer(token));
@@ -55,7 +57,7 @@ describe('role changes and logout-everywhere take effect at once for admin power
     // Nor does the old admin token still see everyone's projects.
     const rootProject = await a.json('POST', '/projects', { name: 'root only' }, root.auth);
     expect(rootProject.status).toBe(201);
-    const { project } = (await rootProject.json()) as { project: { id: string } };
+    const { project } = await readJson(rootProject, bodies.project);
     expect((await b.json('GET', `/projects/${project.id}`, undefined, bearer(asAdmin.accessToken))).status).toBe(404);
     // The account itself still works as a user.
     expect((await b.json('GET', '/profile', undefined, bearer(asAdmin.accessToken))).status).toBe(200);

@@ -2,6 +2,8 @@ import { count } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projects, users, workflowQueue, workflows } from '../src/db/schema';
 import { createBuiltinMcpClient } from '../src/node/mcp-client-factory';
+import { readJson } from './helpers/read-json';
+import { bodies } from './helpers/response-bodies';
 import { createTestApp } from './helpers/test-app';
 import { createWorkflow, createWorkflowTestApp, execute, waitForRun } from './workflows/workflow-helpers';
 
@@ -84,7 +86,7 @@ describe('NUL characters and lone surrogates are refused at validation (400), ne
     );
 
     const project = await t.json('POST', '/projects', { name: 'kept' }, alice.auth);
-    const { project: p } = (await project.json()) as { project: { id: string } };
+    const { project: p } = await readJson(project, bodies.project);
     await expectRefused(await send('PUT', `/projects/${p.id}`, `{"name":"${bad}"}`), 'name');
 
     // Nothing was written by any refused request: one project and one workflow more, no run.
@@ -97,7 +99,7 @@ describe('NUL characters and lone surrogates are refused at validation (400), ne
       before[2]?.[0]?.n ?? 0,
     ]);
     const kept = await t.json('GET', `/projects/${p.id}`, undefined, alice.auth);
-    expect(((await kept.json()) as { project: { name: string } }).project.name).toBe('kept');
+    expect((await readJson(kept, bodies.project)).project.name).toBe('kept');
   });
 
   it.each([
@@ -163,7 +165,7 @@ describe('NUL characters and lone surrogates are refused at validation (400), ne
   it('accepts well-formed text: paired surrogates (emoji) and other control characters', async () => {
     const res = await send('POST', '/projects', '{"name":"\\ud83d\\ude80 launch\\t1","description":"line\\nbreak"}');
     expect(res.status).toBe(201);
-    expect(((await res.json()) as { project: { name: string } }).project.name).toBe('🚀 launch\t1');
+    expect((await readJson(res, bodies.project)).project.name).toBe('🚀 launch\t1');
   });
 });
 

@@ -5,6 +5,11 @@ import { runSchema, runSummarySchema } from './run-json';
 
 const run = z.object({ run: runSchema });
 const runCounts = z.record(z.string(), z.number().int()).describe('Runs per status');
+const runQueue = pageOf(runSummarySchema).extend({ counts: runCounts });
+const runPage = pageOf(runSummarySchema);
+
+/** The bodies the run routes answer with, as published: what a client types and checks them by. */
+export const runResponses = { one: run, queue: runQueue, page: runPage };
 
 export const runDocs = {
   queue: routeDoc({
@@ -14,7 +19,7 @@ export const runDocs = {
     responses: {
       200: {
         description: 'Counts and a page of runs',
-        schema: pageOf(runSummarySchema).extend({ counts: runCounts }),
+        schema: runQueue,
       },
     },
   }),
@@ -56,7 +61,7 @@ export const runDocs = {
     summary: "A workflow's runs",
     tags: ['Runs'],
     auth: 'user',
-    responses: { 200: { description: 'A page of runs', schema: pageOf(runSummarySchema) } },
+    responses: { 200: { description: 'A page of runs', schema: runPage } },
     errors: [404],
   }),
 };

@@ -4,6 +4,10 @@ import { routeDoc } from '../http/route-doc';
 import { publicUserSchema } from './public-user';
 
 const user = z.object({ user: publicUserSchema });
+const userPage = pageOf(publicUserSchema);
+
+/** The bodies the user routes answer with, as published: what a client types and checks them by. */
+export const userResponses = { one: user, page: userPage };
 
 export const profileDocs = {
   get: routeDoc({
@@ -20,7 +24,7 @@ export const adminDocs = {
     summary: 'List users (admin)',
     tags: ['Admin'],
     auth: 'admin',
-    responses: { 200: { description: 'A page of users', schema: pageOf(publicUserSchema) } },
+    responses: { 200: { description: 'A page of users', schema: userPage } },
   }),
   setRole: routeDoc({
     summary: "Change a user's role (admin); the last admin cannot be demoted",

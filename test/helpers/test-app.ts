@@ -13,6 +13,8 @@ import { openDatabase } from '../../src/node/database';
 import { createAppDeps } from '../../src/node/node-deps';
 import { TEMPLATE_DATABASE } from './global-setup';
 import { OpenApiResponseChecker } from './openapi-responses';
+import { readJson } from './read-json';
+import { bodies } from './response-bodies';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!';
 
@@ -133,7 +135,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
     const password = 'correct-horse-battery';
     const res = await json('POST', '/auth/register', { username, email: `${username}@example.com`, password });
     if (res.status !== 201) throw new Error(`register failed: ${res.status} ${await res.text()}`);
-    const session = (await res.json()) as { user: { id: string }; accessToken: string; refreshToken: string };
+    const session = await readJson(res, bodies.session);
     if (role === 'admin') {
       await db.update(users).set({ role: 'admin' }).where(eq(users.id, session.user.id));
       session.accessToken = await deps.accessTokens.sign({ userId: session.user.id, username, role: 'admin' });

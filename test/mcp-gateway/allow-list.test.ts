@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logging/logger';
 import { ToolNotAllowedError } from '../../src/mcp-gateway/tool-policy';
 import { createMcpClient } from '../../src/node/mcp-client-factory';
+import { readJson } from '../helpers/read-json';
+import { bodies } from '../helpers/response-bodies';
 import { createTestApp } from '../helpers/test-app';
 import { createWorkflow, createWorkflowTestApp, execute, waitForRun } from '../workflows/workflow-helpers';
 
@@ -33,7 +35,7 @@ describe('MCP_ALLOWED_TOOLS', () => {
         auth,
       );
       expect(res.status).toBe(400);
-      const body = (await res.json()) as { error: { code: string; message: string; details: unknown } };
+      const body = await readJson(res, bodies.error);
       expect(body.error.code).toBe('validation_error');
       expect(body.error.message).toContain('steps.1.tool');
       expect(body.error.details).toEqual([
@@ -99,7 +101,7 @@ describe('MCP_ALLOWED_TOOLS', () => {
       const { auth } = await t.registerUser();
       const res = await t.json('GET', '/tools/list', undefined, auth);
       expect(res.status).toBe(200);
-      const { tools } = (await res.json()) as { tools: Array<{ name: string }> };
+      const { tools } = await readJson(res, bodies.tools);
       expect(tools.map((tool) => tool.name).sort()).toEqual(['calculate', 'echo']);
       await t.deps.mcp.close();
     } finally {

@@ -4,6 +4,8 @@ import {
 } from '@modelcontextprotocol/sdk/client/auth.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { readJson } from '../helpers/read-json';
+import { bodies } from '../helpers/response-bodies';
 import { type GatewayServer, postJson, startGatewayServer } from './gateway-server';
 
 const initialize = {
@@ -82,7 +84,7 @@ describe('/mcp authentication for MCP clients (RFC 6750, RFC 9728)', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ username, password }),
     });
-    const { accessToken } = (await login.json()) as { accessToken: string };
+    const { accessToken } = await readJson(login, bodies.session);
     expect((await postJson(gw.httpUrl, accessToken, initialize)).status).toBe(200);
   });
 

@@ -1,10 +1,12 @@
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { readJson } from '../helpers/read-json';
+import { bodies } from '../helpers/response-bodies';
 import { freePort } from '../helpers/servers';
 import { PROCESS_HOOK_MS, type SpawnedNode, spawnEntry, waitForHttp } from '../helpers/spawn-node';
 import { TEST_JWT_SECRET } from '../helpers/test-app';
@@ -96,7 +98,7 @@ describe('/mcp over WebSocket: backpressure', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ username: 'reader', email: 'reader@example.com', password: 'correct-horse-battery' }),
     });
-    const { accessToken } = (await register.json()) as { accessToken: string };
+    const { accessToken } = await readJson(register, bodies.session);
     const socket = new WebSocket(`ws://${base}/mcp?token=${accessToken}`, 'mcp');
     await once(socket, 'open');
     const answered = new Set<number>();

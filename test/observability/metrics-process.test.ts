@@ -1,6 +1,8 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { readJson } from '../helpers/read-json';
+import { bodies } from '../helpers/response-bodies';
 import { freePort } from '../helpers/servers';
 import { PROCESS_HOOK_MS, type SpawnedNode, spawnEntry, waitForHttp } from '../helpers/spawn-node';
 import { TEST_JWT_SECRET } from '../helpers/test-app';
@@ -34,7 +36,7 @@ async function adminToken(base: string): Promise<string> {
     body: JSON.stringify({ username: ADMIN.username, password: ADMIN.password }),
   });
   expect(res.status).toBe(200);
-  return ((await res.json()) as { accessToken: string }).accessToken;
+  return (await readJson(res, bodies.session)).accessToken;
 }
 
 /** Creates a one-step echo workflow, executes it and waits for the run's end. */
@@ -46,14 +48,14 @@ async function runEchoWorkflow(base: string, token: string): Promise<string> {
     body: JSON.stringify({ name: 'metrics', steps: [{ id: 'say', tool: 'echo', arguments: { text: 'hello' } }] }),
   });
   expect(created.status).toBe(201);
-  const { workflow } = (await created.json()) as { workflow: { id: string } };
+  const { workflow } = await readJson(created, bodies.workflow);
   const executed = await fetch(`${base}/api/workflows/${workflow.id}/execute`, { method: 'POST', headers });
   expect(executed.status).toBe(202);
-  const { run } = (await executed.json()) as { run: { id: string } };
+  const { run } = await readJson(executed, bodies.run);
   const deadline = Date.now() + 20_000;
   for (;;) {
     const res = await fetch(`${base}/api/workflows/runs/${run.id}`, { headers });
-    const { run: current } = (await res.json()) as { run: { status: string } };
+    const { run: current } = await readJson(res, bodies.run);
     if (['completed', 'failed', 'cancelled'].includes(current.status)) return current.status;
     if (Date.now() > deadline) throw new Error(`run still ${current.status}`);
     await new Promise((r) => setTimeout(r, 100));

@@ -2,7 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { type RunningServer, freePort, startRedis } from '../helpers/servers';
+import { readJson } from '../helpers/read-json';
+import { bodies } from '../helpers/response-bodies';
+import { freePort, type RunningServer, startRedis } from '../helpers/servers';
 import { PROCESS_HOOK_MS, waitForHttp } from '../helpers/spawn-node';
 import { TEST_JWT_SECRET } from '../helpers/test-app';
 import { startWorkerProcess, type WorkerProcess } from '../workflows/worker-process';
@@ -27,7 +29,7 @@ describe('realtime across real API and worker processes', () => {
       body: JSON.stringify(body),
     });
     expect(res.status, await res.clone().text()).toBeLessThan(300);
-    return (await res.json()) as { user: { id: string }; accessToken: string };
+    return readJson(res, bodies.session);
   };
   const register = (api: number, name: string) =>
     session(api, {

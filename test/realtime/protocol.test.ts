@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readJson } from '../helpers/read-json';
+import { bodies } from '../helpers/response-bodies';
 import { type RealtimeServer, sleep, startRealtimeServer, type TestClient } from './realtime-server';
 
 type User = Awaited<ReturnType<RealtimeServer['registerUser']>>;
@@ -210,16 +212,16 @@ describe('/ws protocol', () => {
 
     it('resource channels (project:, workflow:, run:) are for who may read the resource: owner and admins', async () => {
       const created = await server.json('POST', '/projects', { name: 'p' }, alice.auth);
-      const { project } = (await created.json()) as { project: { id: string } };
+      const { project } = await readJson(created, bodies.project);
       const wfRes = await server.json(
         'POST',
         '/api/workflows',
         { name: 'w', steps: [{ id: 's', tool: 'echo', arguments: { text: 'x' } }] },
         alice.auth,
       );
-      const { workflow } = (await wfRes.json()) as { workflow: { id: string } };
+      const { workflow } = await readJson(wfRes, bodies.workflow);
       const runRes = await server.json('POST', `/api/workflows/${workflow.id}/execute`, undefined, alice.auth);
-      const { run } = (await runRes.json()) as { run: { id: string } };
+      const { run } = await readJson(runRes, bodies.run);
       const channels = [
         `project:${project.id}`,
         `workflow:${workflow.id}`,
