@@ -58,7 +58,7 @@ async function main() {
   const hub = withEdgeEvents(createNodeChannelHub({ url: config.redisUrl as string }, logger), config, logger);
   const metrics = createPromMetrics({ process: 'worker', servesHttp: false });
   const mcp = withCallMetrics(createMcpClient(config, logger), metrics);
-  const executor = createExecutor(settings, {
+  const { executor } = createExecutor(settings, {
     db: database.db,
     mcp,
     hub,

@@ -88,7 +88,7 @@ export function createWorkflowRuntime(parts: {
       },
     };
   }
-  const executor = createExecutor(settings, {
+  const { executor, store } = createExecutor(settings, {
     db,
     mcp,
     hub,
@@ -99,6 +99,7 @@ export function createWorkflowRuntime(parts: {
   });
   const runner = new InProcessRunner({
     executor,
+    store,
     logger,
     concurrency: settings.WORKER_CONCURRENCY,
     pollMs: settings.RUNNER_POLL_MS,

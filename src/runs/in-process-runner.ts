@@ -2,9 +2,12 @@ import type { Logger } from '../logging/logger';
 import { abortableDelay } from './abortable-delay';
 import type { RunExecutor } from './run-executor';
 import type { RunQueue } from './run-queue';
+import type { RunStore } from './run-store';
 
 export interface InProcessRunnerOptions {
   executor: RunExecutor;
+  /** Where the runner claims rows for `executor`: the store that executor writes through. */
+  store: Pick<RunStore, 'claimNext'>;
   logger: Logger;
   /** Runs executed at the same time. Default 4. */
   concurrency?: number;
@@ -64,7 +67,7 @@ export class InProcessRunner implements RunQueue {
       this.wake = new AbortController();
       try {
         const free = this.concurrency - this.active.size;
-        const claimed = free > 0 ? await this.options.executor.runStore.claimNext(free) : [];
+        const claimed = free > 0 ? await this.options.store.claimNext(free) : [];
         for (const row of claimed) this.launch(row.id, row);
         // A full batch may mean more rows are waiting: look again at once.
         if (claimed.length > 0 && claimed.length === free) continue;

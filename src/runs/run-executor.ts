@@ -1,5 +1,4 @@
 import type { Clock } from '../clock';
-import type { Database } from '../db/database';
 import type { RunStatus, WorkflowRun } from '../db/schema';
 import type { Logger } from '../logging/logger';
 import { McpRequestTimeoutError, McpUnavailableError } from '../mcp/errors';
@@ -9,19 +8,16 @@ import { type ChannelHub, WORKFLOW_CHANNEL, WORKFLOW_STATUS_EVENT } from '../rea
 import { abortableDelay } from './abortable-delay';
 import { type JsonSizeMemo, jsonByteLength } from './json-size';
 import type { RunStepState, WorkflowStatusPayload } from './run-state';
-import { RunStore } from './run-store';
+import { type ClaimStart, type ExecutorRunStore, fromClaim } from './run-store';
 import { resolveTemplates, stepOutput, TemplateError } from './templating';
 
 export interface RunExecutorOptions {
-  db: Database;
+  /** The run rows and their lease-guarded writes; it names this executor (`locked_by`) and holds the lease length. */
+  store: ExecutorRunStore;
   mcp: McpToolClient;
   hub: ChannelHub;
   clock: Clock;
   logger: Logger;
-  /** Unique per process: the lease holder's name in `workflow_queue.locked_by`. */
-  executorId: string;
-  /** How long a claim holds without renewal; a dead executor's runs are taken over after it. Default 30 s. */
-  leaseMs?: number;
   /** Lease renewal and cancellation check while a step runs. Default 1 s. */
   heartbeatMs?: number;
   /** Step timeout when the step sets none. Default 30 s. */
@@ -82,8 +78,8 @@ interface Execution {
   /** The run's steps as this executor has them (written back at each checkpoint). */
   steps: RunStepState[];
   signal: AbortSignal;
-  /** The step the claim started (attempt counted) until its tool is called; see RunStore. */
-  startedByClaim: RunStepState | undefined;
+  /** The start of a step the claim already wrote, until that step's tool is called (see fromClaim). */
+  claimStart: ClaimStart | undefined;
   /** Bytes of the run's result budget spent: stored results and resolved arguments. */
   spentBytes: number;
   /** Bytes of the step results the row holds. */
@@ -102,11 +98,9 @@ interface Execution {
  * completed step is a checkpoint and never runs again.
  */
 export class RunExecutor {
-  readonly executorId: string;
   /** Runs executing in this process right now. */
   private readonly active = new Set<string>();
-  private readonly store: RunStore;
-  private readonly leaseMs: number;
+  private readonly store: ExecutorRunStore;
   private readonly heartbeatMs: number;
   private readonly defaultStepTimeoutMs: number;
   private readonly retryBaseMs: number;
@@ -115,19 +109,18 @@ export class RunExecutor {
   private readonly resultBudgetBytes: number;
 
   constructor(private readonly options: RunExecutorOptions) {
-    this.executorId = options.executorId;
-    this.leaseMs = options.leaseMs ?? 30_000;
+    this.store = options.store;
     this.heartbeatMs = options.heartbeatMs ?? 1000;
     this.defaultStepTimeoutMs = options.defaultStepTimeoutMs ?? 30_000;
     this.retryBaseMs = options.retryBaseMs ?? 500;
     this.retryMaxMs = options.retryMaxMs ?? 30_000;
     this.unavailableRetries = options.unavailableRetries ?? 3;
     this.resultBudgetBytes = options.resultBudgetBytes ?? 4 * 1024 * 1024;
-    this.store = new RunStore(options.db, options.clock, options.executorId, this.leaseMs);
   }
 
-  get runStore(): RunStore {
-    return this.store;
+  /** The lease holder's name in `workflow_queue.locked_by` (the BullMQ worker is named after it). */
+  get executorId(): string {
+    return this.store.executorId;
   }
 
   /** Claims the run by id, then runs it. `signal` aborts it for shutdown: the run is released, not failed. */
@@ -145,8 +138,7 @@ export class RunExecutor {
    * completed (RunStore): its attempt is recorded, the call not made yet.
    */
   async executeClaimed(run: WorkflowRun, signal?: AbortSignal): Promise<RunOutcome> {
-    const steps = structuredClone(run.steps as RunStepState[]);
-    const claimedStep = steps.find((s) => s.status !== 'completed');
+    const { steps, claimStart } = fromClaim(run);
     this.active.add(run.id);
     const control = new AbortController();
     const onShutdown = () => control.abort(new RunInterrupted('shutdown'));
@@ -170,7 +162,7 @@ export class RunExecutor {
       run,
       steps,
       signal: control.signal,
-      startedByClaim: claimedStep,
+      claimStart,
       spentBytes: storedBytes,
       storedBytes,
       sizes,
@@ -273,20 +265,21 @@ export class RunExecutor {
       args = resolveTemplates(step.arguments ?? {}, { input: run.input, steps: outputs }) as Record<string, unknown>;
     } catch (error) {
       if (!(error instanceof TemplateError)) throw error;
-      return this.failBeforeCall(execution, step, error.message);
+      return this.failBeforeCall(step, error.message);
     }
     // Measured, not serialised: arguments naming a large result many times share it by reference.
     const argumentBytes = jsonByteLength(args, this.resultBudgetBytes - execution.spentBytes, execution.sizes);
     if (execution.spentBytes + argumentBytes > this.resultBudgetBytes) {
-      return this.failBeforeCall(execution, step, `its arguments would take the run past ${this.budgetText()}`);
+      return this.failBeforeCall(step, `its arguments would take the run past ${this.budgetText()}`);
     }
     execution.spentBytes += argumentBytes;
     const timeoutMs = step.timeoutMs ?? this.defaultStepTimeoutMs;
     for (let tries = 1; ; tries++) {
       signal.throwIfAborted();
-      if (execution.startedByClaim === step) {
-        // The claim recorded this attempt already (RunStore).
-        execution.startedByClaim = undefined;
+      if (execution.claimStart?.index === index) {
+        // The claim wrote this start already.
+        Object.assign(step, execution.claimStart.step);
+        execution.claimStart = undefined;
       } else {
         step.status = 'running';
         step.attempts += 1;
@@ -383,8 +376,7 @@ export class RunExecutor {
   }
 
   /** The step fails without its tool being called (a template without a value, the budget spent). */
-  private failBeforeCall(execution: Execution, step: RunStepState, message: string): string {
-    this.giveBackClaimedAttempt(execution);
+  private failBeforeCall(step: RunStepState, message: string): string {
     Object.assign(step, { status: 'failed', error: message, finishedAt: this.now() });
     return message;
   }
@@ -393,19 +385,8 @@ export class RunExecutor {
     return `its result budget of ${this.resultBudgetBytes} bytes (RUN_RESULT_BUDGET_BYTES)`;
   }
 
-  /** The claim counted an attempt of a step whose tool was then never called: the step is as it was before. */
-  private giveBackClaimedAttempt(execution: Execution): void {
-    const step = execution.startedByClaim;
-    if (!step) return;
-    execution.startedByClaim = undefined;
-    step.attempts -= 1;
-    step.status = 'pending';
-    if (step.attempts === 0) delete step.startedAt;
-  }
-
   private async interrupted(execution: Execution, why: 'cancelled' | 'lost' | 'shutdown'): Promise<RunOutcome> {
     const { run, steps } = execution;
-    this.giveBackClaimedAttempt(execution);
     const inFlight = steps.find((s) => s.status === 'running');
     // The host aborts for shutdown or for a cancel it saw first: the row says which.
     if (why === 'shutdown' && (await this.store.status(run.id)) === 'cancelled') why = 'cancelled';

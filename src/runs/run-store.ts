@@ -38,9 +38,9 @@ const claimable = (): SQL =>
 /**
  * The claim also starts the run's first step that is not completed, as the executor would
  * before calling its tool (status `running`, one attempt more, `startedAt` if unset, last
- * error dropped): that checkpoint then needs no statement of its own. The executor gives the
- * attempt back if it never makes the call (see RunExecutor). `steps` stays as it is when every
- * step is completed.
+ * error dropped): that checkpoint then needs no statement of its own. Until the tool is called
+ * the executor holds the step as it was (see fromClaim), so a run that stops before the call
+ * writes no attempt. `steps` stays as it is when every step is completed.
  */
 const startFirstOpenStep = (): SQL => {
   const steps = workflowQueue.steps;
@@ -56,6 +56,36 @@ const startFirstOpenStep = (): SQL => {
   ), ${steps})`;
 };
 
+/** The start of a step the claim wrote (see startFirstOpenStep): the step's index and state once started. */
+export interface ClaimStart {
+  index: number;
+  step: RunStepState;
+}
+
+/**
+ * A claimed run's steps as its executor starts from: the step the claim started is as it was
+ * before (pending, the attempt not counted), and `claimStart` is that start, which the executor
+ * takes on when it calls the step's tool instead of writing a start of its own. Whatever the
+ * executor writes before that (a failure before the call, a release, a cancel) thus keeps no
+ * attempt the claim counted for a call never made.
+ */
+export function fromClaim(run: WorkflowRun): { steps: RunStepState[]; claimStart: ClaimStart | undefined } {
+  const steps = structuredClone(run.steps as RunStepState[]);
+  const index = steps.findIndex((s) => s.status !== 'completed');
+  const started = steps[index];
+  if (!started) return { steps, claimStart: undefined };
+  const before: RunStepState = { ...started, status: 'pending', attempts: started.attempts - 1 };
+  if (before.attempts === 0) delete before.startedAt;
+  steps[index] = before;
+  return { steps, claimStart: { index, step: started } };
+}
+
+/** The writes RunExecutor makes; RunStore is the one on Postgres, tests may wrap it or fake it. */
+export type ExecutorRunStore = Pick<
+  RunStore,
+  'executorId' | 'claim' | 'renewLease' | 'saveStep' | 'finish' | 'release' | 'recordCancelled' | 'status'
+>;
+
 /**
  * The `workflow_queue` writes of an executor. Every write after the claim is fenced by the
  * lease (`locked_by` = this executor, status still `running`), so an executor that lost its
@@ -69,12 +99,18 @@ export class RunStore {
    */
   private readonly statements;
 
+  /** How long a claim holds without renewal; a dead executor's runs are taken over after it. */
+  private readonly leaseMs: number;
+
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
-    private readonly executorId: string,
-    private readonly leaseMs: number,
+    /** Unique per process: the lease holder's name in `workflow_queue.locked_by`. */
+    readonly executorId: string,
+    options: { leaseMs?: number } = {},
   ) {
+    const leaseMs = options.leaseMs ?? 30_000;
+    this.leaseMs = leaseMs;
     const claimById = (orOwnLease: boolean, name: string) =>
       db
         .update(workflowQueue)

@@ -8,6 +8,7 @@ import { withCallMetrics } from '../../src/observability/instrumented-mcp-client
 import type { Metrics } from '../../src/observability/metrics';
 import { InProcessRunner } from '../../src/runs/in-process-runner';
 import { RunExecutor } from '../../src/runs/run-executor';
+import { RunStore } from '../../src/runs/run-store';
 import { createTestApp } from '../helpers/test-app';
 import { createWorkflow, execute, waitForRun } from '../workflows/workflow-helpers';
 import { sample } from './prometheus-text';
@@ -25,18 +26,18 @@ describe('GET /metrics (in-process runs, built-in MCP server)', () => {
     // The Prometheus metrics createAppDeps wires (the /mcp gateway reports into them too).
     const metrics = t.deps.metrics as Metrics;
     const mcp = withCallMetrics(createBuiltinMcpClient(), metrics);
+    const store = new RunStore(t.db, systemClock, 'metrics-test');
     const executor = new RunExecutor({
-      db: t.db,
+      store,
       mcp,
       hub: t.deps.hub,
       clock: systemClock,
       logger: silentLogger,
-      executorId: 'metrics-test',
       heartbeatMs: 100,
       retryBaseMs: 10,
       metrics,
     });
-    runner = new InProcessRunner({ executor, logger: silentLogger, pollMs: 100 });
+    runner = new InProcessRunner({ executor, store, logger: silentLogger, pollMs: 100 });
     t.deps.mcp = mcp;
     t.deps.runQueue = runner;
     runner.start();

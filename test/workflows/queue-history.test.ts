@@ -103,10 +103,10 @@ describe('the queue keeps what operators look at', () => {
     );
     const run = await waitForRun(t.json, user.auth, (await execute(t.json, user.auth, wf.id)).id, undefined, 20_000);
     expect(run.status).toBe('failed');
-    const job = await until(async () => {
-      const found = await runQueue.queue.getJob(run.id);
-      return found && (await found.getState()) === 'failed' ? found : undefined;
-    });
+    // The state first, then the job: a job read before its move to failed has no failedReason yet.
+    const job = await until(async () =>
+      (await runQueue.queue.getJobState(run.id)) === 'failed' ? runQueue.queue.getJob(run.id) : undefined,
+    );
     expect(job.name).toBe('nightly import');
     expect(job.data).toEqual({ runId: run.id, workflowId: wf.id, ownerId: user.user.id });
     expect(job.failedReason).toBe(run.error);

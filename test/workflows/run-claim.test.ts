@@ -5,9 +5,11 @@ import { silentLogger } from '../../src/logging/logger';
 import { createMcpClient } from '../../src/node/mcp-client-factory';
 import { InMemoryChannelHub } from '../../src/realtime/in-memory-channel-hub';
 import { RunExecutor } from '../../src/runs/run-executor';
+import { RunStore } from '../../src/runs/run-store';
 import type { RunStepState } from '../../src/runs/run-state';
 import { createTestApp } from '../helpers/test-app';
 import { type CountingMcpServer, startCountingMcpServer } from './counting-mcp-server';
+import { withFaults } from '../runs/run-store-doubles';
 import { initialStepStates } from './workflow-helpers';
 
 // The claim starts the run's first open step itself (RunStore): these pin down what it writes
@@ -38,15 +40,14 @@ afterAll(async () => {
   await t?.close();
 });
 
+const clock = () => new Date();
+
+function store() {
+  return new RunStore(t.db, clock, `test:${crypto.randomUUID().slice(0, 8)}`);
+}
+
 function executor() {
-  return new RunExecutor({
-    db: t.db,
-    mcp,
-    hub: new InMemoryChannelHub(),
-    clock: () => new Date(),
-    logger: silentLogger,
-    executorId: `test:${crypto.randomUUID().slice(0, 8)}`,
-  });
+  return new RunExecutor({ store: store(), mcp, hub: new InMemoryChannelHub(), clock, logger: silentLogger });
 }
 
 async function insertRun(steps: RunStepState[]) {
@@ -65,7 +66,7 @@ describe('claiming a run', () => {
     Object.assign(done, { status: 'completed', attempts: 1, result: { n: 1 } });
     Object.assign(resumed, { status: 'running', attempts: 1, startedAt: '2020-01-01T00:00:00.000Z', error: 'x' });
     const runId = await insertRun([done, resumed]);
-    const claim = await executor().runStore.claim(runId);
+    const claim = await store().claim(runId);
     expect(claim.kind).toBe('claimed');
     const steps = (await rowOf(runId)).steps;
     expect(steps[0]).toEqual(done);
@@ -122,22 +123,23 @@ describe('the lease heartbeat', () => {
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     try {
+      const postgres = new RunStore(t.db, clock, 'test:heartbeat');
+      // The database answers the claim, then the lease is gone and the status read fails.
+      const claim = await postgres.claim(row?.id as string);
+      if (claim.kind !== 'claimed') throw new Error(`not claimed: ${claim.kind}`);
       const run = new RunExecutor({
-        db: t.db,
+        store: withFaults(postgres, {
+          renewLease: async () => false,
+          status: async () => {
+            throw new Error('database went away');
+          },
+        }),
         mcp,
         hub: new InMemoryChannelHub(),
-        clock: () => new Date(),
+        clock,
         logger: { ...silentLogger, warn: (_fields: unknown, msg?: string) => void warnings.push(msg ?? '') },
-        executorId: 'test:heartbeat',
         heartbeatMs: 20,
       });
-      // The database answers the claim, then the lease is gone and the status read fails.
-      const claim = await run.runStore.claim(row?.id as string);
-      if (claim.kind !== 'claimed') throw new Error(`not claimed: ${claim.kind}`);
-      run.runStore.renewLease = async () => false;
-      run.runStore.status = async () => {
-        throw new Error('database went away');
-      };
       const stop = new AbortController();
       const execution = run.executeClaimed(claim.run, stop.signal).catch(() => undefined);
       for (let waited = 0; waited < 5000 && !warnings.includes('lease renewal failed'); waited += 20) {

@@ -4,8 +4,9 @@ import { silentLogger } from '../../src/logging/logger';
 import type { McpToolClient } from '../../src/mcp/tool-client';
 import { createMcpClient } from '../../src/node/mcp-client-factory';
 import { InProcessRunner } from '../../src/runs/in-process-runner';
-import { RunExecutor, type RunExecutorOptions } from '../../src/runs/run-executor';
+import { RunExecutor } from '../../src/runs/run-executor';
 import { INITIAL_STEP_STATE, type RunStepState } from '../../src/runs/run-state';
+import { RunStore } from '../../src/runs/run-store';
 import type { WorkflowStep } from '../../src/workflows/step-schema';
 import { RecordingLogger } from '../helpers/recording-logger';
 import { createTestApp } from '../helpers/test-app';
@@ -42,28 +43,31 @@ export async function createWorkflowTestApp(options: {
   mcpUrl?: string;
   /** Instead of mcpUrl: any client (stdio, another server). Closed with the app. */
   mcp?: McpToolClient;
-  executor?: Partial<RunExecutorOptions>;
   concurrency?: number;
 }) {
   const t = await createTestApp();
   const mcp: McpToolClient =
     options.mcp ?? createMcpClient({ mcpUrl: options.mcpUrl }, silentLogger, { connectTimeoutMs: 1000 });
   const executorLog = new RecordingLogger();
+  const store = new RunStore(t.db, systemClock, `test:${crypto.randomUUID().slice(0, 8)}`, { leaseMs: 5000 });
   const executor = new RunExecutor({
-    db: t.db,
+    store,
     mcp,
     hub: t.deps.hub,
     clock: systemClock,
     logger: executorLog,
-    executorId: `test:${crypto.randomUUID().slice(0, 8)}`,
-    leaseMs: 5000,
     heartbeatMs: 100,
     retryBaseMs: 20,
     retryMaxMs: 200,
     unavailableRetries: 2,
-    ...options.executor,
   });
-  const runner = new InProcessRunner({ executor, logger: silentLogger, pollMs: 200, concurrency: options.concurrency });
+  const runner = new InProcessRunner({
+    executor,
+    store,
+    logger: silentLogger,
+    pollMs: 200,
+    concurrency: options.concurrency,
+  });
   // createApp reads deps per request from this object, so swapping entries here takes effect.
   t.deps.mcp = mcp;
   t.deps.runQueue = runner;
