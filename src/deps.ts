@@ -18,6 +18,7 @@ import type { RealtimeGateway } from './realtime/realtime-gateway';
 import type { RealtimeHost } from './realtime/realtime.routes';
 import type { ServerEvents } from './realtime/server-events.routes';
 import type { RunQueue } from './runs/run-queue';
+import type { RunService } from './runs/run-service';
 
 /**
  * A dependency /health reports on; `check` rejects when it is down. Fields it resolves with, or
@@ -55,8 +56,10 @@ export interface AppDeps {
   realtime?: RealtimeGateway;
   /** This process's session with the MCP server (MCP_URL, MCP_COMMAND or the built-in one): /tools/list, runs. */
   mcp: McpToolClient;
-  /** Where `POST /api/workflows/:id/execute` hands a new run after writing its row. */
+  /** Where a new run is handed after its row is written (RunService's); /metrics asks it for live workers. */
   runQueue: RunQueue;
+  /** Every change of a run outside its executor (execute, cancel, retry) and the reads of runs. */
+  runs: RunService;
   /** HTTP, run, queue, realtime and MCP metrics for `GET /metrics`; absent: nothing is recorded. */
   metrics?: Metrics;
   /** Swagger UI's files for /docs; absent: the page loads them from a CDN. */

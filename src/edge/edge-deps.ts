@@ -13,7 +13,9 @@ import { McpGateway } from '../mcp-gateway/mcp-gateway';
 import { restrictTools } from '../mcp-gateway/restricted-tool-client';
 import { toolPolicyOf } from '../mcp-gateway/tool-policy';
 import { notifyRunQueue } from '../runs/notify-run-queue';
+import type { ChannelHub } from '../realtime/channel-hub';
 import type { RunQueue } from '../runs/run-queue';
+import { RunService } from '../runs/run-service';
 import { createConsoleLogger } from './console-logger';
 import { connectToShard, DurableObjectChannelHub, publishFromServer } from './durable-object-channel-hub';
 import { type EdgeDatabase, openEdgeDatabase } from './edge-database';
@@ -36,12 +38,14 @@ class EdgeRequest {
   private postgresLoginGuard?: PostgresLoginGuard;
   private registrations?: PostgresRateLimit;
   private notifyingRunQueue?: RunQueue;
+  private runService?: RunService;
   private gateway?: McpGateway;
 
   constructor(
     private readonly config: EdgeConfig,
     private readonly databaseUrl: string,
     private readonly logger: Logger,
+    private readonly hub: ChannelHub,
   ) {}
 
   get db(): Database {
@@ -69,6 +73,20 @@ class EdgeRequest {
   get runQueue(): RunQueue {
     this.notifyingRunQueue ??= notifyRunQueue(this.db, this.logger);
     return this.notifyingRunQueue;
+  }
+
+  /** Holds the request's connection (and statements prepared on it), so it is the request's too. */
+  get runs(): RunService {
+    const { config, logger, hub } = this;
+    this.runService ??= new RunService({
+      db: this.db,
+      clock: systemClock,
+      logger,
+      config,
+      hub,
+      runQueue: this.runQueue,
+    });
+    return this.runService;
   }
 
   get mcpGateway(): McpGateway {
@@ -122,6 +140,7 @@ export function createEdgeDeps(env: EdgeEnv): EdgeDeps {
   // One session per call, holding no I/O between calls, so its /tools/list cache serves the isolate.
   const mcp = restrictTools(createPerCallMcpClient(edgeMcpConnector(config), logger), toolPolicyOf(config));
   const requests = new RequestScoped<EdgeRequest>();
+  const hub = new DurableObjectChannelHub(env, config.edgeWsShards);
   const deps: AppDeps = {
     config,
     clock: systemClock,
@@ -150,6 +169,9 @@ export function createEdgeDeps(env: EdgeEnv): EdgeDeps {
     get runQueue() {
       return requests.current.runQueue;
     },
+    get runs() {
+      return requests.current.runs;
+    },
     get mcpGateway() {
       return requests.current.mcpGateway;
     },
@@ -163,7 +185,7 @@ export function createEdgeDeps(env: EdgeEnv): EdgeDeps {
         },
       },
     ],
-    hub: new DurableObjectChannelHub(env, config.edgeWsShards),
+    hub,
     mcp,
     docsAssets: env.ASSETS ? workersDocsAssets(env.ASSETS) : undefined,
     // The /mcp WebSocket relay lives as long as the client's socket, in the context of its request.
@@ -183,7 +205,7 @@ export function createEdgeDeps(env: EdgeEnv): EdgeDeps {
   return {
     deps,
     async inRequest(ctx, serve) {
-      const request = new EdgeRequest(config, databaseUrl, logger);
+      const request = new EdgeRequest(config, databaseUrl, logger, hub);
       try {
         return await requests.run(request, serve);
       } finally {

@@ -20,6 +20,7 @@ import { databaseResourceCheck } from '../realtime/database-resource-check';
 import { InMemoryChannelHub } from '../realtime/in-memory-channel-hub';
 import { RealtimeGateway, realtimeOptionsFrom } from '../realtime/realtime-gateway';
 import { type RunQueue, rowOnlyRunQueue } from '../runs/run-queue';
+import { RunService } from '../runs/run-service';
 import { type OpenDatabase, openDatabase, runMigrations } from './database';
 import { withEdgeEvents } from './edge-event-forwarder';
 import { createBuiltinMcpClient } from './mcp-client-factory';
@@ -76,6 +77,8 @@ export async function createNodeDeps(
     ...base,
     mcp: workflows.mcp,
     runQueue: workflows.runQueue,
+    // The queue exists only now (BullMQ waits for Redis above): the service that hands runs to it too.
+    runs: new RunService({ ...base, runQueue: workflows.runQueue }),
     healthChecks: [...base.healthChecks, ...workflows.healthChecks],
   };
   return {
@@ -118,6 +121,7 @@ export function createAppDeps(parts: {
     metrics.observeMcpCall({ tool: call.tool, outcome: call.outcome, seconds: call.durationMs / 1000, via: 'gateway' }),
   );
   const hub = parts.hub ?? new InMemoryChannelHub();
+  const runQueue = parts.runQueue ?? rowOnlyRunQueue;
   const healthChecks: HealthCheck[] = [];
   const postgresGuard = new PostgresLoginGuard(db, clock, config.loginGuard);
   const postgresRegistrations = new PostgresRateLimit(db, clock, 'register', config.registerRateLimit);
@@ -160,7 +164,8 @@ export function createAppDeps(parts: {
       logger,
     }),
     mcp: parts.mcp ?? createBuiltinMcpClient(),
-    runQueue: parts.runQueue ?? rowOnlyRunQueue,
+    runQueue,
+    runs: new RunService({ db, clock, logger, config, hub, runQueue }),
     metrics,
     docsAssets: swaggerUiAssets(),
     mcpGateway,

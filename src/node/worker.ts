@@ -2,12 +2,13 @@
  * `npm run worker`: executes workflow runs from BullMQ (REDIS_URL is required) and keeps
  * BullMQ in line with `workflow_queue` (reconciler). Scale by running more of them.
  */
+import { systemClock } from '../clock';
 import { ConfigError, loadConfig } from '../config/config';
 import { redactUrl } from '../config/redact-url';
 import { HttpError } from '../errors/http-error';
 import { withCallMetrics } from '../observability/instrumented-mcp-client';
-import { type RetryOutcome, retryRunById } from '../runs/retry-run';
-import { refuseWhenNoRoom } from '../runs/run-storage';
+import type { RetryOutcome } from '../runs/retry-run';
+import { RunService } from '../runs/run-service';
 import { BullMqRunQueue, createRunBullQueue } from './bullmq-run-queue';
 import { openDatabase, runMigrations } from './database';
 import { withEdgeEvents } from './edge-event-forwarder';
@@ -68,6 +69,7 @@ async function main() {
   });
   const queue = createRunBullQueue(redis, settings);
   const runQueue = new BullMqRunQueue(queue, logger, settings.ENQUEUE_TIMEOUT_MS);
+  const runs = new RunService({ db: database.db, clock: systemClock, logger, config, hub, runQueue });
   const runWorker = startRunWorker({
     connection: redis,
     executor,
@@ -76,18 +78,13 @@ async function main() {
     async retry(runId) {
       let outcome: RetryOutcome;
       try {
-        outcome = await retryRunById(database.db, runId, (ownerId) =>
-          refuseWhenNoRoom(database.db, ownerId, config, Date.now()),
-        );
+        outcome = await runs.retryById(runId);
       } catch (error) {
         // Run storage full: the same refusal the retry route would answer.
         if (error instanceof HttpError) return { refused: error.message };
         throw error;
       }
-      if (outcome.kind === 'created') {
-        await runQueue.enqueue(outcome.toEnqueue);
-        return { retryRunId: outcome.run.id };
-      }
+      if (outcome.kind === 'created') return { retryRunId: outcome.run.id };
       if (outcome.kind === 'retried-before') return { retryRunId: outcome.retryRunId };
       return { refused: outcome.kind === 'gone' ? 'the run was deleted' : `the run is ${outcome.status}` };
     },

@@ -2,15 +2,14 @@ import { eq } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { isForeignKeyViolation } from '../db/foreign-key-violation';
 import { type WorkflowRun, workflowQueue, workflows } from '../db/schema';
-import type { RunToEnqueue } from './run-queue';
 import { completedCount, INITIAL_STEP_STATE, type RunStepState } from './run-state';
 
 /** Runs that may be retried: they ended without completing. */
 export const RETRYABLE_STATUSES = ['failed', 'cancelled'] as const;
 
 export type RetryOutcome =
-  /** A new queued run, to be handed to the queue. */
-  | { kind: 'created'; run: WorkflowRun; toEnqueue: RunToEnqueue }
+  /** A new queued run, to be handed to the queue (named after its workflow). */
+  | { kind: 'created'; run: WorkflowRun; workflowName: string }
   /** This run was retried before: its retry is that run. */
   | { kind: 'retried-before'; retryRunId: string }
   /** It is not failed or cancelled (anymore). */
@@ -88,24 +87,5 @@ export async function retryRun(
     .from(workflows)
     .where(eq(workflows.id, inserted.workflowId))
     .limit(1);
-  return {
-    kind: 'created',
-    run: inserted,
-    toEnqueue: {
-      id: inserted.id,
-      workflowId: inserted.workflowId,
-      ownerId: inserted.ownerId,
-      workflowName: workflow?.name ?? '',
-    },
-  };
-}
-
-/** retryRun for a run known by id only (a retry from Bull Board names the job, i.e. the run). */
-export async function retryRunById(
-  db: Database,
-  runId: string,
-  refuseWhenNoRoom: (ownerId: string) => Promise<void>,
-): Promise<RetryOutcome> {
-  const [original] = await db.select().from(workflowQueue).where(eq(workflowQueue.id, runId)).limit(1);
-  return original ? retryRun(db, original, () => refuseWhenNoRoom(original.ownerId)) : { kind: 'gone' };
+  return { kind: 'created', run: inserted, workflowName: workflow?.name ?? '' };
 }

@@ -4,10 +4,11 @@ import type { Logger } from '../logging/logger';
 import { McpRequestTimeoutError, McpUnavailableError } from '../mcp/errors';
 import type { CallToolResult, McpToolClient } from '../mcp/tool-client';
 import type { Metrics } from '../observability/metrics';
-import { type ChannelHub, WORKFLOW_CHANNEL, WORKFLOW_STATUS_EVENT } from '../realtime/channel-hub';
+import type { ChannelHub } from '../realtime/channel-hub';
 import { abortableDelay } from './abortable-delay';
 import { type JsonSizeMemo, jsonByteLength } from './json-size';
-import type { RunStepState, WorkflowStatusPayload } from './run-state';
+import type { RunStepState } from './run-state';
+import { publishRunStatus, type RunStatusChange } from './run-status-event';
 import { type ClaimStart, type ExecutorRunStore, fromClaim } from './run-store';
 import { resolveTemplates, stepOutput, TemplateError } from './templating';
 
@@ -441,20 +442,7 @@ export class RunExecutor {
     return this.options.clock().toISOString();
   }
 
-  private publish(
-    run: WorkflowRun,
-    steps: RunStepState[],
-    event: Pick<WorkflowStatusPayload, 'status' | 'stepIndex' | 'stepId' | 'stepStatus' | 'error'>,
-  ): void {
-    const payload: WorkflowStatusPayload = {
-      runId: run.id,
-      workflowId: run.workflowId,
-      ownerId: run.ownerId,
-      totalSteps: steps.length,
-      ...event,
-    };
-    this.options.hub
-      .publish({ event: WORKFLOW_STATUS_EVENT, channel: WORKFLOW_CHANNEL, payload })
-      .catch((err: unknown) => this.options.logger.warn({ runId: run.id, err: String(err) }, 'publish failed'));
+  private publish(run: WorkflowRun, steps: RunStepState[], change: RunStatusChange): void {
+    void publishRunStatus(this.options.hub, this.options.logger, run, steps.length, change);
   }
 }

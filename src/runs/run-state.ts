@@ -23,7 +23,7 @@ export interface RunStepState extends WorkflowStep {
   durationMs?: number;
 }
 
-/** What a run's step starts as, on top of its definition (also used in SQL, src/workflows/execute-statements.ts). */
+/** What a run's step starts as, on top of its definition (also used in SQL, src/runs/execute-statements.ts). */
 export const INITIAL_STEP_STATE = { status: 'pending', attempts: 0 } as const satisfies Partial<RunStepState>;
 
 export function completedCount(steps: RunStepState[]): number {

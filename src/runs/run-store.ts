@@ -80,6 +80,16 @@ export function fromClaim(run: WorkflowRun): { steps: RunStepState[]; claimStart
   return { steps, claimStart: { index, step: started } };
 }
 
+/** How a run ended in its executor: the step at `index` is the only one changed since the last checkpoint. */
+export interface RunEnd {
+  status: 'completed' | 'failed';
+  steps: RunStepState[];
+  index: number;
+  /** Bytes of step results the row now stores. */
+  resultBytes: number;
+  error?: string;
+}
+
 /** The writes RunExecutor makes; RunStore is the one on Postgres, tests may wrap it or fake it. */
 export type ExecutorRunStore = Pick<
   RunStore,
@@ -284,16 +294,7 @@ export class RunStore {
    * last checkpoint, and the bytes of results the row now stores; false when the run is no
    * longer ours.
    */
-  async finish(
-    run: Pick<WorkflowRun, 'id' | 'workflowId'>,
-    outcome: {
-      status: 'completed' | 'failed';
-      steps: RunStepState[];
-      index: number;
-      resultBytes: number;
-      error?: string;
-    },
-  ): Promise<boolean> {
+  async finish(run: Pick<WorkflowRun, 'id' | 'workflowId'>, outcome: RunEnd): Promise<boolean> {
     const rows = await this.statements.finish.execute({
       runId: run.id,
       workflowId: run.workflowId,

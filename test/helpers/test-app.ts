@@ -11,6 +11,8 @@ import type { AppDeps } from '../../src/deps';
 import { type Logger, silentLogger } from '../../src/logging/logger';
 import { openDatabase } from '../../src/node/database';
 import { createAppDeps } from '../../src/node/node-deps';
+import type { RunQueue } from '../../src/runs/run-queue';
+import { RunService } from '../../src/runs/run-service';
 import { TEMPLATE_DATABASE } from './global-setup';
 import { OpenApiResponseChecker } from './openapi-responses';
 import { readJson } from './read-json';
@@ -118,6 +120,8 @@ export async function createTestApp(options: TestAppOptions = {}) {
     socketAddress: (c) => c.req.header('x-test-peer') ?? '127.0.0.1',
     ...options.overrides,
   };
+  // An overridden queue or hub is the one runs are handed to and announced on.
+  if (!options.overrides?.runs) deps.runs = new RunService(deps);
   const app = createApp(deps);
   holdResponsesToTheDocument(app);
 
@@ -154,6 +158,11 @@ export async function createTestApp(options: TestAppOptions = {}) {
     db,
     json,
     registerUser,
+    /** Hands runs to `runQueue` from now on (a runner the test built on this app's database). */
+    useRunQueue(runQueue: RunQueue) {
+      deps.runQueue = runQueue;
+      deps.runs = new RunService(deps);
+    },
     close: async () => {
       await database?.close();
     },

@@ -39,7 +39,7 @@ describe('GET /metrics (in-process runs, built-in MCP server)', () => {
     });
     runner = new InProcessRunner({ executor, store, logger: silentLogger, pollMs: 100 });
     t.deps.mcp = mcp;
-    t.deps.runQueue = runner;
+    t.useRunQueue(runner);
     runner.start();
     admin = await t.registerUser('admin');
     user = await t.registerUser('user');

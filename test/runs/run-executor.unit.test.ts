@@ -106,7 +106,11 @@ describe('RunExecutor with a fake store', () => {
 
     const outcome = await executor.execute(run.id);
 
-    expect(outcome).toEqual({ outcome: 'failed', failedStep: 'f', error: 'Step "f" (flaky) failed after 3 attempts: try 3' });
+    expect(outcome).toEqual({
+      outcome: 'failed',
+      failedStep: 'f',
+      error: 'Step "f" (flaky) failed after 3 attempts: try 3',
+    });
     expect(store.row(run.id).steps[0]?.attempts).toBe(3);
   });
 

@@ -1,7 +1,7 @@
 import type { RunStatus, WorkflowRun } from '../../src/db/schema';
 import type { CallToolRequest, CallToolResult, McpToolClient } from '../../src/mcp/tool-client';
 import { completedCount, INITIAL_STEP_STATE, type RunStepState } from '../../src/runs/run-state';
-import type { ClaimResult, ExecutorRunStore } from '../../src/runs/run-store';
+import type { ClaimResult, ExecutorRunStore, RunEnd } from '../../src/runs/run-store';
 import type { WorkflowStep } from '../../src/workflows/step-schema';
 
 /** `store` with some of its methods replaced: a database that fails in one place, the rest real. */
@@ -108,10 +108,7 @@ export class InMemoryRunStore implements ExecutorRunStore {
     return true;
   }
 
-  async finish(
-    run: Pick<WorkflowRun, 'id'>,
-    outcome: { status: 'completed' | 'failed'; steps: RunStepState[]; index: number; resultBytes: number; error?: string },
-  ): Promise<boolean> {
+  async finish(run: Pick<WorkflowRun, 'id'>, outcome: RunEnd): Promise<boolean> {
     const row = this.fenced('finish', run.id);
     if (!row) return false;
     this.replaceStep(row, outcome.steps, outcome.index);
@@ -128,7 +125,12 @@ export class InMemoryRunStore implements ExecutorRunStore {
   async release(runId: string, steps: RunStepState[]): Promise<boolean> {
     const row = this.fenced('release', runId);
     if (!row) return false;
-    Object.assign(row, { status: 'queued', steps: structuredClone(steps), progress: completedCount(steps), lockedBy: null });
+    Object.assign(row, {
+      status: 'queued',
+      steps: structuredClone(steps),
+      progress: completedCount(steps),
+      lockedBy: null,
+    });
     return true;
   }
 
@@ -165,7 +167,9 @@ export class InMemoryRunStore implements ExecutorRunStore {
 type ToolHandler = (request: CallToolRequest) => CallToolResult | Promise<CallToolResult>;
 
 /** A tool's answer as JSON text, as the built-in tools give it. */
-export const jsonResult = (value: unknown): CallToolResult => ({ content: [{ type: 'text', text: JSON.stringify(value) }] });
+export const jsonResult = (value: unknown): CallToolResult => ({
+  content: [{ type: 'text', text: JSON.stringify(value) }],
+});
 
 /** An MCP client whose tools are functions of the test; every call is recorded in order. */
 export class FakeToolClient implements McpToolClient {

@@ -70,7 +70,7 @@ export async function createWorkflowTestApp(options: {
   });
   // createApp reads deps per request from this object, so swapping entries here takes effect.
   t.deps.mcp = mcp;
-  t.deps.runQueue = runner;
+  t.useRunQueue(runner);
   runner.start();
   return {
     ...t,

@@ -2,8 +2,8 @@ import { and, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Database } from '../db/database';
 import { type WorkflowRun, workflowQueue, workflows } from '../db/schema';
 import type { AuthUser } from '../deps';
-import { INITIAL_STEP_STATE } from '../runs/run-state';
-import { claimedRunBytes } from '../runs/run-storage';
+import { INITIAL_STEP_STATE } from './run-state';
+import { claimedRunBytes } from './run-storage';
 
 function prepareExecuteStatements(db: Database) {
   const workflowOf = (ownerFilter: boolean) =>
@@ -51,51 +51,47 @@ function prepareExecuteStatements(db: Database) {
   };
 }
 
-// Every POST /api/workflows/:id/execute runs these. Prepared once per database: drizzle skips
-// rebuilding the SQL, and postgres.js sends one Bind/Execute round trip instead of a
-// Parse/Describe round trip before it (bench/queue.mjs).
-const statementsByDb = new WeakMap<Database, ReturnType<typeof prepareExecuteStatements>>();
-
-function statementsFor(db: Database): ReturnType<typeof prepareExecuteStatements> {
-  let statements = statementsByDb.get(db);
-  if (!statements) {
-    statements = prepareExecuteStatements(db);
-    statementsByDb.set(db, statements);
-  }
-  return statements;
-}
-
-/** The id, name and steps of a workflow the user may run (the same rule as visibleWorkflows: admins any, users their own). */
-export async function findWorkflowToRun(
-  db: Database,
-  user: AuthUser,
-  workflowId: string,
-): Promise<{ id: string; name: string; steps: unknown } | undefined> {
-  const statements = statementsFor(db);
-  const statement = user.role === 'admin' ? statements.anyWorkflow : statements.ownWorkflow;
-  const [workflow] = await statement.execute({ workflowId, userId: user.id });
-  return workflow;
-}
-
 /**
- * Writes a queued run of the workflow for the user, in one statement that also reads the
- * workflow and the user's run storage. Resolves with nothing when nothing was written: the user
- * may not run that workflow (see findWorkflowToRun), already used the idempotency key, or has no
- * room for one more run's result budget (see claimedRunBytes).
+ * The statements every POST /api/workflows/:id/execute runs, prepared once with their database
+ * (a process's, or on the edge a request's): drizzle skips rebuilding the SQL, and postgres.js
+ * sends one Bind/Execute round trip instead of a Parse/Describe round trip before it
+ * (bench/queue.mjs).
  */
-export async function insertQueuedRun(
-  db: Database,
-  user: AuthUser,
-  values: { workflowId: string; input: unknown; idempotencyKey: string | null },
-  storage: { budget: number; userQuota: number },
-): Promise<{ run: WorkflowRun; workflowName: string } | undefined> {
-  const statements = statementsFor(db);
-  const statement = user.role === 'admin' ? statements.insertAnyRun : statements.insertOwnRun;
-  const [row] = await statement.execute({
-    ...values,
-    ...storage,
-    input: JSON.stringify(values.input),
-    userId: user.id,
-  });
-  return row ? { run: row.inserted, workflowName: row.source.name } : undefined;
+export class ExecuteStatements {
+  private readonly statements: ReturnType<typeof prepareExecuteStatements>;
+
+  constructor(db: Database) {
+    this.statements = prepareExecuteStatements(db);
+  }
+
+  /** The id, name and steps of a workflow the user may run (the same rule as visibleWorkflows: admins any, users their own). */
+  async findWorkflowToRun(
+    user: AuthUser,
+    workflowId: string,
+  ): Promise<{ id: string; name: string; steps: unknown } | undefined> {
+    const statement = user.role === 'admin' ? this.statements.anyWorkflow : this.statements.ownWorkflow;
+    const [workflow] = await statement.execute({ workflowId, userId: user.id });
+    return workflow;
+  }
+
+  /**
+   * Writes a queued run of the workflow for the user, in one statement that also reads the
+   * workflow and the user's run storage. Resolves with nothing when nothing was written: the user
+   * may not run that workflow (see findWorkflowToRun), already used the idempotency key, or has no
+   * room for one more run's result budget (see claimedRunBytes).
+   */
+  async insertQueuedRun(
+    user: AuthUser,
+    values: { workflowId: string; input: unknown; idempotencyKey: string | null },
+    storage: { budget: number; userQuota: number },
+  ): Promise<{ run: WorkflowRun; workflowName: string } | undefined> {
+    const statement = user.role === 'admin' ? this.statements.insertAnyRun : this.statements.insertOwnRun;
+    const [row] = await statement.execute({
+      ...values,
+      ...storage,
+      input: JSON.stringify(values.input),
+      userId: user.id,
+    });
+    return row ? { run: row.inserted, workflowName: row.source.name } : undefined;
+  }
 }
