@@ -1,5 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readJson } from '../helpers/read-json';
+import { bodies } from '../helpers/response-bodies';
 import { createTestApp, createTestDatabase, TEST_JWT_SECRET } from '../helpers/test-app';
 import { type EdgeWorker, edgeClient, startEdgeWorker } from './edge-worker';
 
@@ -28,7 +30,7 @@ describe('the API on the Workers runtime', () => {
     const live = await call('GET', '/health/live');
     expect(live.status).toBe(200);
     const health = await call('GET', '/health');
-    const body = (await health.json()) as { checks: Record<string, { status: string }> };
+    const body = await readJson(health, bodies.health);
     expect(health.status).toBe(200);
     expect(body.checks.db?.status).toBe('up');
     const openapi = await call('GET', '/openapi.json');
@@ -54,7 +56,7 @@ describe('the API on the Workers runtime', () => {
     const user = await register();
     const res = await call('GET', '/tools/list', undefined, user.auth);
     expect(res.status).toBe(200);
-    const { tools } = (await res.json()) as { tools: Array<{ name: string }> };
+    const { tools } = await readJson(res, bodies.tools);
     expect(tools.map((tool) => tool.name)).toEqual(expect.arrayContaining(['echo', 'calculate', 'get_time']));
   });
 
@@ -62,10 +64,10 @@ describe('the API on the Workers runtime', () => {
     const alice = await register();
     const login = await call('POST', '/auth/login', { username: alice.username, password: 'correct-horse-battery' });
     expect(login.status).toBe(200);
-    const tokens = (await login.json()) as { accessToken: string; refreshToken: string };
+    const tokens = await readJson(login, bodies.session);
     const profile = await call('GET', '/profile', undefined, { authorization: `Bearer ${tokens.accessToken}` });
     expect(profile.status).toBe(200);
-    expect(((await profile.json()) as { user: { username: string } }).user.username).toBe(alice.username);
+    expect((await readJson(profile, bodies.user)).user.username).toBe(alice.username);
     const refreshed = await call('POST', '/auth/refresh', { refreshToken: tokens.refreshToken });
     expect(refreshed.status).toBe(200);
     const [row] = await sql`select count(*)::int as n from users where username = ${alice.username}`;
@@ -76,7 +78,7 @@ describe('the API on the Workers runtime', () => {
     expect((await call('GET', '/profile')).status).toBe(401);
     const forged = await call('GET', '/profile', undefined, { authorization: 'Bearer not.a.jwt' });
     expect(forged.status).toBe(401);
-    expect(((await forged.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+    expect((await readJson(forged, bodies.error)).error.code).toBe('unauthorized');
     expect((await call('GET', '/projects')).status).toBe(401);
     expect((await call('GET', '/api/workflows')).status).toBe(401);
   });
@@ -85,10 +87,8 @@ describe('the API on the Workers runtime', () => {
     const bob = await register();
     const created = await call('POST', '/projects', { name: 'Edge project' }, bob.auth);
     expect(created.status).toBe(201);
-    const { project } = (await created.json()) as { project: { id: string } };
-    const list = (await (await call('GET', '/projects?page=1&limit=10', undefined, bob.auth)).json()) as {
-      total: number;
-    };
+    const { project } = await readJson(created, bodies.project);
+    const list = await readJson(await call('GET', '/projects?page=1&limit=10', undefined, bob.auth), bodies.projects);
     expect(list.total).toBe(1);
     const updated = await call('PUT', `/projects/${project.id}`, { name: 'Renamed' }, bob.auth);
     expect(updated.status).toBe(200);
@@ -109,17 +109,15 @@ describe('the API on the Workers runtime', () => {
         carol.auth,
       );
       expect(created.status).toBe(201);
-      const { workflow } = (await created.json()) as { workflow: { id: string } };
+      const { workflow } = await readJson(created, bodies.workflow);
       const executed = await call('POST', `/api/workflows/${workflow.id}/execute`, { input: { n: 1 } }, carol.auth);
       expect(executed.status).toBe(202);
-      const { run } = (await executed.json()) as { run: { id: string; status: string } };
+      const { run } = await readJson(executed, bodies.run);
       expect(run.status).toBe('queued');
       const [row] = await sql`select status, owner_id, input from workflow_queue where id = ${run.id}`;
       expect(row).toMatchObject({ status: 'queued', owner_id: carol.user.id, input: { n: 1 } });
       await expect.poll(() => notified).toContain(run.id);
-      const queue = (await (await call('GET', '/api/workflows/queue', undefined, carol.auth)).json()) as {
-        counts: { queued: number };
-      };
+      const queue = await readJson(await call('GET', '/api/workflows/queue', undefined, carol.auth), bodies.runQueue);
       expect(queue.counts.queued).toBe(1);
     } finally {
       await listener.unlisten();
@@ -158,7 +156,7 @@ describe('the API on the Workers runtime', () => {
       expect((await adminList(erin.accessToken)).status).toBe(200);
 
       const login = await call('POST', '/auth/login', { username: erin.username, password: 'correct-horse-battery' });
-      const { accessToken } = (await login.json()) as { accessToken: string };
+      const { accessToken } = await readJson(login, bodies.session);
       expect((await adminList(accessToken)).status).toBe(200);
       expect((await setRole('user')).status).toBe(200);
       expect((await adminList(accessToken)).status).toBe(403);
@@ -182,7 +180,7 @@ describe('the API on the Workers runtime', () => {
     const names = await Promise.all(
       answers.map(async (res) => {
         expect(res.status).toBe(200);
-        return ((await res.json()) as { user: { username: string } }).user.username;
+        return (await readJson(res, bodies.user)).user.username;
       }),
     );
     expect(names).toEqual(Array.from({ length: 30 }, (_, i) => users[i % users.length]?.username));
@@ -200,8 +198,8 @@ describe('the API on the Workers runtime', () => {
       const user = await registerThere();
       const [row] = await sql`select count(*)::int as n from users where id = ${user.user.id}`;
       expect(row?.n).toBe(1);
-      const health = (await (await callThere('GET', '/health')).json()) as { checks: { db: { status: string } } };
-      expect(health.checks.db.status).toBe('up');
+      const health = await readJson(await callThere('GET', '/health'), bodies.health);
+      expect(health.checks.db?.status).toBe('up');
     } finally {
       await viaHyperdrive.close();
     }

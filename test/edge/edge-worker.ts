@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Miniflare } from 'miniflare';
 import { inject } from 'vitest';
+import type { Session } from '../../src/auth/session';
+import { readJson } from '../helpers/read-json';
+import { bodies } from '../helpers/response-bodies';
 import { wranglerAssets, wranglerCompatibility, wranglerDurableObjects } from './edge-build';
 import { INSTRUMENTED_ENTRY } from './instrumented-entry';
 
@@ -51,13 +54,7 @@ export async function startEdgeWorker(
   return { url, mf, logs, close: () => mf.dispose() };
 }
 
-export interface EdgeUser {
-  user: { id: string; role: string };
-  username: string;
-  accessToken: string;
-  refreshToken: string;
-  auth: { authorization: string };
-}
+export type EdgeUser = Session & { username: string; auth: { authorization: string } };
 
 /** JSON calls against a running Worker, and a user factory. */
 export function edgeClient(url: string) {
@@ -77,7 +74,7 @@ export function edgeClient(url: string) {
       password: 'correct-horse-battery',
     });
     if (res.status !== 201) throw new Error(`register: ${res.status} ${await res.text()}`);
-    const body = (await res.json()) as Omit<EdgeUser, 'username' | 'auth'>;
+    const body = await readJson(res, bodies.session);
     return { ...body, username, auth: { authorization: `Bearer ${body.accessToken}` } };
   }
   return { call, register };

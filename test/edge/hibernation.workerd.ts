@@ -1,5 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { readJson } from '../helpers/read-json';
+import { bodies } from '../helpers/response-bodies';
 import { createTestDatabase, TEST_JWT_SECRET } from '../helpers/test-app';
 import { type EdgeWorker, edgeClient, startEdgeWorker } from './edge-worker';
 import { WsClient } from './ws-client';
@@ -35,7 +37,7 @@ it('keeps sockets and subscriptions across hibernation of a connection shard', {
     await b.subscribe(`notifications:${bob.user.id}`);
     // A resource channel: allowed after a database check, a decision the session keeps.
     const created = await client.call('POST', '/projects', { name: 'sleepy project' }, alice.auth);
-    const { project } = (await created.json()) as { project: { id: string } };
+    const { project } = await readJson(created, bodies.project);
     const projectChannel = `project:${project.id}`;
     await a.subscribe(projectChannel);
     // Gone from the database: a check asked again now would refuse, a kept decision does not ask.

@@ -4,6 +4,8 @@ import { WebSocketClientTransport } from '@modelcontextprotocol/sdk/client/webso
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningMcpServer, startMcpServer } from '../../src/node/mcp-server-process';
 import { installWebSocketGlobal } from '../../src/node/websocket-global';
+import { readJson } from '../helpers/read-json';
+import { bodies } from '../helpers/response-bodies';
 import { freePort } from '../helpers/servers';
 import { createTestDatabase, TEST_JWT_SECRET } from '../helpers/test-app';
 import { type EdgeUser, type EdgeWorker, edgeClient, startEdgeWorker } from './edge-worker';
@@ -36,7 +38,7 @@ async function edgeWith(bindings: Record<string, string>) {
 async function toolNames(client: ReturnType<typeof edgeClient>, user: EdgeUser) {
   const res = await client.call('GET', '/tools/list', undefined, user.auth);
   expect(res.status).toBe(200);
-  const body = (await res.json()) as { tools: Array<{ name: string; inputSchema: unknown }> };
+  const body = await readJson(res, bodies.tools);
   return body.tools.map((t) => t.name);
 }
 
@@ -86,6 +88,6 @@ describe('MCP on the edge', () => {
     const { client, user } = await edgeWith({ MCP_URL: `http://127.0.0.1:${await freePort()}/mcp` });
     const res = await client.call('GET', '/tools/list', undefined, user.auth);
     expect(res.status).toBe(503);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('service_unavailable');
+    expect((await readJson(res, bodies.error)).error.code).toBe('service_unavailable');
   });
 });

@@ -1,5 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { readJson } from '../helpers/read-json';
+import { bodies } from '../helpers/response-bodies';
 import { createTestDatabase, TEST_JWT_SECRET } from '../helpers/test-app';
 import { startWorkerProcess, type WorkerProcess } from '../workflows/worker-process';
 import { type EdgeWorker, edgeClient, startEdgeWorker } from './edge-worker';
@@ -61,7 +63,7 @@ it('runs a workflow executed on the edge in the Node worker and streams its prog
       owner.auth,
     );
     expect(created.status).toBe(201);
-    const { workflow } = (await created.json()) as { workflow: { id: string } };
+    const { workflow } = await readJson(created, bodies.workflow);
     const executed = await client.call(
       'POST',
       `/api/workflows/${workflow.id}/execute`,
@@ -69,7 +71,7 @@ it('runs a workflow executed on the edge in the Node worker and streams its prog
       owner.auth,
     );
     expect(executed.status).toBe(202);
-    const { run } = (await executed.json()) as { run: { id: string } };
+    const { run } = await readJson(executed, bodies.run);
 
     const done = await socket.next(
       (f) => f.event === 'workflow-status' && f.payload.runId === run.id && f.payload.status === 'completed',
@@ -84,7 +86,7 @@ it('runs a workflow executed on the edge in the Node worker and streams its prog
     expect(row?.status).toBe('completed');
 
     const fetched = await client.call('GET', `/api/workflows/runs/${run.id}`, undefined, owner.auth);
-    const body = (await fetched.json()) as { run: { status: string; steps: Array<{ status: string }> } };
+    const body = await readJson(fetched, bodies.run);
     expect(body.run.status).toBe('completed');
     expect(body.run.steps.map((s) => s.status)).toEqual(['completed', 'completed']);
   } finally {

@@ -1,5 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { signEvent } from '../../src/realtime/event-signature';
+import { readJson } from '../helpers/read-json';
+import { bodies } from '../helpers/response-bodies';
 import { createTestDatabase, TEST_JWT_SECRET } from '../helpers/test-app';
 import { type EdgeUser, edgeClient, startEdgeWorker } from './edge-worker';
 import { WsClient } from './ws-client';
@@ -51,7 +53,7 @@ export async function startRealtimeEdge(bindings: Record<string, string>, option
         username: user.username,
         password: 'correct-horse-battery',
       });
-      const { accessToken } = (await login.json()) as { accessToken: string };
+      const { accessToken } = await readJson(login, bodies.session);
       return { ...user, accessToken, auth: { authorization: `Bearer ${accessToken}` } };
     },
 

@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import * as z from 'zod';
 import { shardIndexOf } from '../../src/edge/shard-of';
+import { readJson } from '../helpers/read-json';
 import type { EdgeUser, EdgeWorker, edgeClient } from './edge-worker';
 import { type RealtimeEdge, startRealtimeEdge } from './realtime-edge';
 import type { Frame, WsClient } from './ws-client';
@@ -56,7 +58,7 @@ function neighbourOf(user: EdgeUser): EdgeUser {
 
 /** Deliveries each shard received since the last call (the instrumented entry counts them). */
 async function shardDeliveries(): Promise<number[]> {
-  return (await (await fetch(`${edge.url}/__test/shard-calls?shards=${SHARDS}`)).json()) as number[];
+  return readJson(await fetch(`${edge.url}/__test/shard-calls?shards=${SHARDS}`), z.array(z.number()));
 }
 
 const chats = (socket: WsClient, from?: string) =>

@@ -1,8 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AccessTokens } from '../../src/auth/access-tokens';
 import { systemClock } from '../../src/clock';
-import { signEvent } from '../../src/realtime/event-signature';
 import { shardIndexOf } from '../../src/edge/shard-of';
+import { signEvent } from '../../src/realtime/event-signature';
+import { readJson } from '../helpers/read-json';
+import { bodies } from '../helpers/response-bodies';
 import { TEST_JWT_SECRET } from '../helpers/test-app';
 import type { EdgeWorker, edgeClient } from './edge-worker';
 import { EVENTS_SECRET, type RealtimeEdge, startRealtimeEdge } from './realtime-edge';
@@ -233,9 +235,9 @@ describe('/ws on the edge (connection shards and channel objects)', () => {
       { name: 'to cancel', steps: [{ id: 's', tool: 'echo', arguments: { text: 'x' } }] },
       owner.auth,
     );
-    const { workflow } = (await created.json()) as { workflow: { id: string } };
+    const { workflow } = await readJson(created, bodies.workflow);
     const executed = await client.call('POST', `/api/workflows/${workflow.id}/execute`, {}, owner.auth);
-    const { run } = (await executed.json()) as { run: { id: string } };
+    const { run } = await readJson(executed, bodies.run);
     const cancelled = await client.call('POST', `/api/workflows/runs/${run.id}/cancel`, undefined, owner.auth);
     expect(cancelled.status).toBe(200);
     const event = await socket.next((f) => f.event === 'workflow-status');
@@ -296,7 +298,7 @@ describe('/ws on the edge (connection shards and channel objects)', () => {
     const [alice, bob] = [await client.register(), await client.register()];
     const admin = await promotedAdmin();
     const created = await client.call('POST', '/projects', { name: 'edge project' }, alice.auth);
-    const { project } = (await created.json()) as { project: { id: string } };
+    const { project } = await readJson(created, bodies.project);
     const channel = `project:${project.id}`;
     const owner = await connect(alice);
     const root = await connect(admin);

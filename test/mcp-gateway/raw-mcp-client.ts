@@ -1,7 +1,13 @@
+import * as z from 'zod';
+import { readJson } from '../helpers/read-json';
+
 /**
  * MCP over Streamable HTTP by hand, for tests that look at what goes over the wire: event ids,
  * which stream a message comes on, in what order. Only fetch; nothing of the SDK's client.
  */
+
+/** One JSON-RPC message, as the tests read it: any object. */
+const jsonRpcMessage = z.record(z.string(), z.unknown());
 
 export interface SseEvent {
   id?: string;
@@ -126,7 +132,7 @@ export class RawMcpSession {
   /** Every message of a POST's answer, in order (JSON: the one answer). */
   static async messagesOf(response: Response): Promise<Array<Record<string, unknown>>> {
     if (!response.headers.get('content-type')?.includes('text/event-stream')) {
-      return [(await response.json()) as Record<string, unknown>];
+      return [await readJson(response, jsonRpcMessage)];
     }
     const reader = new SseReader(response);
     const messages: Array<Record<string, unknown>> = [];

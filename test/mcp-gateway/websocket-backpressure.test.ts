@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WebSocket } from 'ws';
+import * as z from 'zod';
 import { readJson } from '../helpers/read-json';
 import { bodies } from '../helpers/response-bodies';
 import { freePort } from '../helpers/servers';
@@ -34,7 +35,7 @@ async function startBareEchoServer() {
   return {
     url: `http://127.0.0.1:${port}/mcp`,
     async calls(): Promise<number> {
-      const { calls } = (await (await fetch(`http://127.0.0.1:${port}/calls`)).json()) as { calls: number };
+      const { calls } = await readJson(await fetch(`http://127.0.0.1:${port}/calls`), z.object({ calls: z.number() }));
       return calls;
     },
     async close() {
