@@ -1,12 +1,13 @@
 // What the edge benchmarks share: a checkout's deployable Worker bundle (wrangler's own build),
 // the Miniflare settings its wrangler.toml implies, a checkout of an older commit to compare
-// against, and the workerd process Miniflare started (for its CPU time from /proc).
+// against, and a bundle started in its own workerd (whose CPU time comes from /proc).
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Miniflare } from 'miniflare';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -45,8 +46,27 @@ export function checkoutOf(ref) {
   return dir;
 }
 
+/**
+ * `candidate` (a bundle with its Miniflare settings) served on 127.0.0.1 by a workerd of its own:
+ * its URL, the workerd's pid (for its CPU time) and `dispose`.
+ */
+export async function startWorkerd(candidate, bindings) {
+  const before = new Set(workerdChildren());
+  const mf = new Miniflare({
+    modules: [{ type: 'ESModule', path: 'worker.js', contents: candidate.script }],
+    compatibilityDate: candidate.compatibilityDate,
+    compatibilityFlags: candidate.compatibilityFlags,
+    durableObjects: candidate.durableObjects,
+    bindings: { NODE_ENV: 'production', ...bindings },
+    host: '127.0.0.1',
+    port: 0,
+  });
+  const url = (await mf.ready).toString().replace(/\/$/, '');
+  return { url, pid: workerdChildren().find((p) => !before.has(p)), dispose: () => mf.dispose() };
+}
+
 /** workerd processes this process started (Miniflare spawns one per instance). */
-export function workerdChildren() {
+function workerdChildren() {
   const pids = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

@@ -11,8 +11,7 @@
 // reported: on a shared machine it swings with whatever else runs.
 import { resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { Miniflare } from 'miniflare';
-import { buildBundle, miniflareSettings, ROOT, workerdChildren } from './edge-bundles.mjs';
+import { buildBundle, miniflareSettings, ROOT, startWorkerd } from './edge-bundles.mjs';
 import { cpuMs } from './process-cpu.mjs';
 
 const ROUNDS = Number(process.env.EDGE_BENCH_ROUNDS ?? 5);
@@ -22,25 +21,13 @@ const IN_FLIGHT = 8;
 const HELLO = 'export default { fetch() { return new Response("ok"); } };';
 
 async function measure(candidate) {
-  const before = new Set(workerdChildren());
-  const mf = new Miniflare({
-    modules: [{ type: 'ESModule', path: 'worker.js', contents: candidate.script }],
-    compatibilityDate: candidate.compatibilityDate,
-    compatibilityFlags: candidate.compatibilityFlags,
-    durableObjects: candidate.durableObjects,
-    bindings: {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      JWT_SECRET: 'bench-secret-that-is-at-least-32-bytes-long',
-      // /health/live opens no connection; the URL only has to parse.
-      DATABASE_URL: 'postgres://bench@127.0.0.1:1/none',
-    },
-    host: '127.0.0.1',
-    port: 0,
+  const { url, pid, dispose } = await startWorkerd(candidate, {
+    LOG_LEVEL: 'warn',
+    JWT_SECRET: 'bench-secret-that-is-at-least-32-bytes-long',
+    // /health/live opens no connection; the URL only has to parse.
+    DATABASE_URL: 'postgres://bench@127.0.0.1:1/none',
   });
   try {
-    const url = (await mf.ready).toString().replace(/\/$/, '');
-    const pid = workerdChildren().find((p) => !before.has(p));
     const first = await fetch(`${url}/health/live`);
     await first.arrayBuffer();
     const coldMs = cpuMs(pid);
@@ -56,7 +43,7 @@ async function measure(candidate) {
     await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
     return { coldMs, perRequestUs: ((cpuMs(pid) - coldMs) * 1000) / REQUESTS };
   } finally {
-    await mf.dispose();
+    await dispose();
   }
 }
 

@@ -15,11 +15,10 @@
 // Knobs: EDGE_WS_BENCH_SOCKETS (1000), EDGE_WS_BENCH_SHARDS (8), EDGE_WS_BENCH_MESSAGES (100 per
 // publisher in broadcast, 20 per room), EDGE_WS_BENCH_ROUNDS (2), EDGE_WS_BASELINE_REF.
 import { SignJWT } from 'jose';
-import { Miniflare } from 'miniflare';
 import postgres from 'postgres';
 import { tsImport } from 'tsx/esm/api';
 import WebSocket from 'ws';
-import { buildBundle, checkoutOf, miniflareSettings, ROOT, workerdChildren } from './edge-bundles.mjs';
+import { buildBundle, checkoutOf, miniflareSettings, ROOT, startWorkerd } from './edge-bundles.mjs';
 import { cpuMs } from './process-cpu.mjs';
 
 const { startPostgres } = await tsImport('../test/helpers/servers.ts', import.meta.url);
@@ -128,27 +127,15 @@ async function runScenario(state, publishers, expected, count, pid) {
 }
 
 async function measure(candidate, databaseUrl, userIds, tokens) {
-  const before = new Set(workerdChildren());
-  const mf = new Miniflare({
-    modules: [{ type: 'ESModule', path: 'worker.js', contents: candidate.script }],
-    compatibilityDate: candidate.compatibilityDate,
-    compatibilityFlags: candidate.compatibilityFlags,
-    durableObjects: candidate.durableObjects,
-    bindings: {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'error',
-      JWT_SECRET: SECRET,
-      DATABASE_URL: databaseUrl,
-      EDGE_WS_SHARDS: String(SHARDS),
-      // Publishers send far more than the per-connection default of 50 messages/s.
-      WS_MESSAGES_PER_SECOND: '1000000',
-    },
-    host: '127.0.0.1',
-    port: 0,
+  const { url, pid, dispose } = await startWorkerd(candidate, {
+    LOG_LEVEL: 'error',
+    JWT_SECRET: SECRET,
+    DATABASE_URL: databaseUrl,
+    EDGE_WS_SHARDS: String(SHARDS),
+    // Publishers send far more than the per-connection default of 50 messages/s.
+    WS_MESSAGES_PER_SECOND: '1000000',
   });
   try {
-    const url = (await mf.ready).toString().replace(/\/$/, '');
-    const pid = workerdChildren().find((p) => !before.has(p));
     const state = { received: new Map(), latencies: [], waiters: new Map(), expected: 0 };
     const tally = (payload, sample) => {
       const n = (state.received.get(payload.id) ?? 0) + 1;
@@ -178,7 +165,7 @@ async function measure(candidate, databaseUrl, userIds, tokens) {
     for (const socket of sockets) socket.ws.terminate();
     return { broadcast, rooms };
   } finally {
-    await mf.dispose();
+    await dispose();
   }
 }
 
