@@ -41,36 +41,27 @@ export function testConfig(env: Record<string, string | undefined> = {}): Config
   return { ...config, jwtSecret: config.jwtSecret ?? TEST_JWT_SECRET };
 }
 
-/** A new, empty (unmigrated) database on the test server: what a process's own migrations start from. */
-export async function createEmptyDatabaseUrl(prefix = 'db'): Promise<string> {
+/** A new database on the test server, empty or cloned from `template`: its URL. */
+async function createDatabase(name: string, template?: string): Promise<string> {
   const serverUrl = inject('postgresUrl');
-  const name = `${prefix}_${crypto.randomUUID().replaceAll('-', '')}`;
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
+  await admin.unsafe(`create database ${name}${template ? ` template ${template}` : ''}`);
   await admin.end();
   return serverUrl.replace(/\/postgres$/, `/${name}`);
+}
+
+const uniqueName = (prefix: string) => `${prefix}_${crypto.randomUUID().replaceAll('-', '')}`;
+
+/** A new, empty (unmigrated) database: what a real process's own migrations start from. */
+export function createEmptyDatabaseUrl(prefix = 'db'): Promise<string> {
+  return createDatabase(uniqueName(prefix));
 }
 
 /** A fresh database cloned from the migrated template, so each test file starts empty. */
 export async function createTestDatabase(): Promise<{ url: string; db: Database; close(): Promise<void> }> {
-  const serverUrl = inject('postgresUrl');
-  const name = `t_${crypto.randomUUID().replaceAll('-', '')}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name} template ${TEMPLATE_DATABASE}`);
-  await admin.end();
-  const url = serverUrl.replace(/\/postgres$/, `/${name}`);
+  const url = await createDatabase(uniqueName('t'), TEMPLATE_DATABASE);
   const database = await openDatabase({ databaseUrl: url, maxConnections: 5 });
   return { url, db: database.db, close: database.close };
-}
-
-/** An empty database (not from the template) for a real process that migrates it at start. */
-export async function createEmptyDatabase(prefix = 'e'): Promise<string> {
-  const serverUrl = inject('postgresUrl');
-  const name = `${prefix}_${crypto.randomUUID().replaceAll('-', '')}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  await admin.end();
-  return serverUrl.replace(/\/postgres$/, `/${name}`);
 }
 
 export interface TestAppOptions {

@@ -88,6 +88,9 @@ export async function startGatewayServer(options: GatewayServerOptions = {}) {
 
 export type GatewayServer = Awaited<ReturnType<typeof startGatewayServer>>;
 
+/** A user registered through the gateway's app, with its tokens and auth header. */
+export type GatewayUser = Awaited<ReturnType<GatewayServer['registerUser']>>;
+
 /** Ends an SDK client's session the way it ends for each transport: DELETE for Streamable HTTP, socket close for WebSocket. */
 export async function disconnect(client: Client): Promise<void> {
   const transport = client.transport as { terminateSession?: () => Promise<void> } | undefined;

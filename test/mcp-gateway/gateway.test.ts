@@ -7,21 +7,20 @@ import {
   disconnect,
   eventually,
   type GatewayServer,
+  type GatewayUser,
   postJson,
   startGatewayServer,
   upgradeStatus,
 } from './gateway-server';
 import { countingBuiltinUpstream } from './upstreams';
 
-type Session = Awaited<ReturnType<GatewayServer['registerUser']>>;
-
 /** The gateway in front of the built-in server (in process), driven by the official SDK client over both transports. */
 describe('MCP gateway → built-in server', () => {
   const notes = new InMemoryNoteStore();
   const upstream = countingBuiltinUpstream(notes);
   let gw: GatewayServer;
-  let alice: Session;
-  let bob: Session;
+  let alice: GatewayUser;
+  let bob: GatewayUser;
 
   beforeAll(async () => {
     gw = await startGatewayServer({ connector: upstream.connector, env: { MCP_UPSTREAM_TIMEOUT_MS: '500' } });

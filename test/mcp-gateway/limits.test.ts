@@ -7,13 +7,12 @@ import {
   disconnect,
   eventually,
   type GatewayServer,
+  type GatewayUser,
   postJson,
   startGatewayServer,
   upgradeStatus,
 } from './gateway-server';
 import { countingBuiltinUpstream } from './upstreams';
-
-type Session = Awaited<ReturnType<GatewayServer['registerUser']>>;
 
 const INITIALIZE = {
   jsonrpc: '2.0',
@@ -24,8 +23,8 @@ const INITIALIZE = {
 
 describe('per-user session cap (MCP_MAX_SESSIONS_PER_USER=2)', () => {
   let gw: GatewayServer;
-  let alice: Session;
-  let bob: Session;
+  let alice: GatewayUser;
+  let bob: GatewayUser;
   beforeAll(async () => {
     gw = await startGatewayServer({ env: { MCP_MAX_SESSIONS_PER_USER: '2' } });
     alice = await gw.registerUser();
@@ -70,7 +69,7 @@ describe('per-user session cap (MCP_MAX_SESSIONS_PER_USER=2)', () => {
 describe('idle expiry (MCP_SESSION_IDLE_MS=400)', () => {
   const upstream = countingBuiltinUpstream(new InMemoryNoteStore());
   let gw: GatewayServer;
-  let user: Session;
+  let user: GatewayUser;
   beforeAll(async () => {
     gw = await startGatewayServer({ connector: upstream.connector, env: { MCP_SESSION_IDLE_MS: '400' } });
     user = await gw.registerUser();
@@ -120,7 +119,7 @@ describe('idle expiry (MCP_SESSION_IDLE_MS=400)', () => {
 describe('MCP_GATEWAY_MODE=stateless', () => {
   const upstream = countingBuiltinUpstream(new InMemoryNoteStore());
   let gw: GatewayServer;
-  let user: Session;
+  let user: GatewayUser;
   beforeAll(async () => {
     gw = await startGatewayServer({ connector: upstream.connector, env: { MCP_GATEWAY_MODE: 'stateless' } });
     user = await gw.registerUser();

@@ -1,7 +1,7 @@
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayUpstreamConnector } from '../../src/node/mcp-gateway-factory';
-import { eventually, type GatewayServer, postJson, startGatewayServer } from './gateway-server';
+import { eventually, type GatewayServer, type GatewayUser, postJson, startGatewayServer } from './gateway-server';
 import { RawMcpSession } from './raw-mcp-client';
 import { startScriptedUpstream } from './scripted-upstream';
 
@@ -12,7 +12,7 @@ describe('MCP gateway: requests without a session', () => {
   let upstream: Upstream;
   let stateless: GatewayServer;
   let sessions: GatewayServer;
-  let user: Awaited<ReturnType<GatewayServer['registerUser']>>;
+  let user: GatewayUser;
 
   beforeAll(async () => {
     upstream = await startScriptedUpstream();

@@ -4,10 +4,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryNoteStore } from '../../src/mcp-server/in-memory-note-store';
 import { type RunningMcpServer, startMcpServer } from '../../src/node/mcp-server-process';
 import { freePort } from '../helpers/servers';
-import { disconnect, eventually, type GatewayServer, postJson, startGatewayServer } from './gateway-server';
+import {
+  disconnect,
+  eventually,
+  type GatewayServer,
+  type GatewayUser,
+  postJson,
+  startGatewayServer,
+} from './gateway-server';
 import { everythingStdioUpstream, isRunning, startEverythingHttp, startRecordingHttpUpstream } from './upstreams';
 
-type Session = Awaited<ReturnType<GatewayServer['registerUser']>>;
 const transports = ['http', 'websocket'] as const;
 const label = (t: (typeof transports)[number]) => (t === 'http' ? 'Streamable HTTP' : 'WebSocket');
 
@@ -15,7 +21,7 @@ describe('gateway → built-in server over Streamable HTTP (MCP_URL + MCP_AUTH_T
   const GATEWAY_CREDENTIAL = 'gateway-own-upstream-credential';
   let upstream: Awaited<ReturnType<typeof startRecordingHttpUpstream>>;
   let gw: GatewayServer;
-  let user: Session;
+  let user: GatewayUser;
 
   beforeAll(async () => {
     upstream = await startRecordingHttpUpstream({ notes: new InMemoryNoteStore(), authToken: GATEWAY_CREDENTIAL });
@@ -152,7 +158,7 @@ describe('gateway → built-in server over Streamable HTTP (MCP_URL + MCP_AUTH_T
 describe('gateway → built-in server over WebSocket (MCP_URL=ws://…?token=)', () => {
   let upstream: RunningMcpServer;
   let gw: GatewayServer;
-  let user: Session;
+  let user: GatewayUser;
 
   beforeAll(async () => {
     upstream = await startMcpServer({ port: 0, notes: new InMemoryNoteStore(), authToken: 'ws-upstream-token' });
@@ -181,7 +187,7 @@ describe('gateway → built-in server over WebSocket (MCP_URL=ws://…?token=)',
 describe('gateway → @modelcontextprotocol/server-everything over stdio', () => {
   const everything = everythingStdioUpstream();
   let gw: GatewayServer;
-  let user: Session;
+  let user: GatewayUser;
 
   beforeAll(async () => {
     gw = await startGatewayServer({

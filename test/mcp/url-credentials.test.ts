@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryNoteStore } from '../../src/mcp-server/in-memory-note-store';
 import { freePort } from '../helpers/servers';
 import { type SpawnedNode, spawnEntry, waitForHttp } from '../helpers/spawn-node';
-import { createEmptyDatabase } from '../helpers/test-app';
+import { createEmptyDatabaseUrl } from '../helpers/test-app';
 import { startRecordingHttpUpstream } from '../mcp-gateway/upstreams';
 
 const PASSWORD = `pw-${crypto.randomUUID()}`;
@@ -14,7 +14,7 @@ async function startApi(mcpUrl: string, started: SpawnedNode[]) {
   const server = spawnEntry('src/node/server.ts', {
     BACKEND_PORT: String(port),
     HOST: '127.0.0.1',
-    DATABASE_URL: await createEmptyDatabase('creds'),
+    DATABASE_URL: await createEmptyDatabaseUrl('creds'),
     JWT_SECRET: `jwt-${crypto.randomUUID()}-${crypto.randomUUID()}`,
     MCP_URL: mcpUrl,
     LOG_LEVEL: 'debug',
