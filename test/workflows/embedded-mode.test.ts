@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
 import { silentLogger } from '../../src/logging/logger';
 import { createNodeDeps, type NodeDeps } from '../../src/node/node-deps';
+import { readJson } from '../helpers/read-json';
+import { bodies } from '../helpers/response-bodies';
 import { testConfig } from '../helpers/test-app';
 import { createWorkflow, execute, waitForRun } from './workflow-helpers';
 
@@ -39,7 +41,7 @@ describe('single-process mode (PGlite, in-process runner, built-in MCP server)',
       password: 'correct-horse-battery',
     });
     expect(reg.status).toBe(201);
-    const auth = { authorization: `Bearer ${((await reg.json()) as { accessToken: string }).accessToken}` };
+    const auth = { authorization: `Bearer ${(await readJson(reg, bodies.session)).accessToken}` };
     const wf = await createWorkflow(json, auth, [
       { id: 'save', tool: 'note_set', arguments: { key: 'greeting', value: '{{input.text}}' } },
       { id: 'load', tool: 'note_get', arguments: { key: 'greeting' } },
@@ -52,7 +54,7 @@ describe('single-process mode (PGlite, in-process runner, built-in MCP server)',
 
     const tools = await json('GET', '/tools/list', undefined, auth);
     expect(tools.status).toBe(200);
-    const names = ((await tools.json()) as { tools: Array<{ name: string }> }).tools.map((t) => t.name);
+    const names = (await readJson(tools, bodies.tools)).tools.map((t) => t.name);
     expect(names).toEqual(expect.arrayContaining(['echo', 'calculate', 'get_time', 'note_set', 'sleep']));
   });
 });

@@ -4,6 +4,8 @@ import { workflowQueue } from '../../src/db/schema';
 import { openDatabase } from '../../src/node/database';
 import { jsonByteLength } from '../../src/runs/json-size';
 import { startByteCountingProxy } from '../helpers/byte-counting-proxy';
+import { readJson } from '../helpers/read-json';
+import { bodies } from '../helpers/response-bodies';
 import { createTestApp, createTestDatabase, TestClock } from '../helpers/test-app';
 import { type CountingMcpServer, startCountingMcpServer } from './counting-mcp-server';
 import { createWorkflow, createWorkflowTestApp, execute, waitForRun } from './workflow-helpers';
@@ -179,7 +181,7 @@ describe('run storage quotas (RUN_STORAGE_PER_USER_BYTES, RUN_STORAGE_TOTAL_BYTE
 
     const refused = await t.json('POST', `/api/workflows/${aliceWf.id}/execute`, {}, alice.auth);
     expect(refused.status).toBe(409);
-    const body = (await refused.json()) as { error: { code: string; message: string; details: unknown } };
+    const body = await readJson(refused, bodies.error);
     expect(body.error.code).toBe('quota_exceeded');
     expect(body.error.details).toEqual({ usedBytes: 16 * budget, limitBytes: 16 * budget, runBudgetBytes: budget });
     const withKey = await t.json(
@@ -189,7 +191,7 @@ describe('run storage quotas (RUN_STORAGE_PER_USER_BYTES, RUN_STORAGE_TOTAL_BYTE
       { ...alice.auth, 'idempotency-key': 'k1' },
     );
     expect(withKey.status).toBe(409);
-    expect(((await withKey.json()) as { error: { code: string } }).error.code).toBe('quota_exceeded');
+    expect((await readJson(withKey, bodies.error)).error.code).toBe('quota_exceeded');
     expect(await t.db.$count(workflowQueue, eq(workflowQueue.ownerId, alice.user.id))).toBe(16);
 
     // Bob is not held back by Alice's quota; the installation's total is read at most every 10 s.
@@ -197,7 +199,7 @@ describe('run storage quotas (RUN_STORAGE_PER_USER_BYTES, RUN_STORAGE_TOTAL_BYTE
     clock.advance(10_000);
     const full = await t.json('POST', `/api/workflows/${bobWf.id}/execute`, {}, bob.auth);
     expect(full.status).toBe(503);
-    expect(((await full.json()) as { error: { message: string } }).error.message).toMatch(/Run storage is full/);
+    expect((await readJson(full, bodies.error)).error.message).toMatch(/Run storage is full/);
 
     // Finished runs count at what they stored: room comes back for both limits.
     await t.db
@@ -246,11 +248,8 @@ describe('run lists never read step results from the database', () => {
       const listed = proxy.bytesFromUpstream - before;
       expect(queue.status).toBe(200);
       expect(runs.status).toBe(200);
-      const queueBody = (await queue.json()) as {
-        items: Array<Record<string, unknown>>;
-        counts: { completed: number };
-      };
-      const runsBody = (await runs.json()) as { items: Array<Record<string, unknown>> };
+      const queueBody = await readJson(queue, bodies.runQueue);
+      const runsBody = await readJson(runs, bodies.runs);
       expect(queueBody.counts.completed).toBe(30);
       for (const items of [queueBody.items, runsBody.items]) {
         expect(items).toHaveLength(30);

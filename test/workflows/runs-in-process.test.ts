@@ -2,6 +2,8 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowQueue } from '../../src/db/schema';
 import { type ChannelMessage, WORKFLOW_CHANNEL } from '../../src/realtime/channel-hub';
+import { readJson } from '../helpers/read-json';
+import { bodies } from '../helpers/response-bodies';
 import { type CountingMcpServer, startCountingMcpServer } from './counting-mcp-server';
 import { createWorkflow, createWorkflowTestApp, execute, getRun, retry, waitForRun } from './workflow-helpers';
 
@@ -45,7 +47,7 @@ describe('runs in single-process mode (built-in MCP server over Streamable HTTP)
     expect(run.steps[1]?.durationMs).toBeGreaterThanOrEqual(0);
 
     const res = await t.json('GET', `/api/workflows/${wf.id}`, undefined, alice.auth);
-    const { workflow } = (await res.json()) as { workflow: { lastRun: string | null } };
+    const { workflow } = await readJson(res, bodies.workflow);
     expect(workflow.lastRun).not.toBeNull();
 
     unsubscribe();
@@ -183,7 +185,7 @@ describe('runs in single-process mode (built-in MCP server over Streamable HTTP)
     expect(run.steps.map((s) => s.status)).toEqual(['completed', 'failed', 'pending']);
     expect(mcpServer.callsOf(run.id, 'never')).toBe(0);
     const res = await t.json('GET', `/api/workflows/${wf.id}`, undefined, alice.auth);
-    expect(((await res.json()) as { workflow: { lastRun: unknown } }).workflow.lastRun).toBeNull();
+    expect((await readJson(res, bodies.workflow)).workflow.lastRun).toBeNull();
   });
 
   it('fails a step whose template finds no value, naming the template', async () => {
@@ -261,7 +263,7 @@ describe('runs in single-process mode (built-in MCP server over Streamable HTTP)
     await waitForRun(t.json, alice.auth, id, (r) => r.steps[0]?.status === 'running');
     const res = await t.json('POST', `/api/workflows/runs/${id}/cancel`, undefined, alice.auth);
     expect(res.status).toBe(200);
-    expect(((await res.json()) as { run: { status: string } }).run.status).toBe('cancelled');
+    expect((await readJson(res, bodies.run)).run.status).toBe('cancelled');
     const run = await waitForRun(t.json, alice.auth, id, (r) => r.steps[0]?.status === 'cancelled');
     // `hold` answers only when cancelled: the server saw the in-flight call given up.
     await expect.poll(() => mcpServer.calls.find((c) => c.runId === id && c.stepId === 'nap')?.aborted).toBe(true);
@@ -314,8 +316,8 @@ describe('runs in single-process mode (built-in MCP server over Streamable HTTP)
     expect(a.status).toBe(202);
     expect(b.status).toBe(202);
     expect(b.headers.get('idempotent-replayed')).toBe('true');
-    const runA = ((await a.json()) as { run: { id: string } }).run;
-    const runB = ((await b.json()) as { run: { id: string } }).run;
+    const runA = (await readJson(a, bodies.run)).run;
+    const runB = (await readJson(b, bodies.run)).run;
     expect(runB.id).toBe(runA.id);
     const rows = await t.db.select().from(workflowQueue).where(eq(workflowQueue.workflowId, wf.id));
     expect(rows).toHaveLength(1);
@@ -333,7 +335,7 @@ describe('runs in single-process mode (built-in MCP server over Streamable HTTP)
     const bobWf = await createWorkflow(t.json, bob.auth, [{ id: 'c', tool: 'count' }]);
     const bobRes = await t.json('POST', `/api/workflows/${bobWf.id}/execute`, {}, { ...bob.auth, ...headers });
     expect(bobRes.status).toBe(202);
-    await waitForRun(t.json, bob.auth, ((await bobRes.json()) as { run: { id: string } }).run.id);
+    await waitForRun(t.json, bob.auth, (await readJson(bobRes, bodies.run)).run.id);
   });
 
   it("another user gets 404 for someone else's workflow and runs, everywhere", async () => {
@@ -353,13 +355,13 @@ describe('runs in single-process mode (built-in MCP server over Streamable HTTP)
     for (const [method, path, payload] of probes) {
       const res = await t.json(method, path, payload, bob.auth);
       expect(res.status, `${method} ${path}`).toBe(404);
-      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not_found');
+      expect((await readJson(res, bodies.error)).error.code).toBe('not_found');
     }
     const queue = await t.json('GET', '/api/workflows/queue', undefined, bob.auth);
-    const items = ((await queue.json()) as { items: Array<{ id: string }> }).items;
+    const items = (await readJson(queue, bodies.runQueue)).items;
     expect(items.some((i) => i.id === run.id)).toBe(false);
     const list = await t.json('GET', '/api/workflows', undefined, bob.auth);
-    expect(((await list.json()) as { items: Array<{ id: string }> }).items.some((i) => i.id === wf.id)).toBe(false);
+    expect((await readJson(list, bodies.workflows)).items.some((i) => i.id === wf.id)).toBe(false);
   });
 
   it('lists runs of a workflow and the caller queue with counts', async () => {
@@ -369,12 +371,12 @@ describe('runs in single-process mode (built-in MCP server over Streamable HTTP)
     await waitForRun(t.json, alice.auth, r1.id);
     await waitForRun(t.json, alice.auth, r2.id);
     const res = await t.json('GET', `/api/workflows/${wf.id}/runs?limit=1`, undefined, alice.auth);
-    const page = (await res.json()) as { items: Array<{ id: string; status: string }>; total: number; limit: number };
+    const page = await readJson(res, bodies.runs);
     expect(page.total).toBe(2);
     expect(page.items).toHaveLength(1);
     expect(page.items[0]?.id).toBe(r2.id);
     const queue = await t.json('GET', '/api/workflows/queue?status=completed', undefined, alice.auth);
-    const q = (await queue.json()) as { counts: Record<string, number>; items: Array<{ status: string }> };
+    const q = await readJson(queue, bodies.runQueue);
     expect(Object.keys(q.counts).sort()).toEqual(['cancelled', 'completed', 'failed', 'queued', 'running']);
     expect(q.counts.completed).toBeGreaterThanOrEqual(2);
     expect(q.items.every((i) => i.status === 'completed')).toBe(true);

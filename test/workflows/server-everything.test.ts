@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logging/logger';
 import { createMcpClient } from '../../src/node/mcp-client-factory';
+import { readJson } from '../helpers/read-json';
+import { bodies } from '../helpers/response-bodies';
 import { freePort } from '../helpers/servers';
 import { createWorkflow, createWorkflowTestApp, execute, waitForRun } from './workflow-helpers';
 
@@ -73,7 +75,7 @@ describe.each(Object.entries(transports))('@modelcontextprotocol/server-everythi
 
       const res = await t.json('GET', '/tools/list', undefined, user.auth);
       expect(res.status).toBe(200);
-      const { tools } = (await res.json()) as { tools: Array<{ name: string; inputSchema: unknown }> };
+      const { tools } = await readJson(res, bodies.tools);
       expect(tools.map((tool) => tool.name)).toEqual(expect.arrayContaining(['echo', 'get-sum']));
     } finally {
       await t.close();

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logging/logger';
 import { createMcpClient } from '../../src/node/mcp-client-factory';
+import { readJson } from '../helpers/read-json';
+import { bodies } from '../helpers/response-bodies';
 import { freePort } from '../helpers/servers';
 import { type CountingMcpServer, startCountingMcpServer } from './counting-mcp-server';
 import { createWorkflow, createWorkflowTestApp } from './workflow-helpers';
@@ -40,7 +42,7 @@ describe('/api/workflows CRUD', () => {
     const created = await createWorkflow(t.json, alice.auth, [echo('a')], { description: 'first' });
     const got = await t.json('GET', `/api/workflows/${created.id}`, undefined, alice.auth);
     expect(got.status).toBe(200);
-    const { workflow } = (await got.json()) as { workflow: Record<string, unknown> };
+    const { workflow } = await readJson(got, bodies.workflow);
     expect(workflow).toMatchObject({
       id: created.id,
       ownerId: alice.user.id,
@@ -53,7 +55,7 @@ describe('/api/workflows CRUD', () => {
 
     await createWorkflow(t.json, alice.auth, [echo('b')]);
     const page = await t.json('GET', '/api/workflows?page=2&limit=1', undefined, alice.auth);
-    const body = (await page.json()) as { items: Array<{ id: string }>; total: number; page: number; limit: number };
+    const body = await readJson(page, bodies.workflows);
     expect(body).toMatchObject({ total: 2, page: 2, limit: 1 });
     expect(body.items[0]?.id).toBe(created.id);
 
@@ -64,7 +66,7 @@ describe('/api/workflows CRUD', () => {
       alice.auth,
     );
     expect(put.status).toBe(200);
-    expect(((await put.json()) as { workflow: { name: string; description: null } }).workflow).toMatchObject({
+    expect((await readJson(put, bodies.workflow)).workflow).toMatchObject({
       name: 'renamed',
       description: null,
     });
@@ -82,7 +84,7 @@ describe('/api/workflows CRUD', () => {
       alice.auth,
     );
     expect(res.status).toBe(201);
-    const { workflow } = (await res.json()) as { workflow: { ownerId: string; lastRun: null } };
+    const { workflow } = await readJson(res, bodies.workflow);
     expect(workflow.ownerId).toBe(alice.user.id);
     expect(workflow.lastRun).toBeNull();
   });
@@ -118,7 +120,7 @@ describe('/api/workflows CRUD', () => {
 
   it("accepts the owner's project and rejects someone else's with 400 on projectId", async () => {
     const mine = await t.json('POST', '/projects', { name: 'p' }, alice.auth);
-    const projectId = ((await mine.json()) as { project: { id: string } }).project.id;
+    const projectId = (await readJson(mine, bodies.project)).project.id;
     const ok = await createWorkflow(t.json, alice.auth, [echo('a')], { projectId });
     expect((ok as unknown as { projectId: string }).projectId).toBe(projectId);
 
@@ -184,7 +186,7 @@ describe('/api/workflows CRUD', () => {
     // An admin may run anyone's workflow; the run is the admin's. The run starts from the workflow's steps.
     const res = await t.json('POST', `/api/workflows/${wf.id}/execute`, { input: { n: 1 } }, { ...admin.auth, ...key });
     expect(res.status).toBe(202);
-    const { run } = (await res.json()) as { run: Record<string, unknown> & { steps: unknown[] } };
+    const { run } = await readJson(res, bodies.run);
     expect(run).toMatchObject({ workflowId: wf.id, ownerId: admin.user.id, status: 'queued', input: { n: 1 } });
     expect(run.steps).toEqual([
       expect.objectContaining({ id: 'a', tool: 'echo', status: 'pending', attempts: 0 }),
@@ -197,7 +199,7 @@ describe('/api/workflows CRUD', () => {
       headers: { ...alice.auth, 'content-length': '0' },
     });
     expect(empty.status).toBe(202);
-    expect(((await empty.json()) as { run: { input: unknown } }).run.input).toEqual({});
+    expect((await readJson(empty, bodies.run)).run.input).toEqual({});
     // Replayed with the same key, the workflow id spelled in upper case.
     const again = await t.json(
       'POST',
@@ -207,14 +209,14 @@ describe('/api/workflows CRUD', () => {
     );
     expect(again.status).toBe(202);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
-    expect(((await again.json()) as { run: { id: string } }).run.id).toBe(run.id);
+    expect((await readJson(again, bodies.run)).run.id).toBe(run.id);
   });
 
   it('lets an admin see and edit any workflow', async () => {
     const wf = await createWorkflow(t.json, alice.auth, [echo('a')]);
     expect((await t.json('GET', `/api/workflows/${wf.id}`, undefined, admin.auth)).status).toBe(200);
     const list = await t.json('GET', '/api/workflows?limit=100', undefined, admin.auth);
-    expect(((await list.json()) as { items: Array<{ id: string }> }).items.some((i) => i.id === wf.id)).toBe(true);
+    expect((await readJson(list, bodies.workflows)).items.some((i) => i.id === wf.id)).toBe(true);
   });
 });
 
@@ -222,7 +224,7 @@ describe('GET /tools/list', () => {
   it('lists the upstream tools with name, description and inputSchema', async () => {
     const res = await t.json('GET', '/tools/list', undefined, alice.auth);
     expect(res.status).toBe(200);
-    const { tools } = (await res.json()) as { tools: Array<{ name: string; description: string; inputSchema: any }> };
+    const { tools } = await readJson(res, bodies.tools);
     const echoTool = tools.find((tool) => tool.name === 'echo');
     expect(echoTool?.description).toMatch(/text/);
     expect(echoTool?.inputSchema.type).toBe('object');
