@@ -136,7 +136,8 @@ export class RunExecutor {
 
   /**
    * Runs a row this executor has already claimed. The claim started the first step that is not
-   * completed (RunStore): its attempt is recorded, the call not made yet.
+   * completed (RunStore): its attempt is recorded, the call not made yet; until the call the
+   * executor holds that step as it was (fromClaim), so a run that stops first writes no attempt.
    */
   async executeClaimed(run: WorkflowRun, signal?: AbortSignal): Promise<RunOutcome> {
     const { steps, claimStart } = fromClaim(run);

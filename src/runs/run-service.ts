@@ -1,6 +1,5 @@
 import { and, count, eq, inArray } from 'drizzle-orm';
 import type { Clock } from '../clock';
-import type { Config } from '../config/config';
 import type { Database } from '../db/database';
 import { isForeignKeyViolation } from '../db/foreign-key-violation';
 import { newestFirstPage } from '../db/newest-first-page';
@@ -18,7 +17,7 @@ import { type RunSummaryJson, toRunSummaryJson } from './run-json';
 import type { RunQueue } from './run-queue';
 import type { RunStepState } from './run-state';
 import { publishRunStatus } from './run-status-event';
-import { RunStorage } from './run-storage';
+import { RunStorage, type RunStorageLimits } from './run-storage';
 import { sameJson } from './same-json';
 
 const RUN_NOT_FOUND = 'Run not found';
@@ -36,7 +35,7 @@ export interface RunServiceParts {
   db: Database;
   clock: Clock;
   logger: Logger;
-  config: Pick<Config, 'runResultBudgetBytes' | 'runStoragePerUserBytes' | 'runStorageTotalBytes'>;
+  config: RunStorageLimits;
   /** Where the cancel's `workflow-status` event goes. */
   hub: ChannelHub;
   /** Where a new or retried run is handed after its row is written, and a cancelled one withdrawn. */
