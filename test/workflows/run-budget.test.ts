@@ -123,7 +123,7 @@ describe('a run has a result budget (RUN_RESULT_BUDGET_BYTES)', () => {
     expect(stored.steps).toBeLessThan(DEFAULT_BUDGET);
     // result_bytes is what the per-user quota adds up: the stored results, as the executor counted them.
     const results = run.steps.filter((s) => s.status === 'completed').map((s) => s.result);
-    expect(stored.resultBytes).toBe(results.reduce((sum, r) => sum + jsonByteLength(r), 0));
+    expect(stored.resultBytes).toBe(results.reduce<number>((sum, r) => sum + jsonByteLength(r), 0));
     expect(stored.resultBytes).toBeGreaterThan(900_000);
   });
 

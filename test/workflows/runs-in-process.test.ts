@@ -111,7 +111,7 @@ describe('runs in single-process mode (built-in MCP server over Streamable HTTP)
     expect((await retry(t.json, bob.auth, failed.id)).status).toBe(404);
     const created = await retry(t.json, alice.auth, failed.id);
     expect(created.status).toBe(202);
-    const queued = created.body.run;
+    const queued = (await readJson(created, bodies.run)).run;
     expect(queued).toMatchObject({ status: 'queued', retryOf: failed.id, workflowId: wf.id, ownerId: alice.user.id });
     expect(queued.progress).toBe(1);
     expect(queued.steps.map((s) => [s.id, s.status, s.attempts])).toEqual([
@@ -131,7 +131,7 @@ describe('runs in single-process mode (built-in MCP server over Streamable HTTP)
 
     const again = await retry(t.json, alice.auth, failed.id);
     expect(again.status).toBe(409);
-    expect(again.body.error.details).toEqual({ retryRunId: queued.id });
+    expect((await readJson(again, bodies.error)).error.details).toEqual({ retryRunId: queued.id });
     const ofCompleted = await retry(t.json, alice.auth, queued.id);
     expect(ofCompleted.status).toBe(409);
   });
@@ -146,11 +146,10 @@ describe('runs in single-process mode (built-in MCP server over Streamable HTTP)
 
     const created = await retry(t.json, admin.auth, id);
     expect(created.status).toBe(202);
-    expect(created.body.run).toMatchObject({ retryOf: id, ownerId: bob.user.id, status: 'queued' });
-    expect(created.body.run.steps.map((s) => s.status)).toEqual(['pending']);
-    expect(
-      (await t.json('POST', `/api/workflows/runs/${created.body.run.id}/cancel`, undefined, bob.auth)).status,
-    ).toBe(200);
+    const { run: retried } = await readJson(created, bodies.run);
+    expect(retried).toMatchObject({ retryOf: id, ownerId: bob.user.id, status: 'queued' });
+    expect(retried.steps.map((s) => s.status)).toEqual(['pending']);
+    expect((await t.json('POST', `/api/workflows/runs/${retried.id}/cancel`, undefined, bob.auth)).status).toBe(200);
   });
 
   it("feeds step 1's result and the run input into step 2 (templating)", async () => {

@@ -5,10 +5,14 @@ import type { McpToolClient } from '../../src/mcp/tool-client';
 import { createMcpClient } from '../../src/node/mcp-client-factory';
 import { InProcessRunner } from '../../src/runs/in-process-runner';
 import { RunExecutor } from '../../src/runs/run-executor';
+import type { RunJson } from '../../src/runs/run-json';
 import { INITIAL_STEP_STATE, type RunStepState } from '../../src/runs/run-state';
 import { RunStore } from '../../src/runs/run-store';
 import type { WorkflowStep } from '../../src/workflows/step-schema';
+import type { WorkflowJson } from '../../src/workflows/workflow-json';
+import { readJson } from '../helpers/read-json';
 import { RecordingLogger } from '../helpers/recording-logger';
+import { bodies } from '../helpers/response-bodies';
 import { createTestApp } from '../helpers/test-app';
 
 /** A run's steps as execute writes them: each in its initial state. */
@@ -17,26 +21,7 @@ export function initialStepStates(steps: WorkflowStep[]): RunStepState[] {
 }
 
 export type JsonFn = Awaited<ReturnType<typeof createTestApp>>['json'];
-export type RunJson = {
-  id: string;
-  workflowId: string;
-  status: string;
-  error: string | null;
-  progress: number;
-  totalSteps: number;
-  attempts: number;
-  retryOf: string | null;
-  statusDetail: string | null;
-  ownerId: string;
-  steps: Array<{
-    id: string;
-    status: string;
-    attempts: number;
-    result: any;
-    error: string | null;
-    durationMs: number | null;
-  }>;
-};
+export type { RunJson };
 
 /** The API with the in-process runner (single-process mode) talking to `mcpUrl` (Streamable HTTP) or `mcp`. */
 export async function createWorkflowTestApp(options: {
@@ -92,10 +77,10 @@ export async function createWorkflow(
   auth: Record<string, string>,
   steps: unknown[],
   extra: Record<string, unknown> = {},
-): Promise<{ id: string; lastRun: string | null }> {
+): Promise<WorkflowJson> {
   const res = await json('POST', '/api/workflows', { name: 'wf', steps, ...extra }, auth);
   expect(res.status, await res.clone().text()).toBe(201);
-  return ((await res.json()) as { workflow: { id: string; lastRun: string | null } }).workflow;
+  return (await readJson(res, bodies.workflow)).workflow;
 }
 
 export async function execute(
@@ -107,19 +92,18 @@ export async function execute(
 ): Promise<RunJson> {
   const res = await json('POST', `/api/workflows/${workflowId}/execute`, body, { ...auth, ...headers });
   expect(res.status, await res.clone().text()).toBe(202);
-  return ((await res.json()) as { run: RunJson }).run;
+  return (await readJson(res, bodies.run)).run;
 }
 
-/** `POST /api/workflows/runs/:runId/retry`: the status and the body. */
-export async function retry(json: JsonFn, auth: Record<string, string>, runId: string) {
-  const res = await json('POST', `/api/workflows/runs/${runId}/retry`, undefined, auth);
-  return { status: res.status, body: (await res.json()) as { run: RunJson; error: { details?: unknown } } };
+/** `POST /api/workflows/runs/:runId/retry`: the answer, a run (202) or an error. */
+export async function retry(json: JsonFn, auth: Record<string, string>, runId: string): Promise<Response> {
+  return json('POST', `/api/workflows/runs/${runId}/retry`, undefined, auth);
 }
 
 export async function getRun(json: JsonFn, auth: Record<string, string>, runId: string): Promise<RunJson> {
   const res = await json('GET', `/api/workflows/runs/${runId}`, undefined, auth);
   expect(res.status).toBe(200);
-  return ((await res.json()) as { run: RunJson }).run;
+  return (await readJson(res, bodies.run)).run;
 }
 
 /** Polls the run until `done(run)` holds. */

@@ -122,7 +122,7 @@ describe('/api/workflows CRUD', () => {
     const mine = await t.json('POST', '/projects', { name: 'p' }, alice.auth);
     const projectId = (await readJson(mine, bodies.project)).project.id;
     const ok = await createWorkflow(t.json, alice.auth, [echo('a')], { projectId });
-    expect((ok as unknown as { projectId: string }).projectId).toBe(projectId);
+    expect(ok.projectId).toBe(projectId);
 
     const res = await t.json('POST', '/api/workflows', { name: 'n', steps: [echo('a')], projectId }, bob.auth);
     expect(res.status).toBe(400);
