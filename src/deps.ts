@@ -11,6 +11,8 @@ import type { Logger } from './logging/logger';
 import type { McpToolClient } from './mcp/tool-client';
 import type { McpGateway } from './mcp-gateway/mcp-gateway';
 import type { McpWebSocketTransport } from './mcp-gateway/mcp-websocket.routes';
+import type { StreamableHttpGateway } from './mcp-gateway/streamable-http-gateway';
+import type { ToolPolicy } from './mcp-gateway/tool-policy';
 import type { Metrics } from './observability/metrics';
 import type { DocsAssets } from './docs/docs-assets';
 import type { ChannelHub } from './realtime/channel-hub';
@@ -19,6 +21,7 @@ import type { RealtimeHost } from './realtime/realtime.routes';
 import type { ServerEvents } from './realtime/server-events.routes';
 import type { RunQueue } from './runs/run-queue';
 import type { RunService } from './runs/run-service';
+import type { UserQueries } from './users/user-queries';
 
 /**
  * A dependency /health reports on; `check` rejects when it is down. Fields it resolves with, or
@@ -66,6 +69,15 @@ export interface AppDeps {
   docsAssets?: DocsAssets;
   /** `/mcp`: per-client sessions relayed to the upstream MCP server; absent: /mcp answers 503. */
   mcpGateway?: McpGateway;
+  /**
+   * `mcpGateway`'s Streamable HTTP front (HTTP sessions or stateless requests, per
+   * MCP_GATEWAY_MODE), built with it by `mcpGatewayParts`.
+   */
+  mcpHttp?: StreamableHttpGateway;
+  /** MCP_ALLOWED_TOOLS, built once: workflow validation, and the same policy the gateway and `mcp` enforce. */
+  toolPolicy: ToolPolicy;
+  /** User lookups (auth, /profile) over `db`, with its prepared statements. */
+  userQueries: UserQueries;
   /**
    * The runtime's WebSocket upgrade (Hono's `upgradeWebSocket` of @hono/node-ws, or a
    * WebSocketPair in a Worker) with its native socket controls: /ws and the /mcp WebSocket.

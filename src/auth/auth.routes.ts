@@ -13,7 +13,6 @@ import { text } from '../http/storable-text';
 import { validate } from '../http/validate';
 import { requireAuth } from '../middleware/auth';
 import { emailField, passwordField, usernameField } from '../users/user-fields';
-import { findUserById, findUserByLogin, isUsernameOrEmailTaken } from '../users/user-queries';
 import { authDocs } from './auth.openapi';
 import { issueSession } from './session';
 
@@ -42,7 +41,7 @@ export const authRoutes = new Hono<AppEnv>()
     const body = c.req.valid('json');
     // Before bcrypt: a duplicate costs one indexed lookup, not a hash. The answer is the same
     // whichever of the two is taken (the 409 itself is what the spec says a duplicate gets).
-    if (await isUsernameOrEmailTaken(deps.db, body)) throw new ConflictError(TAKEN);
+    if (await deps.userQueries.isUsernameOrEmailTaken(body)) throw new ConflictError(TAKEN);
     const passwordHash = await deps.passwords.hash(body.password);
     try {
       const [user] = await deps.db
@@ -66,7 +65,7 @@ export const authRoutes = new Hono<AppEnv>()
     let settled = false;
     try {
       const body = c.req.valid('json');
-      const user = await findUserByLogin(deps.db, body);
+      const user = await deps.userQueries.findUserByLogin(body);
       const ok = user
         ? await deps.passwords.verify(body.password, user.passwordHash)
         : await deps.passwords.verifyAgainstNobody(body.password);
@@ -86,7 +85,7 @@ export const authRoutes = new Hono<AppEnv>()
   .post('/refresh', authDocs.refresh, validate('json', refreshBody), async (c) => {
     const { deps } = c.var;
     const { userId, refreshToken } = await deps.refreshTokens.rotate(c.req.valid('json').refreshToken);
-    const user = await findUserById(deps.db, userId);
+    const user = await deps.userQueries.findUserById(userId);
     if (!user) throw new UnauthorizedError('Invalid or expired refresh token');
     return c.json(await issueSession(deps, user, refreshToken));
   })

@@ -8,14 +8,17 @@ import { type Config, ConfigError, loadConfig } from '../config/config';
 import type { Database } from '../db/database';
 import type { AppDeps } from '../deps';
 import type { Logger } from '../logging/logger';
+import { withCachedToolList } from '../mcp/tool-list-cache';
 import { gatewayLimits } from '../mcp-gateway/gateway-limits';
 import { McpGateway } from '../mcp-gateway/mcp-gateway';
 import { restrictTools } from '../mcp-gateway/restricted-tool-client';
-import { toolPolicyOf } from '../mcp-gateway/tool-policy';
+import { mcpGatewayParts, type StreamableHttpGateway } from '../mcp-gateway/streamable-http-gateway';
+import { type ToolPolicy, toolPolicyOf } from '../mcp-gateway/tool-policy';
 import { notifyRunQueue } from '../runs/notify-run-queue';
 import type { ChannelHub } from '../realtime/channel-hub';
 import type { RunQueue } from '../runs/run-queue';
 import { RunService } from '../runs/run-service';
+import { UserQueries } from '../users/user-queries';
 import { createConsoleLogger } from './console-logger';
 import { connectToShard, DurableObjectChannelHub, publishFromServer } from './durable-object-channel-hub';
 import { type EdgeDatabase, openEdgeDatabase } from './edge-database';
@@ -39,11 +42,13 @@ class EdgeRequest {
   private registrations?: PostgresRateLimit;
   private notifyingRunQueue?: RunQueue;
   private runService?: RunService;
-  private gateway?: McpGateway;
+  private users?: UserQueries;
+  private gateway?: ReturnType<typeof mcpGatewayParts>;
 
   constructor(
     private readonly config: EdgeConfig,
     private readonly databaseUrl: string,
+    private readonly toolPolicy: ToolPolicy,
     private readonly logger: Logger,
     private readonly hub: ChannelHub,
   ) {}
@@ -89,14 +94,26 @@ class EdgeRequest {
     return this.runService;
   }
 
+  /** Its prepared statement belongs to this request's connection. */
+  get userQueries(): UserQueries {
+    this.users ??= new UserQueries(this.db);
+    return this.users;
+  }
+
   get mcpGateway(): McpGateway {
+    return this.gatewayParts.mcpGateway;
+  }
+
+  get mcpHttp(): StreamableHttpGateway {
+    return this.gatewayParts.mcpHttp;
+  }
+
+  private get gatewayParts(): ReturnType<typeof mcpGatewayParts> {
     const { config, logger } = this;
-    this.gateway ??= new McpGateway({
-      connector: edgeMcpConnector(config),
-      policy: toolPolicyOf(config),
-      logger,
-      ...gatewayLimits(config),
-    });
+    this.gateway ??= mcpGatewayParts(
+      new McpGateway({ connector: edgeMcpConnector(config), policy: this.toolPolicy, logger, ...gatewayLimits(config) }),
+      config.mcpGatewayMode,
+    );
     return this.gateway;
   }
 
@@ -137,8 +154,9 @@ function edgeConfig(env: EdgeEnv): { config: EdgeConfig; databaseUrl: string } {
 export function createEdgeDeps(env: EdgeEnv): EdgeDeps {
   const { config, databaseUrl } = edgeConfig(env);
   const logger = createConsoleLogger(config.logLevel, { runtime: 'edge' });
+  const toolPolicy = toolPolicyOf(config);
   // One session per call, holding no I/O between calls, so its /tools/list cache serves the isolate.
-  const mcp = restrictTools(createPerCallMcpClient(edgeMcpConnector(config), logger), toolPolicyOf(config));
+  const mcp = withCachedToolList(restrictTools(createPerCallMcpClient(edgeMcpConnector(config), logger), toolPolicy));
   const requests = new RequestScoped<EdgeRequest>();
   const hub = new DurableObjectChannelHub(env, config.edgeWsShards);
   const deps: AppDeps = {
@@ -175,6 +193,13 @@ export function createEdgeDeps(env: EdgeEnv): EdgeDeps {
     get mcpGateway() {
       return requests.current.mcpGateway;
     },
+    get mcpHttp() {
+      return requests.current.mcpHttp;
+    },
+    get userQueries() {
+      return requests.current.userQueries;
+    },
+    toolPolicy,
     socketAddress: (c) => c.req.header('cf-connecting-ip') ?? undefined,
     healthChecks: [
       {
@@ -205,7 +230,7 @@ export function createEdgeDeps(env: EdgeEnv): EdgeDeps {
   return {
     deps,
     async inRequest(ctx, serve) {
-      const request = new EdgeRequest(config, databaseUrl, logger, hub);
+      const request = new EdgeRequest(config, databaseUrl, toolPolicy, logger, hub);
       try {
         return await requests.run(request, serve);
       } finally {

@@ -6,8 +6,8 @@ import { NotFoundError } from '../errors/not-found-error';
 import { ServiceUnavailableError } from '../errors/service-unavailable-error';
 import { TooManyRequestsError } from '../errors/too-many-requests-error';
 import { McpUnavailableError } from '../mcp/errors';
-import { type McpGateway, McpSessionLimitError } from './mcp-gateway';
-import { McpHttpRequestError, StreamableHttpGateway } from './streamable-http-gateway';
+import { McpSessionLimitError } from './mcp-gateway';
+import { McpHttpRequestError } from './streamable-http-gateway';
 import { bearerToken } from '../middleware/auth';
 import { authenticateMcpClient } from '../middleware/mcp-auth';
 import { mcpDocs } from './mcp.openapi';
@@ -27,28 +27,16 @@ export function mcpGatewayHttpError(error: unknown): unknown {
   return error;
 }
 
-// One Streamable HTTP front per gateway (per app, in practice).
-const fronts = new WeakMap<McpGateway, StreamableHttpGateway>();
-
-function frontFor(gateway: McpGateway, mode: 'sessions' | 'stateless'): StreamableHttpGateway {
-  let front = fronts.get(gateway);
-  if (!front) {
-    front = new StreamableHttpGateway(gateway, mode);
-    fronts.set(gateway, front);
-  }
-  return front;
-}
-
 /** Authenticates, then serves Streamable HTTP. */
 const serveStreamableHttp = createMiddleware<AppEnv>(async (c, next) => {
   // A WebSocket upgrade of GET /mcp is the WebSocket route's (src/mcp-gateway/mcp-websocket.routes.ts).
   if (c.req.header('upgrade')?.toLowerCase() === 'websocket') return next();
   const user = await authenticateMcpClient(c, bearerToken(c.req.header('authorization')));
   c.set('user', user);
-  const { mcpGateway, config } = c.get('deps');
-  if (!mcpGateway) throw new ServiceUnavailableError('The MCP gateway is not available in this runtime');
+  const { mcpHttp } = c.get('deps');
+  if (!mcpHttp) throw new ServiceUnavailableError('The MCP gateway is not available in this runtime');
   try {
-    return await frontFor(mcpGateway, config.mcpGatewayMode).handle(c.req.raw, user.id);
+    return await mcpHttp.handle(c.req.raw, user.id);
   } catch (error) {
     throw mcpGatewayHttpError(error);
   }

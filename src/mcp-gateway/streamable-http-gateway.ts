@@ -210,3 +210,11 @@ export class StreamableHttpGateway {
 
 const STATELESS_SERVER_REQUEST_REFUSAL =
   'The client cannot be asked anything: a request without an MCP session has nowhere to take an answer';
+
+/** A gateway with its Streamable HTTP front in `mode`, as `AppDeps` holds them: built together, once. */
+export function mcpGatewayParts(
+  gateway: McpGateway,
+  mode: McpHttpMode,
+): { mcpGateway: McpGateway; mcpHttp: StreamableHttpGateway } {
+  return { mcpGateway: gateway, mcpHttp: new StreamableHttpGateway(gateway, mode) };
+}

@@ -11,25 +11,17 @@ export interface ToolPolicy {
   isAllowed(name: string): boolean;
 }
 
-export const ALLOW_ALL_TOOLS: ToolPolicy = { allowed: undefined, isAllowed: () => true };
+const ALLOW_ALL_TOOLS: ToolPolicy = { allowed: undefined, isAllowed: () => true };
 
-/** A policy from a list of tool names; no list (or an empty one) allows every tool. */
-export function toolPolicyFromList(names: readonly string[] | undefined): ToolPolicy {
+/**
+ * The policy of a parsed configuration: no list (or an empty one) allows every tool. The
+ * composition roots build it once and share it (`AppDeps.toolPolicy`, the gateway, the clients).
+ */
+export function toolPolicyOf(config: Pick<Config, 'mcpAllowedTools'>): ToolPolicy {
+  const names = config.mcpAllowedTools;
   if (!names || names.length === 0) return ALLOW_ALL_TOOLS;
   const allowed: ReadonlySet<string> = new Set(names);
   return { allowed, isAllowed: (name) => allowed.has(name) };
-}
-
-const policies = new WeakMap<object, ToolPolicy>();
-
-/** The policy of a parsed configuration (built once per config object). */
-export function toolPolicyOf(config: Pick<Config, 'mcpAllowedTools'>): ToolPolicy {
-  let policy = policies.get(config);
-  if (!policy) {
-    policy = toolPolicyFromList(config.mcpAllowedTools);
-    policies.set(config, policy);
-  }
-  return policy;
 }
 
 /** A tool call refused by the allow-list. */

@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from '../clock';
-import type { McpTool } from './tool-client';
+import type { McpTool, McpToolClient } from './tool-client';
 
 export interface ToolListCacheOptions {
   /** How long a loaded list is served. Default 10 s. */
@@ -43,5 +43,19 @@ export function createToolListCache(load: () => Promise<McpTool[]>, options: Too
       cached = undefined;
       loading = undefined;
     },
+  };
+}
+
+/**
+ * The same client with `listTools` served through a short cache: the composition roots wrap the
+ * process's (or isolate's) own client once, so `GET /tools/list` and the polled `/health` probe
+ * do not each cost a round trip and the SDK's schema compilation. Calls go straight through.
+ */
+export function withCachedToolList(client: McpToolClient, options: ToolListCacheOptions = { ttlMs: 5000 }): McpToolClient {
+  const cache = createToolListCache(() => client.listTools(), options);
+  return {
+    listTools: () => cache.get(),
+    callTool: (request) => client.callTool(request),
+    close: () => client.close(),
   };
 }

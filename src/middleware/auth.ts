@@ -4,7 +4,6 @@ import { type AccessTokenClaims, InvalidAccessTokenError } from '../auth/access-
 import type { AppEnv, AuthUser } from '../deps';
 import { ForbiddenError } from '../errors/forbidden-error';
 import { UnauthorizedError } from '../errors/unauthorized-error';
-import { findUserById } from '../users/user-queries';
 
 /** `Authorization: Bearer <jwt>`; `?token=` is accepted only where a client cannot set headers (WebSocket upgrades). */
 export function bearerToken(authorization: string | undefined): string | undefined {
@@ -44,7 +43,7 @@ export async function authenticate(
 
 /** The caller as the user row says now: 401 when the account is gone or the token predates a logout-everywhere. */
 async function confirmedByRow(c: Context<AppEnv>, claims: AccessTokenClaims): Promise<AuthUser> {
-  const row = await findUserById(c.get('deps').db, claims.userId);
+  const row = await c.get('deps').userQueries.findUserById(claims.userId);
   if (!row || row.tokenVersion !== claims.tokenVersion) throw new UnauthorizedError('Access token was revoked');
   return { id: row.id, username: row.username, role: row.role };
 }

@@ -4,7 +4,7 @@ import { inProcessConnector } from '../mcp/in-process-connector';
 import { createReconnectingMcpClient, type McpConnector, type McpToolClient } from '../mcp/tool-client';
 import { connectorForUrl } from '../mcp/transports';
 import { restrictTools } from '../mcp-gateway/restricted-tool-client';
-import { toolPolicyOf } from '../mcp-gateway/tool-policy';
+import { type ToolPolicy, toolPolicyOf } from '../mcp-gateway/tool-policy';
 import { createBuiltinMcpServer } from '../mcp-server/create-builtin-mcp-server';
 import { stdioConnector } from './mcp-stdio';
 import { installWebSocketGlobal } from './websocket-global';
@@ -36,7 +36,7 @@ export function mcpConnectorFor(config: Pick<Config, 'mcpUrl' | 'mcpCommand' | '
 export function createMcpClient(
   config: Pick<Config, 'mcpUrl' | 'mcpCommand' | 'mcpAuthToken' | 'mcpAllowedTools'>,
   logger: Logger,
-  options: { requestTimeoutMs?: number; connectTimeoutMs?: number } = {},
+  options: { requestTimeoutMs?: number; connectTimeoutMs?: number; policy?: ToolPolicy } = {},
 ): McpToolClient {
   const client = createReconnectingMcpClient(mcpConnectorFor(config), {
     clientInfo: CLIENT_INFO,
@@ -44,5 +44,5 @@ export function createMcpClient(
     connectTimeoutMs: options.connectTimeoutMs ?? 5000,
     onTransportError: (err) => logger.warn({ err: { message: err.message } }, 'mcp transport error'),
   });
-  return restrictTools(client, toolPolicyOf(config));
+  return restrictTools(client, options.policy ?? toolPolicyOf(config));
 }

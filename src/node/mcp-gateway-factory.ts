@@ -6,14 +6,14 @@ import { redactUrl } from '../config/redact-url';
 import { basicAuthorization, withoutUserinfo } from '../mcp/transports';
 import { type GatewayLimitsConfig, gatewayLimits } from '../mcp-gateway/gateway-limits';
 import { McpGateway } from '../mcp-gateway/mcp-gateway';
-import { toolPolicyOf } from '../mcp-gateway/tool-policy';
+import type { ToolPolicy } from '../mcp-gateway/tool-policy';
 import { mcpConnectorFor } from './mcp-client-factory';
 import { NodeStreamableHttpClientTransport } from './node-streamable-http-transport';
 import { NodeWebSocketClientTransport } from './node-websocket-client-transport';
 
 type UpstreamConfig = Pick<Config, 'mcpUrl' | 'mcpCommand' | 'mcpAuthToken'>;
 
-type GatewayConfig = UpstreamConfig & GatewayLimitsConfig & Pick<Config, 'mcpAllowedTools'>;
+type GatewayConfig = UpstreamConfig & GatewayLimitsConfig;
 
 /**
  * The gateway's upstream: the same selection as the platform's own client (MCP_URL with
@@ -49,10 +49,10 @@ export function gatewayUpstreamConnector(config: UpstreamConfig): McpConnector {
 }
 
 /** The `/mcp` gateway of a Node API process, with the limits from the configuration. */
-export function createMcpGateway(config: GatewayConfig, logger: Logger): McpGateway {
+export function createMcpGateway(config: GatewayConfig, policy: ToolPolicy, logger: Logger): McpGateway {
   return new McpGateway({
     connector: gatewayUpstreamConnector(config),
-    policy: toolPolicyOf(config),
+    policy,
     logger,
     ...gatewayLimits(config),
   });

@@ -14,6 +14,8 @@ import type { AppDeps, HealthCheck } from '../deps';
 import type { Logger } from '../logging/logger';
 import type { McpToolClient } from '../mcp/tool-client';
 import type { McpGateway } from '../mcp-gateway/mcp-gateway';
+import { mcpGatewayParts } from '../mcp-gateway/streamable-http-gateway';
+import { toolPolicyOf } from '../mcp-gateway/tool-policy';
 import type { Metrics } from '../observability/metrics';
 import type { ChannelHub } from '../realtime/channel-hub';
 import { databaseResourceCheck } from '../realtime/database-resource-check';
@@ -21,6 +23,7 @@ import { InMemoryChannelHub } from '../realtime/in-memory-channel-hub';
 import { RealtimeGateway, realtimeOptionsFrom } from '../realtime/realtime-gateway';
 import { type RunQueue, rowOnlyRunQueue } from '../runs/run-queue';
 import { RunService } from '../runs/run-service';
+import { UserQueries } from '../users/user-queries';
 import { type OpenDatabase, openDatabase, runMigrations } from './database';
 import { withEdgeEvents } from './edge-event-forwarder';
 import { createBuiltinMcpClient } from './mcp-client-factory';
@@ -72,6 +75,7 @@ export async function createNodeDeps(
     clock: base.clock,
     redis,
     metrics: base.metrics,
+    toolPolicy: base.toolPolicy,
   });
   const deps: AppDeps = {
     ...base,
@@ -115,7 +119,8 @@ export function createAppDeps(parts: {
   const { config, db, redis, logger } = parts;
   const clock = parts.clock ?? systemClock;
   const metrics = parts.metrics ?? createPromMetrics();
-  const mcpGateway = parts.mcpGateway ?? createMcpGateway(config, logger);
+  const toolPolicy = toolPolicyOf(config);
+  const mcpGateway = parts.mcpGateway ?? createMcpGateway(config, toolPolicy, logger);
   // Calls through /mcp end inside the gateway: its stats feed the same MCP latency histogram.
   mcpGateway.stats.onToolCall((call) =>
     metrics.observeMcpCall({ tool: call.tool, outcome: call.outcome, seconds: call.durationMs / 1000, via: 'gateway' }),
@@ -168,6 +173,8 @@ export function createAppDeps(parts: {
     runs: new RunService({ db, clock, logger, config, hub, runQueue }),
     metrics,
     docsAssets: swaggerUiAssets(),
-    mcpGateway,
+    ...mcpGatewayParts(mcpGateway, config.mcpGatewayMode),
+    toolPolicy,
+    userQueries: new UserQueries(db),
   };
 }

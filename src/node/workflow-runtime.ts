@@ -5,7 +5,8 @@ import type { Database } from '../db/database';
 import type { HealthCheck } from '../deps';
 import type { Logger } from '../logging/logger';
 import type { McpToolClient } from '../mcp/tool-client';
-import { createToolListCache } from '../mcp/tool-list-cache';
+import { withCachedToolList } from '../mcp/tool-list-cache';
+import type { ToolPolicy } from '../mcp-gateway/tool-policy';
 import { withCallMetrics } from '../observability/instrumented-mcp-client';
 import type { Metrics } from '../observability/metrics';
 import type { ChannelHub } from '../realtime/channel-hub';
@@ -57,21 +58,25 @@ export function createWorkflowRuntime(parts: {
   clock?: Clock;
   redis?: Redis;
   mcp?: McpToolClient;
+  /** The process's MCP_ALLOWED_TOOLS policy; default: built from `config`. */
+  toolPolicy?: ToolPolicy;
   settings?: RunnerSettings;
   metrics?: Metrics;
 }): WorkflowRuntime {
   const { config, db, hub, logger, redis } = parts;
   const settings = parts.settings ?? loadRunnerSettings(process.env);
-  const mcp = withCallMetrics(parts.mcp ?? createMcpClient(config, logger), parts.metrics);
-  // /health is polled: a fresh tools/list costs ~6 ms of CPU (the SDK compiles each tool's output
-  // schema), so the probe goes through a short cache. Failures are not cached.
-  const mcpProbe = createToolListCache(() => mcp.listTools(), { ttlMs: 5000 });
+  // /health is polled and /tools/list is public to every user: a fresh tools/list costs ~6 ms of
+  // CPU (the SDK compiles each tool's output schema), so both go through one short cache for the
+  // process. Failures are not cached.
+  const mcp = withCachedToolList(
+    withCallMetrics(parts.mcp ?? createMcpClient(config, logger, { policy: parts.toolPolicy }), parts.metrics),
+  );
   const healthChecks: HealthCheck[] = [
     {
       name: 'mcp',
       critical: false,
       check: async () => {
-        await mcpProbe.get();
+        await mcp.listTools();
       },
     },
   ];

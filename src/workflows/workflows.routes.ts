@@ -9,7 +9,6 @@ import { ValidationError } from '../errors/validation-error';
 import { idParam } from '../http/id-param';
 import { paginationQuery } from '../http/pagination';
 import { validate } from '../http/validate';
-import { toolPolicyOf } from '../mcp-gateway/tool-policy';
 import { requireAuth } from '../middleware/auth';
 import { workflowDocs } from './workflows.openapi';
 import { assertStepToolsAllowed } from './allowed-tools-check';
@@ -40,7 +39,7 @@ export const workflowRoutes = new Hono<AppEnv>()
   .post('/', workflowDocs.create, validate('json', workflowBody), async (c) => {
     const { db } = c.var.deps;
     const body = c.req.valid('json');
-    assertStepToolsAllowed(toolPolicyOf(c.var.deps.config), body.steps);
+    assertStepToolsAllowed(c.var.deps.toolPolicy, body.steps);
     await checkProject(db, c.var.user.id, body.projectId);
     const [workflow] = await db
       .insert(workflows)
@@ -71,7 +70,7 @@ export const workflowRoutes = new Hono<AppEnv>()
   .put('/:id', workflowDocs.update, validate('param', idParam), validate('json', workflowBody), async (c) => {
     const { db, clock } = c.var.deps;
     const body = c.req.valid('json');
-    assertStepToolsAllowed(toolPolicyOf(c.var.deps.config), body.steps);
+    assertStepToolsAllowed(c.var.deps.toolPolicy, body.steps);
     const where = visibleWorkflows(c.var.user, c.req.valid('param').id);
     const [existing] = await db.select({ ownerId: workflows.ownerId }).from(workflows).where(where).limit(1);
     if (!existing) throw new NotFoundError(NOT_FOUND);

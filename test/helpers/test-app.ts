@@ -9,6 +9,7 @@ import type { Database } from '../../src/db/database';
 import { users } from '../../src/db/schema';
 import type { AppDeps } from '../../src/deps';
 import { type Logger, silentLogger } from '../../src/logging/logger';
+import type { McpGateway } from '../../src/mcp-gateway/mcp-gateway';
 import { openDatabase } from '../../src/node/database';
 import { createAppDeps } from '../../src/node/node-deps';
 import type { RunQueue } from '../../src/runs/run-queue';
@@ -70,6 +71,8 @@ export interface TestAppOptions {
   env?: Record<string, string | undefined>;
   logger?: Logger;
   db?: Database;
+  /** The /mcp gateway; createAppDeps builds its Streamable HTTP front (MCP_GATEWAY_MODE) with it. */
+  mcpGateway?: McpGateway;
   /** Extra overrides applied after the real deps are built (fakes for unit tests). */
   overrides?: Partial<AppDeps>;
 }
@@ -106,6 +109,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
       logger: options.logger ?? silentLogger,
       redis: options.redis,
       clock: options.clock,
+      mcpGateway: options.mcpGateway,
     }),
     // app.request() has no socket: tests choose the peer address with a header.
     socketAddress: (c) => c.req.header('x-test-peer') ?? '127.0.0.1',

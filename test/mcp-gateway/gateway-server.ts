@@ -43,7 +43,8 @@ export async function startGatewayServer(options: GatewayServerOptions = {}) {
   const testApp = await createTestApp({
     ...options,
     logger,
-    overrides: { ...options.overrides, mcpGateway: gateway, webSockets: websockets },
+    mcpGateway: gateway,
+    overrides: { ...options.overrides, webSockets: websockets },
   });
   const server = serve({ fetch: testApp.app.fetch, port: 0, hostname: '127.0.0.1' });
   await once(server, 'listening');

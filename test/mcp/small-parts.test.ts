@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { McpTool } from '../../src/mcp/tool-client';
-import { createToolListCache } from '../../src/mcp/tool-list-cache';
+import { createToolListCache, withCachedToolList } from '../../src/mcp/tool-list-cache';
 import { connectorForUrl } from '../../src/mcp/transports';
 import { splitCommandLine } from '../../src/node/mcp-stdio';
 
@@ -35,6 +35,37 @@ describe('tool list cache', () => {
     fail = false;
     expect(await cache.get()).toEqual([tool('t')]);
     expect(loads).toBe(2);
+  });
+});
+
+describe('withCachedToolList', () => {
+  it('lists tools through one cache for the client it wraps; calls and close go straight through', async () => {
+    let now = 0;
+    const seen: string[] = [];
+    const client = withCachedToolList(
+      {
+        listTools: async () => {
+          seen.push('list');
+          return [tool(`v${seen.length}`)];
+        },
+        callTool: async (request) => {
+          seen.push(`call ${request.name}`);
+          return { content: [] };
+        },
+        close: async () => {
+          seen.push('close');
+        },
+      },
+      { ttlMs: 5000, clock: () => new Date(now) },
+    );
+    expect(await client.listTools()).toEqual([tool('v1')]);
+    expect(await client.listTools()).toEqual([tool('v1')]);
+    await client.callTool({ name: 'echo', arguments: {} });
+    await client.callTool({ name: 'echo', arguments: {} });
+    now = 5000;
+    expect(await client.listTools()).toEqual([tool('v4')]);
+    await client.close();
+    expect(seen).toEqual(['list', 'call echo', 'call echo', 'list', 'close']);
   });
 });
 
