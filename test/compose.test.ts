@@ -5,7 +5,6 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES, loadConfig } from '../src/config/config';
-import { loadRunnerSettings, RUNNER_SETTING_VARIABLES } from '../src/node/runner-settings';
 import { ENTRY_POINTS } from '../scripts/build';
 import { freePort } from './helpers/servers';
 
@@ -34,7 +33,7 @@ const compose = parse(read('docker-compose.yml'), { merge: true }) as {
   volumes?: Record<string, unknown>;
 };
 const { services } = compose;
-const KNOWN_VARIABLES = new Set([...CONFIG_VARIABLES, ...RUNNER_SETTING_VARIABLES]);
+const KNOWN_VARIABLES = new Set(CONFIG_VARIABLES);
 const APP_SERVICES = ['api', 'worker'] as const;
 
 /** Compose's `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?error}` and `$$`, for one value. */
@@ -146,7 +145,7 @@ describe('docker-compose.yml', () => {
   it('sets on api and worker only variables the code reads', () => {
     for (const name of APP_SERVICES) {
       const unknown = Object.keys(services[name]?.environment ?? {}).filter((v) => !KNOWN_VARIABLES.has(v));
-      expect(unknown, `${name}: variables neither config.ts nor runner-settings.ts knows`).toEqual([]);
+      expect(unknown, `${name}: variables config.ts does not know`).toEqual([]);
     }
   });
 
@@ -159,14 +158,13 @@ describe('docker-compose.yml', () => {
       expect(config.databaseUrl).toMatch(/^postgres:\/\/.+@postgres:5432\//);
       expect(config.redisUrl).toBe('redis://redis:6379');
       expect(config.jwtSecret).toBe(vars.JWT_SECRET);
-      expect(() => loadRunnerSettings(env)).not.toThrow();
       expect(() => environmentOf(services[name] as Service, {}), name).toThrow(/JWT_SECRET/);
     }
     const api = loadConfig(environmentOf(services.api as Service, vars));
     expect(api.port).toBe(4000);
     expect(services.api?.ports?.some((p) => /:4000$/.test(interpolate(p, {})))).toBe(true);
     const worker = environmentOf(services.worker as Service, { ...vars, WORKER_CONCURRENCY: '3' });
-    expect(loadRunnerSettings(worker).WORKER_CONCURRENCY).toBe(3);
+    expect(loadConfig(worker).runner.concurrency).toBe(3);
   });
 
   it('keeps Redis data (AOF) and never evicts BullMQ keys', () => {

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config/config';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../src/config/config';
 import { parseDurationSeconds } from '../src/config/duration';
 
 describe('config', () => {
@@ -60,6 +62,41 @@ describe('config', () => {
         expect(problems).toContain(name);
       }
     }
+  });
+
+  it('reads the runner settings with every other variable, their problems reported together', () => {
+    expect(loadConfig({}).runner).toMatchObject({
+      queueName: 'workflow-runs',
+      bullmqPrefix: 'bull',
+      concurrency: 8,
+      leaseMs: 30_000,
+      heartbeatMs: 1000,
+      enqueueTimeoutMs: 2000,
+      keepCompletedJobs: 1000,
+    });
+    expect(loadConfig({ WORKER_CONCURRENCY: '3', RUN_LEASE_MS: '9000', RUN_HEARTBEAT_MS: '3000' }).runner).toMatchObject({
+      concurrency: 3,
+      leaseMs: 9000,
+      heartbeatMs: 3000,
+    });
+    let problems: string[] = [];
+    try {
+      loadConfig({ BACKEND_PORT: '70000', WORKER_CONCURRENCY: '0', WORKFLOW_QUEUE_NAME: 'a b', ENQUEUE_TIMEOUT_MS: 'soon' });
+    } catch (error) {
+      if (error instanceof ConfigError) problems = error.problems;
+    }
+    for (const name of ['BACKEND_PORT', 'WORKER_CONCURRENCY', 'WORKFLOW_QUEUE_NAME', 'ENQUEUE_TIMEOUT_MS']) {
+      expect(problems.some((problem) => problem.startsWith(name)), name).toBe(true);
+    }
+    expect(() => loadConfig({ RUN_LEASE_MS: '2000', RUN_HEARTBEAT_MS: '1000' })).toThrow(
+      /RUN_HEARTBEAT_MS must be at most a third of RUN_LEASE_MS/,
+    );
+  });
+
+  it("is documented: the README's Configuration section lists every variable loadConfig reads", () => {
+    const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
+    const section = readme.slice(readme.indexOf('\n## Configuration'), readme.indexOf('\n## Limits'));
+    expect(CONFIG_VARIABLES.filter((name) => !section.includes(`\`${name}\``))).toEqual([]);
   });
 
   it('requires a 32-byte JWT secret in production only', () => {

@@ -19,6 +19,22 @@ const GIB = 1024 * MIB;
 const bytes = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
+/** Milliseconds, at most a day. */
+const ms = (fallback: number, min = 1) =>
+  z.coerce
+    .number()
+    .int()
+    .min(min)
+    .max(24 * 3600_000)
+    .default(fallback);
+
+/** A BullMQ queue name or key prefix. */
+const redisName = (fallback: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, "_", "." or "-"')
+    .default(fallback);
+
 const optionalString = z
   .string()
   .optional()
@@ -140,6 +156,26 @@ const envSchema = z.object({
       .refine((s) => new TextEncoder().encode(s).length >= 32, 'must be at least 32 bytes')
       .optional(),
   ),
+  WORKFLOW_QUEUE_NAME: redisName('workflow-runs'),
+  BULLMQ_PREFIX: redisName('bull'),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(8),
+  RUN_LEASE_MS: ms(30_000, 1000),
+  RUN_HEARTBEAT_MS: ms(1000, 50),
+  STEP_TIMEOUT_MS: ms(30_000),
+  STEP_RETRY_BASE_MS: ms(500, 0),
+  STEP_RETRY_MAX_MS: ms(30_000, 0),
+  MCP_UNAVAILABLE_RETRIES: z.coerce.number().int().min(0).max(20).default(3),
+  WORKER_LOCK_DURATION_MS: ms(30_000, 1000),
+  WORKER_STALLED_INTERVAL_MS: ms(30_000, 500),
+  RECONCILE_INTERVAL_MS: ms(15_000, 100),
+  RECONCILE_GRACE_MS: ms(5000, 0),
+  WORKER_SHUTDOWN_TIMEOUT_MS: ms(20_000, 0),
+  RUNNER_POLL_MS: ms(1000, 50),
+  ENQUEUE_TIMEOUT_MS: ms(2000, 50),
+  // Finished jobs BullMQ keeps (Bull Board's Completed and Failed tabs): the newest N of each.
+  BULLMQ_KEEP_COMPLETED: z.coerce.number().int().min(0).max(1_000_000).default(1000),
+  BULLMQ_KEEP_FAILED: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+  WORKER_CHECK_INTERVAL_MS: ms(30_000, 100),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -231,6 +267,43 @@ export interface Config {
   edgeEventsUrl?: string;
   /** HMAC-SHA256 key shared with the edge Worker's `/internal/events` (EDGE_EVENTS_SECRET there too). */
   edgeEventsSecret?: string;
+  /** How runs are queued and executed: BullMQ, the worker, the executor and the in-process runner. */
+  runner: RunnerConfig;
+}
+
+/** The run queue and executor settings (README "Workflows"). */
+export interface RunnerConfig {
+  /** WORKFLOW_QUEUE_NAME: the BullMQ queue of runs. */
+  queueName: string;
+  /** BULLMQ_PREFIX: the prefix of BullMQ's Redis keys. */
+  bullmqPrefix: string;
+  /** BULLMQ_KEEP_COMPLETED / BULLMQ_KEEP_FAILED: finished jobs BullMQ keeps, newest first. */
+  keepCompletedJobs: number;
+  keepFailedJobs: number;
+  /** WORKER_CONCURRENCY: runs one worker (or the in-process runner) executes at once. */
+  concurrency: number;
+  /** RUN_LEASE_MS: how long an executor holds a run without renewing its lease. */
+  leaseMs: number;
+  /** RUN_HEARTBEAT_MS: how often the lease is renewed (at most a third of the lease). */
+  heartbeatMs: number;
+  /** STEP_TIMEOUT_MS: a step's tool call without its own `timeoutMs`. */
+  stepTimeoutMs: number;
+  stepRetryBaseMs: number;
+  stepRetryMaxMs: number;
+  /** MCP_UNAVAILABLE_RETRIES: retries of a step whose MCP server cannot be reached. */
+  mcpUnavailableRetries: number;
+  workerLockDurationMs: number;
+  workerStalledIntervalMs: number;
+  reconcileIntervalMs: number;
+  reconcileGraceMs: number;
+  /** WORKER_SHUTDOWN_TIMEOUT_MS: how long a stopping worker lets its runs go on before releasing them. */
+  shutdownTimeoutMs: number;
+  /** RUNNER_POLL_MS: how often the in-process runner looks for runs without a notification. */
+  pollMs: number;
+  /** ENQUEUE_TIMEOUT_MS: how long the API waits for Redis to take a new run's job. */
+  enqueueTimeoutMs: number;
+  /** WORKER_CHECK_INTERVAL_MS: how often the API counts the queue's live workers. */
+  workerCheckIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -259,6 +332,9 @@ export function loadConfig(env: Env): Config {
     ...(parsed.success ? [] : parsed.error.issues.map((i) => `${String(i.path[0] ?? 'env')} ${i.message}`)),
     ...crossFieldProblems(env),
   ];
+  if (parsed.success && parsed.data.RUN_HEARTBEAT_MS * 3 > parsed.data.RUN_LEASE_MS) {
+    problems.push('RUN_HEARTBEAT_MS must be at most a third of RUN_LEASE_MS');
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return {
@@ -318,6 +394,27 @@ export function loadConfig(env: Env): Config {
     workerMetricsPort: e.WORKER_METRICS_PORT,
     edgeEventsUrl: e.EDGE_EVENTS_URL,
     edgeEventsSecret: e.EDGE_EVENTS_SECRET,
+    runner: {
+      queueName: e.WORKFLOW_QUEUE_NAME,
+      bullmqPrefix: e.BULLMQ_PREFIX,
+      keepCompletedJobs: e.BULLMQ_KEEP_COMPLETED,
+      keepFailedJobs: e.BULLMQ_KEEP_FAILED,
+      concurrency: e.WORKER_CONCURRENCY,
+      leaseMs: e.RUN_LEASE_MS,
+      heartbeatMs: e.RUN_HEARTBEAT_MS,
+      stepTimeoutMs: e.STEP_TIMEOUT_MS,
+      stepRetryBaseMs: e.STEP_RETRY_BASE_MS,
+      stepRetryMaxMs: e.STEP_RETRY_MAX_MS,
+      mcpUnavailableRetries: e.MCP_UNAVAILABLE_RETRIES,
+      workerLockDurationMs: e.WORKER_LOCK_DURATION_MS,
+      workerStalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
+      reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
+      reconcileGraceMs: e.RECONCILE_GRACE_MS,
+      shutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
+      pollMs: e.RUNNER_POLL_MS,
+      enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS,
+      workerCheckIntervalMs: e.WORKER_CHECK_INTERVAL_MS,
+    },
   };
 }
 

@@ -1,9 +1,9 @@
 import { type DefaultJobOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { RunnerConfig } from '../config/config';
 import type { Logger } from '../logging/logger';
 import type { RunQueue, RunToEnqueue } from '../runs/run-queue';
 import { withTimeout } from '../with-timeout';
-import type { RunnerSettings } from './runner-settings';
 
 /** What a run's job carries: Bull Board shows it on the job's card. */
 export interface RunJobData {
@@ -33,21 +33,21 @@ export function runJob(run: RunToEnqueue): { name: string; data: RunJobData; opt
  * fails when its run fails (RunFailedError) and is retried by BullMQ only for infrastructure errors
  * (database down mid-run); step failures are the executor's business.
  */
-export function runJobDefaults(settings: RunnerSettings): DefaultJobOptions {
+export function runJobDefaults(runner: RunnerConfig): DefaultJobOptions {
   return {
-    removeOnComplete: { count: settings.BULLMQ_KEEP_COMPLETED },
-    removeOnFail: { count: settings.BULLMQ_KEEP_FAILED },
+    removeOnComplete: { count: runner.keepCompletedJobs },
+    removeOnFail: { count: runner.keepFailedJobs },
     attempts: 5,
     backoff: { type: 'exponential', delay: 1000 },
     stackTraceLimit: 10,
   };
 }
 
-export function createRunBullQueue(connection: Redis, settings: RunnerSettings): Queue<RunJobData> {
-  const queue = new Queue<RunJobData>(settings.WORKFLOW_QUEUE_NAME, {
+export function createRunBullQueue(connection: Redis, runner: RunnerConfig): Queue<RunJobData> {
+  const queue = new Queue<RunJobData>(runner.queueName, {
     connection,
-    prefix: settings.BULLMQ_PREFIX,
-    defaultJobOptions: runJobDefaults(settings),
+    prefix: runner.bullmqPrefix,
+    defaultJobOptions: runJobDefaults(runner),
   });
   // The queue repeats its connection's errors, one per reconnect attempt, onto stderr when nobody
   // listens; the connection's own outage log (watchRedisConnection) reports the outage once.

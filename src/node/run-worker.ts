@@ -1,9 +1,9 @@
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { RunnerConfig } from '../config/config';
 import type { Logger } from '../logging/logger';
 import type { RunExecutor } from '../runs/run-executor';
 import type { RunJobData } from './bullmq-run-queue';
-import type { RunnerSettings } from './runner-settings';
 
 /**
  * How a job ends when its run failed: failed in BullMQ too (Bull Board's Failed tab), at once,
@@ -40,12 +40,12 @@ export interface RunWorker {
 export function startRunWorker(parts: {
   connection: Redis;
   executor: RunExecutor;
-  settings: RunnerSettings;
+  runner: RunnerConfig;
   logger: Logger;
   /** Retries a failed or cancelled run: the id of its retry (new or made before), or why there is none. */
   retry(runId: string): Promise<{ retryRunId: string } | { refused: string }>;
 }): RunWorker {
-  const { executor, settings, logger } = parts;
+  const { executor, runner, logger } = parts;
   const shutdown = new AbortController();
 
   const process = async (job: Job<RunJobData>, token?: string) => {
@@ -74,12 +74,12 @@ export function startRunWorker(parts: {
     return { outcome: result.outcome };
   };
 
-  const worker = new Worker<RunJobData>(settings.WORKFLOW_QUEUE_NAME, process, {
+  const worker = new Worker<RunJobData>(runner.queueName, process, {
     connection: parts.connection,
-    prefix: settings.BULLMQ_PREFIX,
-    concurrency: settings.WORKER_CONCURRENCY,
-    lockDuration: settings.WORKER_LOCK_DURATION_MS,
-    stalledInterval: settings.WORKER_STALLED_INTERVAL_MS,
+    prefix: runner.bullmqPrefix,
+    concurrency: runner.concurrency,
+    lockDuration: runner.workerLockDurationMs,
+    stalledInterval: runner.workerStalledIntervalMs,
     // A job whose worker died is moved back to wait rather than failed: the run's lease,
     // not BullMQ's counter, decides who may run it.
     maxStalledCount: 10,

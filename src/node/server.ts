@@ -10,7 +10,6 @@ import { createNodeDeps } from './node-deps';
 import { createNodeWebSockets } from './node-websockets';
 import { assertPortFree, portError } from './port-check';
 import { createQueueDashboard } from './queue-dashboard';
-import { loadRunnerSettings } from './runner-settings';
 import { describeStartup, startupLine } from './startup-summary';
 
 async function main() {
@@ -39,12 +38,11 @@ async function main() {
 
   const webSockets = createNodeWebSockets(logger);
   // Bull Board (/admin/queues) reads BullMQ, so it exists only with REDIS_URL.
-  const settings = loadRunnerSettings(process.env);
-  const dashboardQueue = node.redis ? createRunBullQueue(node.redis, settings) : undefined;
+  const dashboardQueue = node.redis ? createRunBullQueue(node.redis, config.runner) : undefined;
   const queueDashboard = dashboardQueue ? createQueueDashboard([dashboardQueue]) : undefined;
   const app = createApp({ ...node.deps, webSockets, queueDashboard });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
-    const summary = describeStartup(config, info.port, settings.WORKFLOW_QUEUE_NAME);
+    const summary = describeStartup(config, info.port, config.runner.queueName);
     logger.info({ ...summary, port: info.port, host: config.host }, 'api ready');
     if (process.stdout.isTTY) console.log(startupLine(summary));
   });

@@ -22,7 +22,6 @@ import { Reconciler } from './reconciler';
 import { connectRedis, redisHealthCheck, watchRedisConnection } from './redis-connections';
 import { listenForNewRuns } from './run-notifications';
 import { startRunWorker } from './run-worker';
-import { loadRunnerSettings } from './runner-settings';
 import { describeParts } from './startup-summary';
 import { startWorkerMetricsServer, type WorkerMetricsServer } from './worker-metrics-server';
 
@@ -31,7 +30,7 @@ function loadOrExit() {
     const config = loadConfig(process.env);
     if (!config.redisUrl)
       throw new ConfigError(['REDIS_URL is required by the worker (without it the API runs workflows itself)']);
-    return { config, settings: loadRunnerSettings(process.env) };
+    return config;
   } catch (error) {
     if (error instanceof ConfigError) {
       for (const problem of error.problems) console.error(`config error: ${problem}`);
@@ -42,7 +41,8 @@ function loadOrExit() {
 }
 
 async function main() {
-  const { config, settings } = loadOrExit();
+  const config = loadOrExit();
+  const { runner } = config;
   const logger = createNodeLogger(config.logLevel);
   if (!config.databaseUrl) logger.warn({}, 'DATABASE_URL is not set: the worker would use its own embedded database');
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
@@ -59,7 +59,7 @@ async function main() {
   const hub = withEdgeEvents(createNodeChannelHub({ url: config.redisUrl as string }, logger), config, logger);
   const metrics = createPromMetrics({ process: 'worker', servesHttp: false });
   const mcp = withCallMetrics(createMcpClient(config, logger), metrics);
-  const { executor } = createExecutor(settings, {
+  const { executor } = createExecutor(runner, {
     db: database.db,
     mcp,
     hub,
@@ -67,13 +67,13 @@ async function main() {
     metrics,
     resultBudgetBytes: config.runResultBudgetBytes,
   });
-  const queue = createRunBullQueue(redis, settings);
-  const runQueue = new BullMqRunQueue(queue, logger, settings.ENQUEUE_TIMEOUT_MS);
+  const queue = createRunBullQueue(redis, runner);
+  const runQueue = new BullMqRunQueue(queue, logger, runner.enqueueTimeoutMs);
   const runs = new RunService({ db: database.db, clock: systemClock, logger, config, hub, runQueue });
   const runWorker = startRunWorker({
     connection: redis,
     executor,
-    settings,
+    runner,
     logger,
     async retry(runId) {
       let outcome: RetryOutcome;
@@ -93,8 +93,8 @@ async function main() {
     db: database.db,
     queue,
     logger,
-    intervalMs: settings.RECONCILE_INTERVAL_MS,
-    graceMs: settings.RECONCILE_GRACE_MS,
+    intervalMs: runner.reconcileIntervalMs,
+    graceMs: runner.reconcileGraceMs,
   });
   reconciler.start();
   // Rows the edge Worker writes are announced with NOTIFY: picked up at once, not at the next sweep.
@@ -125,12 +125,12 @@ async function main() {
     });
     if (metricsServer) logger.info({ port: metricsServer.port }, 'worker metrics listening');
   }
-  const { database: databaseShown, mcp: mcpShown } = describeParts(config, settings.WORKFLOW_QUEUE_NAME);
+  const { database: databaseShown, mcp: mcpShown } = describeParts(config, runner.queueName);
   logger.info(
     {
       executorId: executor.executorId,
-      queue: settings.WORKFLOW_QUEUE_NAME,
-      concurrency: settings.WORKER_CONCURRENCY,
+      queue: runner.queueName,
+      concurrency: runner.concurrency,
       redis: redactUrl(config.redisUrl as string),
       database: databaseShown,
       mcp: mcpShown,
@@ -140,11 +140,11 @@ async function main() {
 
   // Past the deadline even the release of running runs is abandoned: their leases run out and
   // the stalled-job check plus the reconciler hand them to another worker.
-  onShutdownSignal(logger, settings.WORKER_SHUTDOWN_TIMEOUT_MS + 10_000, async (signal) => {
-    logger.info({ signal, deadlineMs: settings.WORKER_SHUTDOWN_TIMEOUT_MS }, 'worker shutting down');
+  onShutdownSignal(logger, runner.shutdownTimeoutMs + 10_000, async (signal) => {
+    logger.info({ signal, deadlineMs: runner.shutdownTimeoutMs }, 'worker shutting down');
     await runNotifications?.close();
     await reconciler.stop();
-    await runWorker.close(settings.WORKER_SHUTDOWN_TIMEOUT_MS);
+    await runWorker.close(runner.shutdownTimeoutMs);
     await Promise.allSettled([queue.close(), mcp.close(), hub.close(), metricsServer?.close()]);
     await redis.quit().catch(() => redis.disconnect());
     await database.close();

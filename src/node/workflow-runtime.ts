@@ -16,7 +16,6 @@ import type { RunQueue } from '../runs/run-queue';
 import { BullMqRunQueue, createRunBullQueue } from './bullmq-run-queue';
 import { createExecutor } from './executor-factory';
 import { createMcpClient } from './mcp-client-factory';
-import { loadRunnerSettings, type RunnerSettings } from './runner-settings';
 import { watchWorkers } from './worker-watch';
 
 export interface WorkflowRuntime {
@@ -60,11 +59,10 @@ export function createWorkflowRuntime(parts: {
   mcp?: McpToolClient;
   /** The process's MCP_ALLOWED_TOOLS policy; default: built from `config`. */
   toolPolicy?: ToolPolicy;
-  settings?: RunnerSettings;
   metrics?: Metrics;
 }): WorkflowRuntime {
   const { config, db, hub, logger, redis } = parts;
-  const settings = parts.settings ?? loadRunnerSettings(process.env);
+  const settings = config.runner;
   // /health is polled and /tools/list is public to every user: a fresh tools/list costs ~6 ms of
   // CPU (the SDK compiles each tool's output schema), so both go through one short cache for the
   // process. Failures are not cached.
@@ -81,8 +79,8 @@ export function createWorkflowRuntime(parts: {
     },
   ];
   if (redis) {
-    const runQueue = new BullMqRunQueue(createRunBullQueue(redis, settings), logger, settings.ENQUEUE_TIMEOUT_MS);
-    const watch = watchWorkers({ runQueue, db, logger, intervalMs: settings.WORKER_CHECK_INTERVAL_MS });
+    const runQueue = new BullMqRunQueue(createRunBullQueue(redis, settings), logger, settings.enqueueTimeoutMs);
+    const watch = watchWorkers({ runQueue, db, logger, intervalMs: settings.workerCheckIntervalMs });
     return {
       mcp,
       runQueue,
@@ -106,8 +104,8 @@ export function createWorkflowRuntime(parts: {
     executor,
     store,
     logger,
-    concurrency: settings.WORKER_CONCURRENCY,
-    pollMs: settings.RUNNER_POLL_MS,
+    concurrency: settings.concurrency,
+    pollMs: settings.pollMs,
   });
   runner.start();
   return {
@@ -117,7 +115,7 @@ export function createWorkflowRuntime(parts: {
     async close() {
       // The API's own shutdown deadline is short (server.ts): runs still going after 5 s are
       // released with their checkpoints and resumed by the next start.
-      await runner.close(Math.min(settings.WORKER_SHUTDOWN_TIMEOUT_MS, 5000));
+      await runner.close(Math.min(settings.shutdownTimeoutMs, 5000));
       await mcp.close();
     },
   };

@@ -2,7 +2,7 @@ import { silentLogger } from '../../src/logging/logger';
 import { BullMqRunQueue, createRunBullQueue } from '../../src/node/bullmq-run-queue';
 import { createQueueDashboard } from '../../src/node/queue-dashboard';
 import { connectRedis } from '../../src/node/redis-connections';
-import type { RunnerSettings } from '../../src/node/runner-settings';
+import type { RunnerConfig } from '../../src/config/config';
 import { startRedis } from '../helpers/servers';
 import { createTestApp, createTestDatabase } from '../helpers/test-app';
 import { startCountingMcpServer } from './counting-mcp-server';
@@ -11,7 +11,7 @@ import { startCountingMcpServer } from './counting-mcp-server';
  * The API's side of BullMQ mode for tests that run real worker processes: a Redis and a counting
  * MCP server of the file's own, a database, and the test app enqueueing through BullMQ.
  */
-export async function startBullMqTestApi(settings: RunnerSettings, options: { queueDashboard?: boolean } = {}) {
+export async function startBullMqTestApi(settings: RunnerConfig, options: { queueDashboard?: boolean } = {}) {
   const [redisServer, mcpServer, database] = await Promise.all([
     startRedis(),
     startCountingMcpServer(),
@@ -22,7 +22,7 @@ export async function startBullMqTestApi(settings: RunnerSettings, options: { qu
   const runQueue = new BullMqRunQueue(
     createRunBullQueue(apiRedis, settings),
     silentLogger,
-    settings.ENQUEUE_TIMEOUT_MS,
+    settings.enqueueTimeoutMs,
   );
   const t = await createTestApp({
     db: database.db,

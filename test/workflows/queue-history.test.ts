@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowQueue } from '../../src/db/schema';
 import type { BullMqRunQueue } from '../../src/node/bullmq-run-queue';
-import { loadRunnerSettings } from '../../src/node/runner-settings';
+import { loadConfig } from '../../src/config/config';
 import type { RunningServer } from '../helpers/servers';
 import type { createTestApp, createTestDatabase } from '../helpers/test-app';
 import { until } from '../helpers/until';
@@ -29,8 +29,8 @@ let user: Awaited<ReturnType<typeof t.registerUser>>;
 let admin: Awaited<ReturnType<typeof t.registerUser>>;
 
 const KEEP_COMPLETED = 2;
-const settings = loadRunnerSettings({ BULLMQ_PREFIX: 'history', BULLMQ_KEEP_COMPLETED: String(KEEP_COMPLETED) });
-const queueName = settings.WORKFLOW_QUEUE_NAME;
+const settings = loadConfig({ BULLMQ_PREFIX: 'history', BULLMQ_KEEP_COMPLETED: String(KEEP_COMPLETED) }).runner;
+const queueName = settings.queueName;
 
 beforeAll(async () => {
   ({ redisServer, mcpServer, database, t, apiRedis, runQueue } = await startBullMqTestApi(settings, {
@@ -42,7 +42,7 @@ beforeAll(async () => {
     DATABASE_URL: database.url,
     REDIS_URL: redisServer.url,
     MCP_URL: mcpServer.url,
-    BULLMQ_PREFIX: settings.BULLMQ_PREFIX,
+    BULLMQ_PREFIX: settings.bullmqPrefix,
     WORKER_METRICS_PORT: '0',
   });
 }, PROCESS_HOOK_MS);

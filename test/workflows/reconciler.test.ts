@@ -7,7 +7,7 @@ import { silentLogger } from '../../src/logging/logger';
 import { createRunBullQueue, runJob } from '../../src/node/bullmq-run-queue';
 import { Reconciler } from '../../src/node/reconciler';
 import { connectRedis } from '../../src/node/redis-connections';
-import { loadRunnerSettings } from '../../src/node/runner-settings';
+import { loadConfig } from '../../src/config/config';
 import { createTestApp } from '../helpers/test-app';
 import { initialStepStates } from './workflow-helpers';
 
@@ -18,7 +18,7 @@ let reconciler: Reconciler;
 let ownerId: string;
 let workflowId: string;
 
-const settings = loadRunnerSettings({ BULLMQ_PREFIX: `rec${crypto.randomUUID().slice(0, 8)}` });
+const settings = loadConfig({ BULLMQ_PREFIX: `rec${crypto.randomUUID().slice(0, 8)}` }).runner;
 
 beforeAll(async () => {
   t = await createTestApp();
@@ -62,9 +62,9 @@ describe('reconciler', () => {
     // A job with the run's id that completed and was kept, as a worker without removeOnComplete leaves it.
     const job = runJob({ id: runId, workflowId, ownerId, workflowName: 'w' });
     await queue.add(job.name, job.data, { ...job.opts, removeOnComplete: false });
-    const worker = new Worker(settings.WORKFLOW_QUEUE_NAME, async () => 'done', {
+    const worker = new Worker(settings.queueName, async () => 'done', {
       connection: redis,
-      prefix: settings.BULLMQ_PREFIX,
+      prefix: settings.bullmqPrefix,
     });
     const deadline = Date.now() + 5000;
     while ((await queue.getJobState(runId)) !== 'completed' && Date.now() < deadline) {
@@ -85,9 +85,9 @@ describe('reconciler', () => {
     const runId = await insertRun({ status: 'completed' });
     const job = runJob({ id: runId, workflowId, ownerId, workflowName: 'w' });
     await queue.add(job.name, job.data, job.opts);
-    const worker = new Worker(settings.WORKFLOW_QUEUE_NAME, async () => 'done', {
+    const worker = new Worker(settings.queueName, async () => 'done', {
       connection: redis,
-      prefix: settings.BULLMQ_PREFIX,
+      prefix: settings.bullmqPrefix,
     });
     while ((await queue.getJobState(runId)) !== 'completed') await new Promise((r) => setTimeout(r, 20));
     await worker.close();

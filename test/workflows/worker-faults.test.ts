@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BullMqRunQueue } from '../../src/node/bullmq-run-queue';
-import { loadRunnerSettings } from '../../src/node/runner-settings';
+import { loadConfig } from '../../src/config/config';
 import { type RunningServer, startRedis } from '../helpers/servers';
 import { PROCESS_HOOK_MS } from '../helpers/spawn-node';
 import type { createTestApp, createTestDatabase } from '../helpers/test-app';
@@ -23,14 +23,14 @@ let runQueue: BullMqRunQueue;
 let user: Awaited<ReturnType<typeof t.registerUser>>;
 const workers: WorkerProcess[] = [];
 
-const settings = loadRunnerSettings({ BULLMQ_PREFIX: 'faults', ENQUEUE_TIMEOUT_MS: '500' });
+const settings = loadConfig({ BULLMQ_PREFIX: 'faults', ENQUEUE_TIMEOUT_MS: '500' }).runner;
 
 function workerEnv(extra: Record<string, string> = {}) {
   return {
     DATABASE_URL: database.url,
     REDIS_URL: redisServer.url,
     MCP_URL: mcpServer.url,
-    BULLMQ_PREFIX: settings.BULLMQ_PREFIX,
+    BULLMQ_PREFIX: settings.bullmqPrefix,
     MCP_UNAVAILABLE_RETRIES: '2',
     ...extra,
   };
