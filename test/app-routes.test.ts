@@ -117,6 +117,30 @@ describe('createApp mounts the runtime routes from deps', () => {
     expect((await post(bare.app, signed)).status).toBe(404);
   });
 
+  it('answers a signed but invalid /internal/events batch with the one 400 shape of every route', async () => {
+    const post = async (body: string) =>
+      t.app.request('/internal/events', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(await signEvent(SECRET, body)) },
+        body,
+      });
+    const invalid = await post(JSON.stringify({ messages: [{ event: 7, channel: 'workflow', payload: {} }] }));
+    expect(invalid.status).toBe(400);
+    const { error } = (await invalid.json()) as { error: { code: string; message: string; details: unknown[] } };
+    expect(error.code).toBe('validation_error');
+    expect(error.message).toMatch(/^Invalid body: messages\.0\.event: /);
+    expect(error.details.length).toBeGreaterThan(0);
+    for (const issue of error.details) {
+      expect(Object.keys(issue as object).sort()).toEqual(['code', 'message', 'path']);
+      expect(issue).toMatchObject({ path: expect.any(String), code: expect.any(String), message: expect.any(String) });
+    }
+    const malformed = await post('{not json');
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toEqual({
+      error: { code: 'validation_error', message: 'Invalid body: malformed JSON' },
+    });
+  });
+
   it('serves deps.queueDashboard at /admin/queues to admins only', async () => {
     expect((await t.app.request('/admin/queues')).status).toBe(401);
     expect((await t.app.request('/admin/queues', { headers: user.auth })).status).toBe(403);

@@ -15,6 +15,11 @@ export function validate<T extends ZodType, Tg extends Target>(target: Tg, schem
   return Object.assign(zodValidation(target, schema), { [uniqueSymbol]: { target, ...resolver(schema) } });
 }
 
+/** The 400 of a body that is not JSON at all. */
+export function malformedJson(): ValidationError {
+  return new ValidationError('Invalid body: malformed JSON');
+}
+
 function zodValidation<T extends ZodType, Tg extends Target>(target: Tg, schema: T) {
   return zValidator(target, schema, (result) => {
     if (!result.success) throw invalid(target, result.error);

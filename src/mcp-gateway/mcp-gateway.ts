@@ -1,5 +1,6 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Logger } from '../logging/logger';
+import { describeError } from '../mcp/describe-error';
 import { McpUnavailableError } from '../mcp/errors';
 import type { McpConnector } from '../mcp/tool-client';
 import { type GatewayTransportKind, McpGatewayStats } from './gateway-stats';
@@ -183,7 +184,7 @@ export class McpGateway {
       release();
       this.stats.upstreamConnectFailed();
       logger.warn(
-        { userId: request.userId, err: { message: describe(error) } },
+        { userId: request.userId, err: { message: describeError(error) } },
         'mcp gateway cannot reach the upstream',
       );
       throw new McpUnavailableError('Cannot connect to the MCP server', { cause: error });
@@ -245,7 +246,7 @@ export class McpGateway {
       release();
       this.stats.upstreamConnectFailed();
       logger.warn(
-        { userId: request.userId, err: { message: describe(error) } },
+        { userId: request.userId, err: { message: describeError(error) } },
         'mcp gateway cannot reach the upstream',
       );
       throw new McpUnavailableError('Cannot connect to the MCP server', { cause: error });
@@ -415,12 +416,4 @@ export class McpGateway {
     clearInterval(this.sweeper);
     this.sweeper = undefined;
   }
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
-    return `${error.message}${cause}`;
-  }
-  return String(error);
 }

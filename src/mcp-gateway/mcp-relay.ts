@@ -6,6 +6,7 @@ import {
   LATEST_PROTOCOL_VERSION,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
+import { describeError } from '../mcp/describe-error';
 import { settleWithin } from '../mcp/settle-within';
 import { withTimeout } from '../with-timeout';
 import type { ToolCallOutcome } from './gateway-stats';
@@ -107,14 +108,6 @@ function withUser<T extends JSONRPCRequest | JSONRPCNotification>(message: T, us
   return { ...message, params: { ...params, _meta: { ...meta, userId } } };
 }
 
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  // The SDK's HTTP transport errors carry the status only as a field.
-  const status = (error as { code?: unknown }).code;
-  return typeof status === 'number' && status >= 100 && status < 600
-    ? `HTTP ${status}: ${error.message}`
-    : error.message;
-}
 
 /** The upstream no longer knows this session (HTTP 404) or the transport is gone: nothing more can go through. */
 function isFatalSendError(error: unknown): boolean {
@@ -193,7 +186,7 @@ export class McpRelay {
       this.ready = this.initializeUpstream();
       this.ready.catch((error: unknown) => {
         this.handshakeFailed = true;
-        this.options.onUpstreamError?.(new Error(`initialize failed: ${describe(error)}`));
+        this.options.onUpstreamError?.(new Error(`initialize failed: ${describeError(error)}`));
       });
     }
     client.onmessage = (message) => this.fromClient(message);
@@ -402,7 +395,7 @@ export class McpRelay {
       await this.options.upstream.send(message);
     } catch (error) {
       // Where the upstream is and what it said is for the log, not for the client.
-      this.options.onUpstreamError?.(new Error(`sending failed: ${describe(error)}`));
+      this.options.onUpstreamError?.(new Error(`sending failed: ${describeError(error)}`));
       const pending = requestId === undefined ? undefined : this.pending.get(requestId);
       if (pending) {
         if (pending.method === 'initialize') this.initializeFailed = true;

@@ -1,14 +1,14 @@
 import { type Context, Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { WSContext, WSEvents } from 'hono/ws';
-import { decodeJwt } from 'jose';
+import { tokenExpiry } from '../auth/token-expiry';
 import type { AppEnv } from '../deps';
 import { ServiceUnavailableError } from '../errors/service-unavailable-error';
 import { UpgradeRequiredError } from '../errors/upgrade-required-error';
 import { McpSessionLimitError } from './mcp-gateway';
 import type { RelayCloseReason } from './mcp-relay';
 import { type WebSocketFlowControl, WebSocketSessionTransport } from './websocket-session-transport';
-import { bearerToken } from '../middleware/auth';
+import { upgradeToken } from '../middleware/auth';
 import { authenticateMcpClient } from '../middleware/mcp-auth';
 import { CLOSE_TOKEN_EXPIRED } from '../realtime/session';
 import { mcpGatewayHttpError } from './mcp.routes';
@@ -34,7 +34,7 @@ const CLOSE_FOR_REASON: Record<RelayCloseReason, [number, string]> = {
 const authorizeMcpUpgrade = createMiddleware<AppEnv>(async (c, next) => {
   const gateway = c.var.deps.mcpGateway;
   if (!gateway) throw new ServiceUnavailableError('The MCP gateway is not available in this runtime');
-  const token = bearerToken(c.req.header('authorization')) ?? c.req.query('token');
+  const token = upgradeToken(c);
   const user = await authenticateMcpClient(c, token);
   c.set('user', user);
   const limit = gateway.limitFor(user.id);
@@ -55,7 +55,7 @@ function mcpSocketEvents(c: Context<AppEnv>, transport: McpWebSocketTransport): 
   const gateway = c.var.deps.mcpGateway;
   const { clock, config } = c.var.deps;
   const userId = c.var.user.id;
-  const expiresAtMs = tokenExpiryMs(bearerToken(c.req.header('authorization')) ?? c.req.query('token'));
+  const expiresAtMs = tokenExpiry(upgradeToken(c));
   let session: WebSocketSessionTransport | undefined;
   let expiry: ReturnType<typeof setTimeout> | undefined;
   return {
@@ -99,16 +99,6 @@ function mcpSocketEvents(c: Context<AppEnv>, transport: McpWebSocketTransport): 
       session?.socketClosed();
     },
   };
-}
-
-/** `exp` of a token `authenticate` already verified, in ms; undefined if it has none. */
-function tokenExpiryMs(token: string | undefined): number | undefined {
-  try {
-    const exp = token ? decodeJwt(token).exp : undefined;
-    return typeof exp === 'number' ? exp * 1000 : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -1,8 +1,7 @@
 import { Client, type ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
-import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type CallToolResult, ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { redactUrlCredentials } from '../config/redact-url';
+import { describeError } from './describe-error';
 import { McpRequestTimeoutError, McpUnavailableError } from './errors';
 import { settleWithin } from './settle-within';
 import type { CallToolRequest, McpConnector, McpTool, McpToolClient } from './tool-client';
@@ -26,22 +25,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const MAX_TOOL_PAGES = 100;
 
-/** An error as it may be shown (runs, /tools/list, /health, logs): never with a URL's credentials. */
-function describe(error: unknown): string {
-  return redactUrlCredentials(describeUnredacted(error));
-}
 
-function describeUnredacted(error: unknown): string {
-  // The SDK's HTTP errors carry the status only as a field.
-  if ((error instanceof StreamableHTTPError || error instanceof SseError) && error.code !== undefined) {
-    return `HTTP ${error.code}: ${error.message}`;
-  }
-  if (error instanceof Error) {
-    const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
-    return `${error.message}${cause}`;
-  }
-  return String(error);
-}
 
 /** The SDK's own timeout (it carries `{timeout}`), as opposed to a server's -32001 error. */
 function isLocalTimeout(error: McpError): boolean {
@@ -180,7 +164,7 @@ class ReconnectingMcpClient implements McpToolClient {
         }
         this.retire(client);
         if (attempt === 1 && isWorthOneRetry(error)) continue;
-        throw new McpUnavailableError(`${this.label} is unavailable (${method}): ${describe(error)}`, {
+        throw new McpUnavailableError(`${this.label} is unavailable (${method}): ${describeError(error)}`, {
           cause: error,
         });
       }
@@ -212,7 +196,7 @@ class ReconnectingMcpClient implements McpToolClient {
       await client.connect(transport, { timeout: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS });
     } catch (error) {
       await client.close().catch(() => {});
-      throw new McpUnavailableError(`Cannot connect to ${this.label}: ${describe(error)}`, { cause: error });
+      throw new McpUnavailableError(`Cannot connect to ${this.label}: ${describeError(error)}`, { cause: error });
     }
     if (this.closed) {
       await client.close().catch(() => {});

@@ -11,6 +11,11 @@ export function bearerToken(authorization: string | undefined): string | undefin
   return match?.[1];
 }
 
+/** The token of a WebSocket upgrade: `Authorization: Bearer`, else `?token=` (browsers cannot set headers on one). */
+export function upgradeToken(c: Context): string | undefined {
+  return bearerToken(c.req.header('authorization')) ?? c.req.query('token');
+}
+
 /**
  * How much of the caller is taken from the token alone. `admin-claims` (the default): a token
  * that claims the admin role is confirmed against the user row on every request, so a demotion

@@ -5,7 +5,7 @@ import { tokenExpiry } from '../auth/token-expiry';
 import type { AppDeps, AppEnv } from '../deps';
 import { ServiceUnavailableError } from '../errors/service-unavailable-error';
 import { UpgradeRequiredError } from '../errors/upgrade-required-error';
-import { authenticate, bearerToken } from '../middleware/auth';
+import { authenticate, upgradeToken } from '../middleware/auth';
 import type { RealtimeUser } from './channel-acl';
 import type { RealtimeSession, SocketSink } from './session';
 
@@ -36,7 +36,7 @@ export interface RealtimeHost {
 const authenticateUpgrade = createMiddleware<AppEnv>(async (c, next) => {
   const gateway = c.var.deps.realtime;
   if (!gateway?.accepting) throw new ServiceUnavailableError('Realtime is not accepting connections');
-  const token = bearerToken(c.req.header('authorization')) ?? c.req.query('token');
+  const token = upgradeToken(c);
   const user = await authenticate(c, token);
   const refusal = gateway.refusal(user.id);
   if (refusal) throw refusal;
@@ -51,7 +51,7 @@ const authenticateUpgrade = createMiddleware<AppEnv>(async (c, next) => {
 function socketEvents(c: Context<AppEnv>, transport: RealtimeTransport): WSEvents {
   const gateway = c.var.deps.realtime;
   const { id, role } = c.var.user;
-  const expiresAt = tokenExpiry(bearerToken(c.req.header('authorization')) ?? c.req.query('token'));
+  const expiresAt = tokenExpiry(upgradeToken(c));
   let session: RealtimeSession | undefined;
   return {
     onOpen(_event, ws) {
@@ -96,7 +96,7 @@ function localRealtimeRoutes(transport: RealtimeTransport) {
  */
 function hostedRealtimeRoutes(host: RealtimeHost) {
   return new Hono<AppEnv>().get('/', async (c) => {
-    const token = bearerToken(c.req.header('authorization')) ?? c.req.query('token');
+    const token = upgradeToken(c);
     const user = await authenticate(c, token);
     if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') throw new UpgradeRequiredError();
     const realtimeUser = { id: user.id, role: user.role, expiresAt: tokenExpiry(token) };

@@ -3,8 +3,8 @@ import * as z from 'zod';
 import type { AppEnv } from '../deps';
 import { ServiceUnavailableError } from '../errors/service-unavailable-error';
 import { UnauthorizedError } from '../errors/unauthorized-error';
-import { ValidationError } from '../errors/validation-error';
 import { jsonObject, text } from '../http/storable-text';
+import { malformedJson, parseWith } from '../http/validate';
 import type { ChannelMessage } from './channel-hub';
 import { SIGNATURE_HEADER, signatureProblem, TIMESTAMP_HEADER } from './event-signature';
 import { CHANNEL_NAME, EVENT_NAME } from './protocol';
@@ -47,15 +47,14 @@ export function serverEventRoutes(events: ServerEvents) {
     try {
       json = JSON.parse(body);
     } catch {
-      throw new ValidationError('Body is not valid JSON');
+      throw malformedJson();
     }
-    const parsed = eventBatch.safeParse(json);
-    if (!parsed.success) throw new ValidationError('Request validation failed', parsed.error.issues);
+    const batch = parseWith('json', eventBatch, json);
     // The signature names the batch: a replay inside the window is delivered once.
-    await events.publish(parsed.data.messages, signature as string).catch((error: unknown) => {
+    await events.publish(batch.messages, signature as string).catch((error: unknown) => {
       c.var.deps.logger.warn({ err: { message: String(error) } }, 'edge events not delivered');
       throw new ServiceUnavailableError('The events could not be delivered; retry later');
     });
-    return c.json({ accepted: parsed.data.messages.length }, 202);
+    return c.json({ accepted: batch.messages.length }, 202);
   });
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
  * free ports, with data in a temp dir that is removed on stop.
  */
 
+/** A TCP port on 127.0.0.1 nothing listens on (it was free a moment ago): the one helper every test uses. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

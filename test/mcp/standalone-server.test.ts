@@ -6,7 +6,7 @@ import { connectorForUrl } from '../../src/mcp/transports';
 import { InMemoryNoteStore } from '../../src/mcp-server/in-memory-note-store';
 import { type RunningMcpServer, startMcpServer } from '../../src/node/mcp-server-process';
 import { installWebSocketGlobal } from '../../src/node/websocket-global';
-import { freePort } from './free-port';
+import { freePort } from '../helpers/servers';
 
 installWebSocketGlobal();
 

@@ -8,7 +8,7 @@ import { createReconnectingMcpClient, type McpConnector, type McpToolClient } fr
 import { connectorForUrl } from '../../src/mcp/transports';
 import { stdioConnector } from '../../src/node/mcp-stdio';
 import { PROCESS_HOOK_MS, PROCESS_START_MS } from '../helpers/spawn-node';
-import { freePort } from './free-port';
+import { freePort } from '../helpers/servers';
 
 // The official reference server ("everything"), a dev dependency.
 const everythingDir = dirname(
