@@ -1,6 +1,7 @@
 import { zValidator } from '@hono/zod-validator';
 import { resolver, uniqueSymbol } from 'hono-openapi';
 import type { output, ZodError, ZodType } from 'zod';
+import { BadRequestError } from '../errors/bad-request-error';
 import { ValidationError } from '../errors/validation-error';
 
 type Target = 'json' | 'query' | 'param';
@@ -15,9 +16,9 @@ export function validate<T extends ZodType, Tg extends Target>(target: Tg, schem
   return Object.assign(zodValidation(target, schema), { [uniqueSymbol]: { target, ...resolver(schema) } });
 }
 
-/** The 400 of a body that is not JSON at all. */
-export function malformedJson(): ValidationError {
-  return new ValidationError('Invalid body: malformed JSON');
+/** The 400 of a body that is not JSON at all: what `validate('json', ...)` answers (hono's validator) too. */
+export function malformedJson(): BadRequestError {
+  return new BadRequestError('Malformed JSON in request body');
 }
 
 function zodValidation<T extends ZodType, Tg extends Target>(target: Tg, schema: T) {
