@@ -6,7 +6,7 @@ import { ValidationError } from '../errors/validation-error';
 import { idParam } from '../http/id-param';
 import { paginationQuery } from '../http/pagination';
 import { jsonObject, text } from '../http/storable-text';
-import { parseWith, validate } from '../http/validate';
+import { malformedJson, parseWith, validate } from '../http/validate';
 import { requireAuth } from '../middleware/auth';
 import { toRunJson } from './run-json';
 import { runDocs } from './runs.openapi';
@@ -27,7 +27,7 @@ async function readExecuteBody(c: Context<AppEnv>): Promise<z.infer<typeof execu
     try {
       raw = JSON.parse(body);
     } catch {
-      throw new ValidationError('Invalid body: malformed JSON');
+      throw malformedJson();
     }
   }
   return parseWith('json', executeBody, raw);
