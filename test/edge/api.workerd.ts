@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openApiDocument } from '../helpers/openapi-responses';
 import { readJson } from '../helpers/read-json';
 import { bodies } from '../helpers/response-bodies';
 import { createTestApp, createTestDatabase, TEST_JWT_SECRET } from '../helpers/test-app';
@@ -35,15 +36,14 @@ describe('the API on the Workers runtime', () => {
     expect(body.checks.db?.status).toBe('up');
     const openapi = await call('GET', '/openapi.json');
     expect(openapi.status).toBe(200);
-    expect(((await openapi.json()) as { openapi: string }).openapi).toMatch(/^3\./);
+    expect((await readJson(openapi, openApiDocument)).openapi).toMatch(/^3\./);
   });
 
   it('documents the API exactly as Node does (the bundle converts zod schemas with zod itself)', async () => {
     const node = await createTestApp();
     try {
-      type Doc = { paths: Record<string, unknown>; components: unknown };
-      const nodeDoc = (await (await node.app.request('/openapi.json')).json()) as Doc;
-      const edgeDoc = (await (await call('GET', '/openapi.json')).json()) as Doc;
+      const nodeDoc = await readJson(await node.app.request('/openapi.json'), openApiDocument);
+      const edgeDoc = await readJson(await call('GET', '/openapi.json'), openApiDocument);
       expect(edgeDoc.components).toEqual(nodeDoc.components);
       for (const [path, operations] of Object.entries(nodeDoc.paths))
         expect(edgeDoc.paths[path], path).toEqual(operations);

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openApiDocument } from '../helpers/openapi-responses';
+import { readJson } from '../helpers/read-json';
 import { createTestDatabase, TEST_JWT_SECRET } from '../helpers/test-app';
 import { type EdgeWorker, edgeClient, startEdgeWorker } from './edge-worker';
 
@@ -23,7 +25,7 @@ describe('operator endpoints on the Workers runtime', () => {
   it('generates /openapi.json and serves /docs, its Swagger UI files from the static assets (no CDN)', async () => {
     const res = await call('GET', '/openapi.json');
     expect(res.status).toBe(200);
-    const doc = (await res.json()) as { openapi: string; paths: Record<string, unknown> };
+    const doc = await readJson(res, openApiDocument);
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/auth/login', '/api/workflows/{id}/execute']));
     const page = await call('GET', '/docs');

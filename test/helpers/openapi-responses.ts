@@ -1,13 +1,34 @@
 import { type Schema, Validator } from '@cfworker/json-schema';
+import * as z from 'zod';
 
-type MediaType = { schema?: Schema };
-type ResponseDoc = {
-  content?: Record<string, MediaType>;
-  headers?: Record<string, { required?: boolean; schema?: Schema }>;
-};
-type Operation = { responses: Record<string, ResponseDoc> };
-type OpenApiDocument = {
-  paths: Record<string, Record<string, Operation>>;
+const jsonSchema = z.custom<Schema>((value) => typeof value === 'object' && value !== null);
+
+/** The part of an OpenAPI operation the tests read. */
+const operation = z.object({
+  security: z.array(z.record(z.string(), z.array(z.string()))).optional(),
+  parameters: z.array(z.object({ name: z.string(), in: z.string(), required: z.boolean().optional() })).optional(),
+  requestBody: z.unknown().optional(),
+  responses: z.record(
+    z.string(),
+    z.object({
+      content: z.record(z.string(), z.object({ schema: jsonSchema.optional() })).optional(),
+      headers: z
+        .record(z.string(), z.object({ required: z.boolean().optional(), schema: jsonSchema.optional() }))
+        .optional(),
+    }),
+  ),
+});
+type OpenApiOperation = z.output<typeof operation>;
+
+/** The API's published document (GET /openapi.json), as far as the tests read it: `readJson(res, openApiDocument)`. */
+export const openApiDocument = z.object({
+  openapi: z.string(),
+  paths: z.record(z.string(), z.record(z.string(), operation)),
+  // Read freely by the OpenAPI test; the checker resolves `$ref`s into `schemas`.
+  components: z.record(z.string(), z.any()),
+});
+/** What the checker needs of a document: its operations and the schemas they refer to. */
+type CheckedDocument = Pick<z.output<typeof openApiDocument>, 'paths'> & {
   components?: { schemas?: Record<string, Schema> };
 };
 
@@ -19,10 +40,15 @@ type OpenApiDocument = {
  * URLs) are not checked: the OpenAPI test holds the document's path list to the app's routes.
  */
 export class OpenApiResponseChecker {
-  private readonly operations: Array<{ pattern: RegExp; params: number; path: string; item: Record<string, Operation> }>;
+  private readonly operations: Array<{
+    pattern: RegExp;
+    params: number;
+    path: string;
+    item: Record<string, OpenApiOperation>;
+  }>;
   private readonly validators = new Map<Schema, Validator>();
 
-  constructor(private readonly doc: OpenApiDocument) {
+  constructor(private readonly doc: CheckedDocument) {
     this.operations = Object.entries(doc.paths).map(([path, item]) => ({
       path,
       item,
@@ -51,7 +77,10 @@ export class OpenApiResponseChecker {
     const contentType = response.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
     // Media types as documented, parameters aside (`text/plain; version=0.0.4`).
     const media = Object.fromEntries(
-      Object.entries(documented.content ?? {}).map(([type, value]) => [type.split(';')[0]?.trim().toLowerCase(), value]),
+      Object.entries(documented.content ?? {}).map(([type, value]) => [
+        type.split(';')[0]?.trim().toLowerCase(),
+        value,
+      ]),
     );
     if (contentType === 'text/event-stream') {
       // A stream may never end: its media type is all there is to check without waiting for it.
@@ -66,7 +95,9 @@ export class OpenApiResponseChecker {
       return;
     }
     if (!contentType || !(contentType in media)) {
-      throw new Error(`${where}: content-type ${contentType} not documented (${Object.keys(media).join(', ') || 'no body'})`);
+      throw new Error(
+        `${where}: content-type ${contentType} not documented (${Object.keys(media).join(', ') || 'no body'})`,
+      );
     }
     const schema = media[contentType]?.schema;
     if (!schema || !contentType.includes('json')) return;

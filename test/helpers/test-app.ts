@@ -15,7 +15,7 @@ import { createAppDeps } from '../../src/node/node-deps';
 import type { RunQueue } from '../../src/runs/run-queue';
 import { RunService } from '../../src/runs/run-service';
 import { TEMPLATE_DATABASE } from './global-setup';
-import { OpenApiResponseChecker } from './openapi-responses';
+import { OpenApiResponseChecker, openApiDocument } from './openapi-responses';
 import { readJson } from './read-json';
 import { bodies } from './response-bodies';
 
@@ -92,8 +92,8 @@ function holdResponsesToTheDocument(app: ReturnType<typeof createApp>): void {
     const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
     if (headers.get('upgrade')?.toLowerCase() === 'websocket') return response;
     checker ??= (request as (path: string) => Promise<Response>)('/openapi.json')
-      .then((res) => res.json())
-      .then((doc) => new OpenApiResponseChecker(doc as ConstructorParameters<typeof OpenApiResponseChecker>[0]));
+      .then((res) => readJson(res, openApiDocument))
+      .then((doc) => new OpenApiResponseChecker(doc));
     await (await checker).check(method, url, response.clone());
     return response;
   }) as typeof app.request;

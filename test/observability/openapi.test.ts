@@ -1,15 +1,10 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as z from 'zod';
 import { OPENAPI_PATHS } from '../../src/docs/api-docs.routes';
+import { openApiDocument } from '../helpers/openapi-responses';
+import { readJson } from '../helpers/read-json';
 import { createTestApp } from '../helpers/test-app';
-
-type Operation = {
-  security?: Array<Record<string, string[]>>;
-  responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
-  parameters?: Array<{ name: string; in: string; required?: boolean }>;
-  requestBody?: unknown;
-};
-type Document = { openapi: string; paths: Record<string, Record<string, Operation>>; components: any };
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 const ERROR = '#/components/schemas/Error';
@@ -17,13 +12,13 @@ const JSON_RPC_ERROR = '#/components/schemas/JsonRpcError';
 
 describe('GET /openapi.json and /docs', () => {
   let t: Awaited<ReturnType<typeof createTestApp>>;
-  let doc: Document;
+  let doc: z.output<typeof openApiDocument>;
 
   beforeAll(async () => {
     t = await createTestApp();
     const res = await t.app.request('/openapi.json');
     expect(res.status).toBe(200);
-    doc = (await res.json()) as Document;
+    doc = await readJson(res, openApiDocument);
   });
 
   afterAll(async () => {
@@ -85,7 +80,7 @@ describe('GET /openapi.json and /docs', () => {
   });
 
   it('describes /mcp as it is: real statuses per method, its headers, and the JSON-RPC error body', () => {
-    const mcp = doc.paths['/mcp'] as Record<string, Operation>;
+    const mcp = doc.paths['/mcp'] ?? {};
     const statuses = (method: string) => Object.keys(mcp[method]?.responses ?? {}).sort();
     expect(statuses('post')).toEqual(['200', '202', '400', '401', '404', '406', '413', '415', '429', '500', '503']);
     expect(statuses('get')).toEqual(['200', '400', '401', '404', '405', '406', '409', '500']);
@@ -139,7 +134,11 @@ describe('GET /openapi.json and /docs', () => {
     for (const [path, item] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(item)) {
         const where = `${method.toUpperCase()} ${path}`;
-        const selfContained = ['/health/live', '/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp'];
+        const selfContained = [
+          '/health/live',
+          '/.well-known/oauth-protected-resource',
+          '/.well-known/oauth-protected-resource/mcp',
+        ];
         if (!selfContained.includes(path) && path !== '/mcp') expect(op.responses['503'], where).toBeDefined();
         const limited = op.responses['429'] as { headers?: Record<string, { required?: boolean }> } | undefined;
         if (limited) expect(limited.headers?.['Retry-After'], where).toBeDefined();
