@@ -1,7 +1,7 @@
 // Does one abusive account hurt everyone else? The real API process (`src/node/server.ts`,
 // single-process mode: it executes runs itself, as in the report that stalled /health/live) on a
-// real Postgres. A probe in this process measures `GET /health` and `GET /health/live` latency
-// twice in the same run: idle, then while an attacker (a child process, so its own work does not
+// real Postgres. A probe in this process measures `GET /health`, `GET /health/live` and, as another
+// user (the bystander), `GET /profile` latency twice in the same run: idle, then while an attacker (a child process, so its own work does not
 // slow the probe) does both things the hardening issue reported:
 // - result amplification: executes a 15 KB workflow whose first step echoes 900 copies of a 1 KB
 //   input and whose 19 later steps copy it (18 MB per run before the run budget), keeps 8 runs in
@@ -76,6 +76,9 @@ async function attack(api, token, durationMs) {
     executesRefused: 0,
     runsFailedByBudget: 0,
     queueLists: 0,
+    runPolls: 0,
+    // Answers 429 to the attacker's HTTP requests (the per-user HTTP budget); it keeps going regardless.
+    httpRefused: 0,
     requestErrors: 0,
   };
   const wsUrl = `${api.replace(/^http/, 'ws')}/ws?token=${token}`;
@@ -137,6 +140,7 @@ async function attack(api, token, durationMs) {
     const runOnce = async () => {
       const res = await call(api, 'POST', `/api/workflows/${workflowId}/execute`, input, token);
       if (res.status !== 202) {
+        if (res.status === 429) stats.httpRefused++;
         stats.executesRefused++;
         await sleep(200);
         return;
@@ -144,8 +148,11 @@ async function attack(api, token, durationMs) {
       stats.executes++;
       const runId = res.json.run.id;
       for (;;) {
-        const run = (await call(api, 'GET', `/api/workflows/runs/${runId}`, undefined, token)).json.run;
-        if (['completed', 'failed', 'cancelled'].includes(run.status)) {
+        const polled = await call(api, 'GET', `/api/workflows/runs/${runId}`, undefined, token);
+        stats.runPolls++;
+        if (polled.status === 429) stats.httpRefused++;
+        const run = polled.json.run;
+        if (run && ['completed', 'failed', 'cancelled'].includes(run.status)) {
           if (/RUN_RESULT_BUDGET_BYTES/.test(run.error ?? '')) stats.runsFailedByBudget++;
           return;
         }
@@ -154,8 +161,9 @@ async function attack(api, token, durationMs) {
       }
     };
     const listOnce = async () => {
-      await call(api, 'GET', '/api/workflows/queue?limit=100', undefined, token);
+      const res = await call(api, 'GET', '/api/workflows/queue?limit=100', undefined, token);
       stats.queueLists++;
+      if (res.status === 429) stats.httpRefused++;
     };
     // A request that fails (a kept-alive connection the server closed meanwhile) is counted and the loop goes on.
     const loop = (once) => async () => {
@@ -207,16 +215,19 @@ async function loopReport(pid) {
   throw new Error('the API wrote no event-loop report');
 }
 
-/** Sequential probes of both routes for `durationMs`; latencies in ms per route. */
-async function probe(api, durationMs) {
+const PROBED = ['/health', '/health/live', '/profile'];
+
+/** Sequential probes of each route for `durationMs` (`/profile` as the bystander); latencies in ms per route. */
+async function probe(api, durationMs, bystanderToken) {
   const until = Date.now() + durationMs;
-  const samples = { '/health': [], '/health/live': [] };
+  const samples = Object.fromEntries(PROBED.map((path) => [path, []]));
   let failures = 0;
+  const headers = { authorization: `Bearer ${bystanderToken}` };
   while (Date.now() < until) {
-    for (const path of Object.keys(samples)) {
+    for (const path of PROBED) {
       const started = performance.now();
       try {
-        const res = await fetch(`${api}${path}`, { signal: AbortSignal.timeout(30_000) });
+        const res = await fetch(`${api}${path}`, { headers, signal: AbortSignal.timeout(30_000) });
         await res.arrayBuffer();
         if (res.status !== 200) failures++;
       } catch {
@@ -267,8 +278,8 @@ const server = spawn(pinned[0], pinned.slice(1), {
     JWT_SECRET: 'bench-secret-that-is-at-least-32-bytes-long',
     LOG_LEVEL: 'warn',
     EVENT_LOOP_REPORT: loopReportPath,
-    // Limits to try (WS_USER_BYTES_PER_SECOND=..., RUN_RESULT_BUDGET_BYTES=...) reach the API.
-    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => /^(WS|RUN)_/.test(name))),
+    // Limits to try (WS_USER_BYTES_PER_SECOND=..., RUN_RESULT_BUDGET_BYTES=..., HTTP_USER_...) reach the API.
+    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => /^(WS|RUN|HTTP)_/.test(name))),
   },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
@@ -284,13 +295,13 @@ try {
     await sleep(200);
   }
   const attackerToken = await register(api, 'attacker');
-  await register(api, 'bystander');
-  await probe(api, 1000); // warm-up: JIT, connections
+  const bystanderToken = await register(api, 'bystander');
+  await probe(api, 1000, bystanderToken); // warm-up: JIT, connections
   await loopReport(server.pid);
 
   const cpuIdle0 = cpuMs(server.pid);
   const schedIdle0 = mainThreadSchedMs(server.pid);
-  const idle = await probe(api, PHASE_MS);
+  const idle = await probe(api, PHASE_MS, bystanderToken);
   const cpuIdle = cpuMs(server.pid) - cpuIdle0;
   const schedIdle = schedDelta(schedIdle0, mainThreadSchedMs(server.pid));
   const rssIdle = rssMiB(server.pid);
@@ -317,7 +328,7 @@ try {
   const rssTimer = setInterval(() => {
     rssPeak = Math.max(rssPeak, rssMiB(server.pid));
   }, 200);
-  const abused = await probe(api, PHASE_MS);
+  const abused = await probe(api, PHASE_MS, bystanderToken);
   clearInterval(rssTimer);
   const cpuAbuse = cpuMs(server.pid) - cpuAbuse0;
   const schedAbuse = schedDelta(schedAbuse0, mainThreadSchedMs(server.pid));
@@ -336,7 +347,7 @@ try {
   );
   console.log('| route | idle p50 / p99 / max (ms) | under abuse p50 / p99 / max (ms) | p99 ratio |');
   console.log('|---|---|---|---|');
-  for (const path of ['/health', '/health/live']) {
+  for (const path of PROBED) {
     const a = idle.summary[path];
     const b = abused.summary[path];
     console.log(
@@ -376,7 +387,7 @@ try {
   console.log(
     `longest stretches the API's loop ran without reaching its timers (ms): idle ${loopIdle.longestRunningMs.join(', ') || '-'}; under abuse ${loopAbuse.longestRunningMs.join(', ') || '-'}`,
   );
-  const probesIdle = idle.summary['/health'].n + idle.summary['/health/live'].n;
+  const probesIdle = PROBED.reduce((sum, path) => sum + idle.summary[path].n, 0);
   console.log(`server CPU per probe request, idle: ${(cpuIdle / probesIdle).toFixed(2)} ms`);
   console.log(`attacker (${ATTACK}): ${JSON.stringify(stats)}`);
   console.log(`largest run stored: ${stored.max_bytes} bytes of steps (${stored.runs} runs)`);

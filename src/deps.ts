@@ -7,6 +7,7 @@ import type { RefreshTokenStore } from './auth/refresh-tokens';
 import type { Clock } from './clock';
 import type { Config } from './config/config';
 import type { Database } from './db/database';
+import type { UserHttpBudget } from './http/user-http-budget';
 import type { Logger } from './logging/logger';
 import type { McpToolClient } from './mcp/tool-client';
 import type { McpGateway } from './mcp-gateway/mcp-gateway';
@@ -50,6 +51,8 @@ export interface AppDeps {
   loginGuard: LoginGuard;
   /** POST /auth/register per client address. */
   registrationLimit: AddressRateLimit;
+  /** Bytes per second each user's authenticated REST requests may move in this process (isolate, on the edge). */
+  httpBudget: UserHttpBudget;
   /** The peer address of the connection, as the runtime sees it (socket, CF-Connecting-IP). */
   socketAddress(c: Context): string | undefined;
   healthChecks: HealthCheck[];

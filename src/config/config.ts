@@ -136,6 +136,7 @@ const envSchema = z.object({
   WS_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   WS_MAX_BUFFERED_BYTES: bytes(4 * MIB, 64 * 1024, GIB),
   WS_USER_BYTES_PER_SECOND: bytes(8 * MIB, 64 * 1024, GIB),
+  HTTP_USER_BYTES_PER_SECOND: bytes(8 * MIB, 64 * 1024, GIB),
   EDGE_WS_SHARDS: z.coerce.number().int().min(1).max(4096).default(16),
   EDGE_WS_FORWARD_QUEUE: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
   RUN_RESULT_BUDGET_BYTES: bytes(4 * MIB, 64 * 1024, GIB),
@@ -249,6 +250,11 @@ export interface Config {
    * connections: frames sent plus each publish times the sockets it reaches (a second's worth at once).
    */
   wsUserBytesPerSecond: number;
+  /**
+   * Bytes per second one user's authenticated REST requests may move in this process: request
+   * bodies plus JSON response bodies (a second's worth at once); over it, 429 until paid back.
+   */
+  httpUserBytesPerSecond: number;
   /** Edge: connection-shard Durable Objects the /ws sockets are spread over (by user id). */
   edgeWsShards: number;
   /** Edge: realtime messages one Durable Object holds for another while a batch to it is in flight. */
@@ -385,6 +391,7 @@ export function loadConfig(env: Env): Config {
     wsMaxConnections: e.WS_MAX_CONNECTIONS,
     wsMaxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
     wsUserBytesPerSecond: e.WS_USER_BYTES_PER_SECOND,
+    httpUserBytesPerSecond: e.HTTP_USER_BYTES_PER_SECOND,
     edgeWsShards: e.EDGE_WS_SHARDS,
     edgeWsForwardQueue: e.EDGE_WS_FORWARD_QUEUE,
     runResultBudgetBytes: e.RUN_RESULT_BUDGET_BYTES,

@@ -24,6 +24,7 @@ import { connectToShard, DurableObjectChannelHub, publishFromServer } from './du
 import { type EdgeDatabase, openEdgeDatabase } from './edge-database';
 import { databaseUrlOf, type EdgeEnv, type ExecutionContext, stringBindings } from './edge-env';
 import { createPerCallMcpClient, edgeMcpConnector } from './edge-mcp-client';
+import { UserHttpBudget } from '../http/user-http-budget';
 import { RequestScoped } from './request-scope';
 import { workersDocsAssets } from './workers-docs-assets';
 import { workersWebSocketUpgrade } from './workers-websocket-upgrade';
@@ -200,6 +201,8 @@ export function createEdgeDeps(env: EdgeEnv): EdgeDeps {
       return requests.current.userQueries;
     },
     toolPolicy,
+    // Per isolate: what one user's requests may cost the isolate that serves everyone else's too.
+    httpBudget: new UserHttpBudget(config.httpUserBytesPerSecond, () => Date.now()),
     socketAddress: (c) => c.req.header('cf-connecting-ip') ?? undefined,
     healthChecks: [
       {

@@ -67,8 +67,8 @@ const SECURITY: Record<RouteAuth, Array<Record<string, string[]>>> = {
 
 /**
  * `describeRoute` with the API's conventions: bearer security, the `{"error": ...}` body on
- * every error status (401/403 from `auth`, 500 always, 503 unless the route is self-contained),
- * JSON success bodies from zod schemas.
+ * every error status (401/403 from `auth`, 429 for signed-in callers, 500 always, 503 unless the
+ * route is self-contained), JSON success bodies from zod schemas.
  */
 export function routeDoc(options: RouteDocOptions) {
   const responses: NonNullable<DescribeRouteOptions['responses']> = {};
@@ -81,6 +81,8 @@ export function routeDoc(options: RouteDocOptions) {
   }
   const errors = new Set(options.errors ?? []);
   if (options.auth !== 'public') errors.add(401);
+  // Signed-in callers spend their HTTP budget (HTTP_USER_BYTES_PER_SECOND) on every request.
+  if (options.auth === 'user' || options.auth === 'admin') errors.add(429);
   if (options.auth === 'admin' || options.auth === 'metrics') errors.add(403);
   errors.add(500);
   // Any query can meet a database that went away: the error renderer answers it with 503.

@@ -1,4 +1,4 @@
-import type { Context } from 'hono';
+import type { Context, Next } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { type AccessTokenClaims, InvalidAccessTokenError } from '../auth/access-tokens';
 import type { AppEnv, AuthUser } from '../deps';
@@ -53,15 +53,24 @@ async function confirmedByRow(c: Context<AppEnv>, claims: AccessTokenClaims): Pr
   return { id: row.id, username: row.username, role: row.role };
 }
 
+/**
+ * The rest of the request, within the user's HTTP budget. Once per request: a sub-app's
+ * `use(requireAuth)` also runs for its siblings mounted on the same path, before their own.
+ */
+function withinBudget(c: Context<AppEnv>, user: AuthUser, next: Next, metered: boolean): Promise<void> {
+  c.set('user', user);
+  return metered ? next() : c.get('deps').httpBudget.meter(c, user.id, next);
+}
+
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
-  c.set('user', await authenticate(c, bearerToken(c.req.header('authorization'))));
-  await next();
+  const metered = c.get('user') !== undefined;
+  await withinBudget(c, await authenticate(c, bearerToken(c.req.header('authorization'))), next, metered);
 });
 
 /** Authenticated, and an admin according to the user row at this moment (not the token's claim). */
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
+  const metered = c.get('user') !== undefined;
   const user = await authenticate(c, bearerToken(c.req.header('authorization')), 'row');
   if (user.role !== 'admin') throw new ForbiddenError('Requires the admin role');
-  c.set('user', user);
-  await next();
+  await withinBudget(c, user, next, metered);
 });

@@ -21,6 +21,7 @@ import type { ChannelHub } from '../realtime/channel-hub';
 import { databaseResourceCheck } from '../realtime/database-resource-check';
 import { InMemoryChannelHub } from '../realtime/in-memory-channel-hub';
 import { RealtimeGateway, realtimeOptionsFrom } from '../realtime/realtime-gateway';
+import { UserHttpBudget } from '../http/user-http-budget';
 import { type RunQueue, rowOnlyRunQueue } from '../runs/run-queue';
 import { RunService } from '../runs/run-service';
 import { UserQueries } from '../users/user-queries';
@@ -158,6 +159,7 @@ export function createAppDeps(parts: {
     refreshTokens: new RefreshTokenStore(db, clock, config.refreshTtlSeconds),
     loginGuard,
     registrationLimit,
+    httpBudget: new UserHttpBudget(config.httpUserBytesPerSecond, () => clock().getTime()),
     socketAddress: (c) => getConnInfo(c).remote.address,
     healthChecks,
     hub,

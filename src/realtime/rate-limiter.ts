@@ -35,6 +35,12 @@ export class TokenBucket {
     return true;
   }
 
+  /** Spends `cost` tokens whatever is left (work already done), going into debt for the part not covered. */
+  charge(cost: number): void {
+    this.refill();
+    this.tokens -= cost;
+  }
+
   /** Whether the bucket is full, i.e. no different from a new one. */
   get full(): boolean {
     this.refill();

@@ -31,12 +31,14 @@ export class TestClock {
 }
 
 export function testConfig(env: Record<string, string | undefined> = {}): Config & { jwtSecret: string } {
-  // Test files register dozens of users from one address; the registration limit has its own tests.
+  // Test files register dozens of users from one address and read megabytes as one user under a
+  // clock that does not move; the registration limit and the HTTP budget have their own tests.
   const config = loadConfig({
     NODE_ENV: 'test',
     JWT_SECRET: TEST_JWT_SECRET,
     BCRYPT_COST: '10',
     REGISTER_RATE_LIMIT: '100000',
+    HTTP_USER_BYTES_PER_SECOND: String(1024 * 1024 * 1024),
     ...env,
   });
   return { ...config, jwtSecret: config.jwtSecret ?? TEST_JWT_SECRET };
