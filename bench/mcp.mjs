@@ -13,7 +13,8 @@
  *
  * Options (flag or environment): --duration=10 (BENCH_DURATION, seconds per side), --slice=0.5
  * (BENCH_SLICE, seconds), --warmup=2 (BENCH_WARMUP, seconds), --clients=1,8 (BENCH_CLIENTS,
- * concurrent clients per scenario), --work_ms=10 (BENCH_WORK_MS, 0 = echo only), --log_level=info (BENCH_LOG_LEVEL, the API's LOG_LEVEL; logs go to /dev/null).
+ * concurrent clients per scenario), --work_ms=10 (BENCH_WORK_MS, 0 = echo only), --log_level=info (BENCH_LOG_LEVEL, the API's LOG_LEVEL; logs go to /dev/null),
+ * --cpu_prof=<dir> (BENCH_CPU_PROF: the APIs under `node --cpu-prof`, profiles written there when they stop).
  * Prints a markdown table for bench/RESULTS.md, and on stderr why calls failed, if any did.
  * Everything it starts is stopped at the end.
  */
@@ -48,6 +49,8 @@ const CLIENTS = String(option('clients', '1,8'))
   .map(Number)
   .filter((n) => n > 0);
 const LOG_LEVEL = String(option('log_level', 'info'));
+/** A directory: the APIs run under `node --cpu-prof` and write their V8 CPU profiles there when stopped. */
+const CPU_PROF_DIR = String(option('cpu_prof', ''));
 /** Milliseconds of simulated tool work (the built-in `sleep` tool) for the second workload; 0 skips it. */
 const WORK_MS = Number(option('work_ms', '10'));
 const WORKLOADS = [
@@ -62,8 +65,8 @@ const children = [];
 let dataDir;
 
 /** Runs a TypeScript entry under tsx (as `npm start` does) and waits until `readyUrl` answers. */
-async function startProcess(file, env, readyUrl) {
-  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+async function startProcess(file, env, readyUrl, nodeArgs = []) {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', file], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -228,6 +231,7 @@ async function main() {
         LOG_LEVEL: LOG_LEVEL,
       },
       `http://127.0.0.1:${port}/health/live`,
+      CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF_DIR] : [],
     );
     return { port, pid: child.pid };
   };

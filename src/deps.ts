@@ -106,5 +106,10 @@ export interface AppEnv {
     deps: AppDeps;
     requestId: string;
     user: AuthUser;
+    /**
+     * Set by a route whose own log lines describe what its requests did (the MCP gateway logs
+     * each tool call and session): the request line of its successful requests drops to debug.
+     */
+    loggedByRoute: boolean;
   };
 }

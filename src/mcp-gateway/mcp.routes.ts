@@ -33,6 +33,8 @@ const serveStreamableHttp = createMiddleware<AppEnv>(async (c, next) => {
   if (c.req.header('upgrade')?.toLowerCase() === 'websocket') return next();
   const user = await authenticateMcpClient(c, bearerToken(c.req.header('authorization')));
   c.set('user', user);
+  // The gateway logs each tool call (user, tool, duration, outcome) and each session.
+  c.set('loggedByRoute', true);
   const { mcpHttp } = c.get('deps');
   if (!mcpHttp) throw new ServiceUnavailableError('The MCP gateway is not available in this runtime');
   try {

@@ -47,12 +47,15 @@ export function requestEnvelope(deps: AppDeps, corsOptions: CorsOptions): Middle
   };
 }
 
-/** The latency histogram and the log line (skipped cheaply when its level is off). */
+/**
+ * The latency histogram and the log line (skipped cheaply when its level is off): one line per
+ * request, at debug where the route's own line already says what it did (one line per MCP call).
+ */
 function record(c: Context<AppEnv>, deps: AppDeps, requestId: string, durationMs: number): void {
   const status = c.res.status;
   deps.metrics?.observeHttp({ method: c.req.method, route: routeLabel(c), status, seconds: durationMs / 1000 });
   const { logger } = deps;
-  const level = status >= 500 ? 'error' : 'info';
+  const level = status >= 500 ? 'error' : status < 400 && c.get('loggedByRoute') ? 'debug' : 'info';
   if (logger.isLevelEnabled && !logger.isLevelEnabled(level)) return;
   const fields = {
     requestId,
@@ -64,5 +67,5 @@ function record(c: Context<AppEnv>, deps: AppDeps, requestId: string, durationMs
     userId: c.get('user')?.id,
   };
   if (level === 'error') logger.error(fields, 'request failed');
-  else logger.info(fields, 'request');
+  else logger[level](fields, 'request');
 }

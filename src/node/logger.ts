@@ -30,3 +30,13 @@ export function createNodeLogger(level: string, destination?: pino.DestinationSt
     destination,
   );
 }
+
+/**
+ * Stdout for production: lines collect in memory and go out in writes of 4 KiB or more, at least
+ * every quarter second, instead of one synchronous write(2) per line (which a busy API paid per
+ * request). pino flushes what is left synchronously when the process exits (process.exit after
+ * a SIGTERM drain, an uncaught exception), so only a SIGKILL can lose the last quarter second.
+ */
+export function bufferedStdout(): pino.DestinationStream {
+  return pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 });
+}

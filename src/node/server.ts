@@ -5,7 +5,7 @@ import { ensureAdmin, logAdminBootstrap } from '../users/ensure-admin';
 import { createRunBullQueue } from './bullmq-run-queue';
 import { exitOnStartupFailure, onShutdownSignal } from './graceful-shutdown';
 import { loadOrCreateJwtSecret } from './jwt-secret';
-import { createNodeLogger } from './logger';
+import { bufferedStdout, createNodeLogger } from './logger';
 import { createNodeDeps } from './node-deps';
 import { createNodeWebSockets } from './node-websockets';
 import { assertPortFree, portError } from './port-check';
@@ -23,7 +23,7 @@ async function main() {
     }
     throw error;
   }
-  const logger = createNodeLogger(config.logLevel);
+  const logger = createNodeLogger(config.logLevel, config.nodeEnv === 'production' ? bufferedStdout() : undefined);
   // Before the database: opening the embedded one takes many seconds, a taken port is known at once.
   await assertPortFree(config.port, config.host);
   if (!config.databaseUrl) {

@@ -14,7 +14,7 @@ import { openDatabase, runMigrations } from './database';
 import { withEdgeEvents } from './edge-event-forwarder';
 import { createExecutor } from './executor-factory';
 import { exitOnStartupFailure, onShutdownSignal } from './graceful-shutdown';
-import { createNodeLogger } from './logger';
+import { bufferedStdout, createNodeLogger } from './logger';
 import { createMcpClient } from './mcp-client-factory';
 import { createNodeChannelHub } from './node-channel-hub';
 import { createPromMetrics } from './prom-metrics';
@@ -43,7 +43,7 @@ function loadOrExit() {
 async function main() {
   const config = loadOrExit();
   const { runner } = config;
-  const logger = createNodeLogger(config.logLevel);
+  const logger = createNodeLogger(config.logLevel, config.nodeEnv === 'production' ? bufferedStdout() : undefined);
   if (!config.databaseUrl) logger.warn({}, 'DATABASE_URL is not set: the worker would use its own embedded database');
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   await runMigrations({

@@ -128,6 +128,26 @@ describe('MCP gateway → built-in server', () => {
     );
   });
 
+  it('logs one info line per tool call over Streamable HTTP (the request lines of /mcp are at debug unless refused)', async () => {
+    const carol = await gw.registerUser();
+    const client = await gw.connect('http', carol.accessToken);
+    await client.callTool({ name: 'echo', arguments: { text: 'one line' } });
+    await client.callTool({ name: 'echo', arguments: { text: 'two lines' } });
+    const carols = (level: string, message: string) =>
+      gw.logger.lines.filter((l) => l.level === level && l.message === message && l.fields.userId === carol.user.id);
+    expect(carols('info', 'mcp tool call')).toHaveLength(2);
+    expect(carols('info', 'request')).toEqual([]);
+    // Still there for whoever turns debug on: initialize, initialized and the two calls at least.
+    expect(carols('debug', 'request').filter((l) => l.fields.path === '/mcp').length).toBeGreaterThanOrEqual(4);
+    await disconnect(client);
+
+    const refused = await postJson(gw.httpUrl, 'not-a-token', { jsonrpc: '2.0', id: 1, method: 'tools/list' });
+    expect(refused.status).toBe(401);
+    const requestId = refused.headers.get('x-request-id');
+    expect(gw.logger.fieldsOf('request')).toContainEqual(expect.objectContaining({ requestId, status: 401 }));
+    expect(gw.logger.lines.find((l) => l.fields.requestId === requestId)?.level).toBe('info');
+  });
+
   describe('authentication', () => {
     it('refuses Streamable HTTP without a token (401)', async () => {
       const response = await fetch(gw.httpUrl, {
