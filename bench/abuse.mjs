@@ -39,6 +39,9 @@ function rssMiB(pid) {
   return match ? Math.round(Number(match[1]) / 1024) : Number.NaN;
 }
 
+/** Bytes of response bodies this process received through `call` (the attacker's reports it). */
+let receivedBytes = 0;
+
 async function call(api, method, path, body, token) {
   const res = await fetch(`${api}${path}`, {
     method,
@@ -49,6 +52,7 @@ async function call(api, method, path, body, token) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
+  receivedBytes += text.length;
   return { status: res.status, json: text ? JSON.parse(text) : undefined };
 }
 
@@ -187,6 +191,7 @@ async function attack(api, token, durationMs) {
 if (process.argv[2] === 'attacker') {
   const [api, token, durationMs] = process.argv.slice(3);
   const stats = await attack(api, token, Number(durationMs));
+  stats.httpBytesReceived = receivedBytes;
   process.stdout.write(`${JSON.stringify(stats)}\n`);
   process.exit(0);
 }

@@ -15,6 +15,7 @@
  * (BENCH_SLICE, seconds), --warmup=2 (BENCH_WARMUP, seconds), --clients=1,8 (BENCH_CLIENTS,
  * concurrent clients per scenario), --work_ms=10 (BENCH_WORK_MS, 0 = echo only), --log_level=info (BENCH_LOG_LEVEL, the API's LOG_LEVEL; logs go to /dev/null),
  * --cpu_prof=<dir> (BENCH_CPU_PROF: the APIs under `node --cpu-prof`, profiles written there when they stop).
+ * Server cost per call is CPU time and read/write system calls from /proc (steadier than latency on a shared machine).
  * Prints a markdown table for bench/RESULTS.md, and on stderr why calls failed, if any did.
  * Everything it starts is stopped at the end.
  */
@@ -28,7 +29,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { WebSocketClientTransport } from '@modelcontextprotocol/sdk/client/websocket.js';
 import { tsImport } from 'tsx/esm/api';
 import { WebSocket } from 'ws';
-import { cpuMs } from './process-cpu.mjs';
+import { cpuMs, syscalls } from './process-cpu.mjs';
 import './quiet-sdk-client-warnings.mjs';
 
 // The test harness's helpers (TypeScript), loaded through tsx: this script itself runs on plain node.
@@ -97,7 +98,14 @@ async function connectClient(target) {
   return client;
 }
 
-const newRun = () => ({ latencies: [], failures: 0, why: new Map(), seconds: 0, cpu: { upstream: 0, api: 0 } });
+const newRun = () => ({
+  latencies: [],
+  failures: 0,
+  why: new Map(),
+  seconds: 0,
+  cpu: { upstream: 0, api: 0 },
+  apiSyscalls: 0,
+});
 
 /** Counts a failed call under what went wrong, so that a run with failures says why. */
 function failed(run, reason) {
@@ -124,6 +132,7 @@ async function slice(sessions, seconds, into, workload, pids) {
   const started = performance.now();
   const upstreamBefore = cpuMs(pids.upstream);
   const apiBefore = cpuMs(pids.api);
+  const apiSyscallsBefore = syscalls(pids.api);
   await Promise.all(
     sessions.map(async (client, index) => {
       let n = 0;
@@ -142,6 +151,7 @@ async function slice(sessions, seconds, into, workload, pids) {
   into.seconds += (performance.now() - started) / 1000;
   into.cpu.upstream += cpuMs(pids.upstream) - upstreamBefore;
   into.cpu.api += cpuMs(pids.api) - apiBefore;
+  into.apiSyscalls += syscalls(pids.api) - apiSyscallsBefore;
 }
 
 /**
@@ -199,6 +209,7 @@ function summarize(run) {
     p99: percentile(latencies, 99),
     upstreamCpuMs: run.cpu.upstream / Math.max(1, latencies.length),
     apiCpuMs: run.cpu.api / Math.max(1, latencies.length),
+    apiSyscalls: run.apiSyscalls / Math.max(1, latencies.length),
   };
 }
 
@@ -309,11 +320,11 @@ async function main() {
   const lines = [
     `Node ${process.version}, ${cpus().length} CPU (${cpus()[0]?.model.trim() ?? 'unknown'}); the gateway reaches the upstream over the same transport as the client; LOG_LEVEL=${LOG_LEVEL}; ${DURATION_S} s per target in alternating ${SLICE_S} s slices, calls in a closed loop.`,
     '',
-    '| tool | client transport | clients | direct calls/s | direct p50 / p99 ms | gateway calls/s | gateway p50 / p99 ms | added p50 ms | p50 gateway ÷ direct | bare proxy p50 ms | p50 bare proxy ÷ direct | upstream CPU/call | gateway CPU/call | bare proxy CPU/call | failures |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| tool | client transport | clients | direct calls/s | direct p50 / p99 ms | gateway calls/s | gateway p50 / p99 ms | added p50 ms | p50 gateway ÷ direct | bare proxy p50 ms | p50 bare proxy ÷ direct | upstream CPU/call | gateway CPU/call | bare proxy CPU/call | gateway / bare proxy syscalls/call | failures |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.workload} | ${r.label} | ${r.clients} | ${r.direct.rps.toFixed(0)} | ${ms(r.direct.p50)} / ${ms(r.direct.p99)} | ${r.gateway.rps.toFixed(0)} | ${ms(r.gateway.p50)} / ${ms(r.gateway.p99)} | ${ms(r.gateway.p50 - r.direct.p50)} | ${r.ratio.toFixed(2)}× | ${ms(r.reference.p50)} | ${r.floor.toFixed(2)}× | ${ms(r.direct.upstreamCpuMs)} ms | ${ms(r.gateway.apiCpuMs)} ms | ${ms(r.reference.apiCpuMs)} ms | ${r.direct.failures + r.gateway.failures + r.reference.failures} |`,
+        `| ${r.workload} | ${r.label} | ${r.clients} | ${r.direct.rps.toFixed(0)} | ${ms(r.direct.p50)} / ${ms(r.direct.p99)} | ${r.gateway.rps.toFixed(0)} | ${ms(r.gateway.p50)} / ${ms(r.gateway.p99)} | ${ms(r.gateway.p50 - r.direct.p50)} | ${r.ratio.toFixed(2)}× | ${ms(r.reference.p50)} | ${r.floor.toFixed(2)}× | ${ms(r.direct.upstreamCpuMs)} ms | ${ms(r.gateway.apiCpuMs)} ms | ${ms(r.reference.apiCpuMs)} ms | ${r.gateway.apiSyscalls.toFixed(1)} / ${r.reference.apiSyscalls.toFixed(1)} | ${r.direct.failures + r.gateway.failures + r.reference.failures} |`,
     ),
   ];
   console.log(lines.join('\n'));

@@ -17,3 +17,13 @@ export function mainThreadSchedMs(pid) {
   const [running, waiting] = readFileSync(path, 'utf8').split(' ').map(Number);
   return { running: running / 1e6, waiting: waiting / 1e6 };
 }
+
+/** Read and write system calls made so far by a process (socket reads and writes, mostly); 0 where /proc is not available. */
+export function syscalls(pid) {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return Number(/syscr: (\d+)/.exec(io)?.[1] ?? 0) + Number(/syscw: (\d+)/.exec(io)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}

@@ -26,6 +26,7 @@ import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { freePort, startPostgres, startRedis } from '../test/helpers/servers.ts';
 import { waitForHttp } from '../test/helpers/spawn-node.ts';
+import { syscalls } from './process-cpu.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.env.RUNS ?? 1000);
@@ -60,16 +61,6 @@ function startProcess(name, file, env, readyLine) {
 }
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
-
-/** Read and write system calls made so far by a process (socket reads and writes, mostly). */
-function syscalls(pid) {
-  try {
-    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
-    return Number(/syscr: (\d+)/.exec(io)?.[1] ?? 0) + Number(/syscw: (\d+)/.exec(io)?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
 
 /** CPU time (ms) and system calls used so far by every process, keyed by pid, with its command name. */
 function cpuSnapshot() {
