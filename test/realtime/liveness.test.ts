@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryChannelHub } from '../../src/realtime/in-memory-channel-hub';
 import { TestClock } from '../helpers/test-app';
+import { until } from '../helpers/until';
 import { type RealtimeServer, sleep, startRealtimeServer } from './realtime-server';
 
 describe('/ws rate limit (injected clock)', () => {
@@ -22,7 +23,10 @@ describe('/ws rate limit (injected clock)', () => {
     const limited = await client.next();
     expect(limited).toMatchObject({ event: 'error', payload: { code: 'rate_limited' } });
     expect(limited.payload.retryAfterMs).toBeGreaterThan(0);
-    await sleep(100);
+    // Every frame of the burst read and refused before the clock moves (reading pauses after each
+    // refusal, so the last frames arrive later, in real time): left unread, they would take the
+    // next second's messages.
+    await until(() => (server.gateway.stats.rateLimited === 50 ? true : undefined));
     expect(client.pending()).toEqual([]);
     expect(client.isOpen).toBe(true);
 
