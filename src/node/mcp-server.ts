@@ -3,25 +3,18 @@
  * (http://HOST:PORT/mcp or ws://HOST:PORT/ws) or with any MCP client.
  * Env: MCP_SERVER_PORT (4100), MCP_SERVER_HOST (127.0.0.1), MCP_AUTH_TOKEN (optional bearer token).
  */
-import * as z from 'zod';
+import { ConfigError } from '../config/config';
+import { loadMcpServerEnv, type McpServerEnv } from './mcp-server-env';
 import { startMcpServer } from './mcp-server-process';
 
-const envSchema = z.object({
-  MCP_SERVER_PORT: z.coerce.number().int().min(0).max(65535).default(4100),
-  MCP_SERVER_HOST: z.string().trim().min(1).default('127.0.0.1'),
-  MCP_AUTH_TOKEN: z
-    .string()
-    .optional()
-    .transform((value) => value?.trim() || undefined),
-});
-
-const parsed = envSchema.safeParse(process.env);
-if (!parsed.success) {
-  const issue = parsed.error.issues[0];
-  console.error(`Invalid configuration: ${issue?.path.join('.')} ${issue?.message}`);
+let env: McpServerEnv;
+try {
+  env = loadMcpServerEnv(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  for (const problem of error.problems) console.error(`config error: ${problem}`);
   process.exit(1);
 }
-const env = parsed.data;
 
 const running = await startMcpServer({
   port: env.MCP_SERVER_PORT,
